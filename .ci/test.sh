@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (unit + integration) and ends with a plain "N passed, N failed" line.
+# Integration tests need etcd and kube-apiserver: they are built (or found in the cache) first.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+deno="$(.ci/deno.sh)" || exit 1
+if [[ -z "${KUBE_APISERVER_BIN:-}" || -z "${ETCD_BIN:-}" ]]; then
+  bin_dir="$(test/install_test_servers.sh | tail -n 1)" || { echo "0 passed, 1 failed (test servers could not be installed)"; exit 1; }
+  export KUBE_APISERVER_BIN="${KUBE_APISERVER_BIN:-$bin_dir/kube-apiserver}"
+  export ETCD_BIN="${ETCD_BIN:-$bin_dir/etcd}"
+fi
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+"$deno" test --allow-all "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# deno prints e.g. "ok | 12 passed (3 steps) | 0 failed (4s)" or "FAILED | 11 passed | 1 failed (4s)".
+summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1)"
+passed="$(sed -n 's/.*| \([0-9]*\) passed.*/\1/p' <<<"$summary")"
+failed="$(sed -n 's/.*| \([0-9]*\) failed.*/\1/p' <<<"$summary")"
+if [[ -z "$passed" ]]; then
+  echo "0 passed, 1 failed (deno test did not finish)"
+  exit 1
+fi
+if [[ "$status" -ne 0 && "${failed:-0}" -eq 0 ]]; then failed=1; fi
+echo "${passed} passed, ${failed:-0} failed"
+exit "$status"

@@ -1,0 +1,5 @@
+/**
+ * The Equinix Metal provider. Importing this module registers it as `equinixmetal`.
+ *
+ * @module
+ */

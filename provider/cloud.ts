@@ -1,0 +1,147 @@
+/**
+ * The cloud provider contract: what a provider (such as `metal/`) implements and the framework's controllers
+ * call. Our counterpart of k8s.io/cloud-provider's `cloud.go`, reduced to the parts this CCM uses.
+ *
+ * @module
+ */
+import type { V1LoadBalancerStatus, V1Node, V1NodeAddress, V1Service } from "@kubernetes/client-node";
+import type { Logger } from "@logtape/logtape";
+import type { Registry } from "prom-client";
+import type { EventRecorder } from "./events.ts";
+import type { InformerFactory } from "./kube/informer_factory.ts";
+import type { KubeClients } from "./kube/client.ts";
+
+/** What the framework hands a provider when it starts, after this replica won leader election. */
+export interface CloudInitContext {
+  /** Rate-limited Kubernetes API clients shared by the whole process. */
+  kube: KubeClients;
+  /** Shared informers (one cache per resource) that controllers and providers read from. */
+  informers: InformerFactory;
+  /** Records Kubernetes Events; use {@linkcode EventRecorder.warn} for Warning Event + log line. */
+  recorder: EventRecorder;
+  /** Registry the provider adds its own metrics to; served on `/metrics`. */
+  metrics: Registry;
+  /** Aborted when this replica stops leading or the process shuts down. */
+  signal: AbortSignal;
+  /** Logger for the provider, category `["ccm", <provider name>]`. */
+  logger: Logger;
+}
+
+/** A long-running provider loop (BGP, control-plane EIP) that runs only on the leader. */
+export interface ProviderController {
+  /** Stable name, used in logs, metrics and `/healthz/<name>`. */
+  readonly name: string;
+  /** Runs until `signal` is aborted; rejections are logged and the loop restarted with backoff. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/** A named readiness/health probe contributed by the provider (for example "Metal API reachable"). */
+export interface HealthCheck {
+  readonly name: string;
+  /** Resolves when healthy; rejects with an error that says what is wrong. */
+  check(signal: AbortSignal): Promise<void>;
+}
+
+/** The provider as a whole; our counterpart of `cloudprovider.Interface`. */
+export interface CloudProvider {
+  /** Registered provider name, for example `equinixmetal`. Never change it: clusters store it. */
+  readonly providerName: string;
+  /**
+   * Prepares the provider once leadership is acquired (upstream `Initialize`). A rejection is fatal: the
+   * process logs it and exits non-zero.
+   */
+  initialize(ctx: CloudInitContext): Promise<void>;
+  /** Node lifecycle support, or `undefined` when unsupported. */
+  instancesV2(): InstancesV2 | undefined;
+  /** Service load balancers, or `undefined` when unsupported (the service controller is then not started). */
+  loadBalancer(): LoadBalancer | undefined;
+  /** Whether the provider tags its resources with a cluster id. */
+  hasClusterID(): boolean;
+  /** Extra provider loops started after {@linkcode initialize} on the leader. */
+  controllers?(): ProviderController[];
+  /** Extra checks served under `/readyz`. */
+  healthChecks?(): HealthCheck[];
+}
+
+/** Metadata of the machine behind a Node; upstream `cloudprovider.InstanceMetadata`. */
+export interface InstanceMetadata {
+  /** `<provider>://<id>`; written to `node.spec.providerID` when the node has none. */
+  providerID: string;
+  /** Written to `node.kubernetes.io/instance-type` (and the beta key) when non-empty. */
+  instanceType: string;
+  /** Addresses in priority order; the framework merges them with the kubelet's provided node IP. */
+  nodeAddresses: V1NodeAddress[];
+  /** Written to `topology.kubernetes.io/zone` (and the beta key) when non-empty. */
+  zone: string;
+  /** Written to `topology.kubernetes.io/region` (and the beta key) when non-empty. */
+  region: string;
+  /** Extra labels the provider wants on the Node. */
+  additionalLabels?: Record<string, string>;
+}
+
+/**
+ * Node lifecycle support; upstream `cloudprovider.InstancesV2`.
+ *
+ * Contract for safety: `instanceExists` resolves `false` only when the provider is certain the machine is gone
+ * (a definite "not found" from a healthy, authenticated API). Any doubt — auth errors, 5xx, timeouts, rate
+ * limits — must reject, so that the lifecycle controller keeps the Node. A Node that belongs to another provider
+ * makes every method reject with {@linkcode NodeNotManagedError} (see `errors.ts`), which controllers skip
+ * quietly.
+ */
+export interface InstancesV2 {
+  instanceExists(node: V1Node, signal?: AbortSignal): Promise<boolean>;
+  instanceShutdown(node: V1Node, signal?: AbortSignal): Promise<boolean>;
+  instanceMetadata(node: V1Node, signal?: AbortSignal): Promise<InstanceMetadata>;
+}
+
+/** Result of {@linkcode LoadBalancer.getLoadBalancer}. */
+export interface LoadBalancerLookup {
+  status?: V1LoadBalancerStatus;
+  exists: boolean;
+}
+
+/**
+ * Service load balancers; upstream `cloudprovider.LoadBalancer`. `nodes` are the eligible nodes the service
+ * controller computed (not being deleted, not excluded by label).
+ */
+export interface LoadBalancer {
+  /**
+   * `spec.loadBalancerClass` values this provider handles besides "unset". Services with any other class are
+   * ignored by the service controller.
+   */
+  readonly loadBalancerClasses?: readonly string[];
+  getLoadBalancer(clusterName: string, service: V1Service, signal?: AbortSignal): Promise<LoadBalancerLookup>;
+  getLoadBalancerName(clusterName: string, service: V1Service): string;
+  ensureLoadBalancer(
+    clusterName: string,
+    service: V1Service,
+    nodes: V1Node[],
+    signal?: AbortSignal,
+  ): Promise<V1LoadBalancerStatus>;
+  updateLoadBalancer(
+    clusterName: string,
+    service: V1Service,
+    nodes: V1Node[],
+    signal?: AbortSignal,
+  ): Promise<void>;
+  ensureLoadBalancerDeleted(clusterName: string, service: V1Service, signal?: AbortSignal): Promise<void>;
+}
+
+/** Builds a provider from its configuration file contents (`--cloud-config`, `undefined` when not given). */
+export type CloudProviderFactory = (
+  config: CloudProviderFactoryOptions,
+) => Promise<CloudProvider> | CloudProvider;
+
+/** Input to a {@linkcode CloudProviderFactory}. */
+export interface CloudProviderFactoryOptions {
+  /** Contents of the `--cloud-config` file, or `undefined` when the flag is empty. */
+  configFile?: string;
+  /** Path of the `--cloud-config` file, for error messages. */
+  configPath?: string;
+  /** Process environment (injected so tests need not mutate the real one). */
+  env: Record<string, string | undefined>;
+  /** Root logger for the provider. */
+  logger: Logger;
+  /** Version of this build, for user agents. */
+  version: string;
+}

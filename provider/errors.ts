@@ -1,0 +1,45 @@
+/**
+ * Errors that callers branch on. Everything else is a plain `Error` with a `cause`.
+ *
+ * @module
+ */
+
+/** The node belongs to another cloud provider (foreign providerID); controllers skip it quietly. */
+export class NodeNotManagedError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NodeNotManagedError";
+  }
+}
+
+/** The provider is sure the instance does not exist (upstream `cloudprovider.InstanceNotFound`). */
+export class InstanceNotFoundError extends Error {
+  constructor(message = "instance not found", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InstanceNotFoundError";
+  }
+}
+
+/** Asks the caller to retry after a given delay instead of its own backoff (upstream `api.RetryError`). */
+export class RetryError extends Error {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RetryError";
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Configuration is invalid; the message names the setting, the bad value (secrets masked) and the fix. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfigError";
+  }
+}
+
+/** Wraps `cause` as `"<op>: <cause message>"`, keeping the original as `cause` (hcloud's operation tags). */
+export function wrapError(op: string, cause: unknown): Error {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new Error(`${op}: ${message}`, { cause });
+}
