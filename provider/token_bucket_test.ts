@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "./clock.ts";
+import { TokenBucket } from "./token_bucket.ts";
+
+Deno.test("TokenBucket lets a burst through, then paces callers at qps in arrival order", async () => {
+  const clock = new FakeClock(0);
+  const limiter = new TokenBucket({ qps: 10, burst: 3, clock });
+  const done: Array<[number, number]> = [];
+  const calls = Array.from(
+    { length: 6 },
+    (_, i) => limiter.acquire().then(() => done.push([i, clock.now()])),
+  );
+  await clock.advance(0);
+  assert.deepEqual(done, [[0, 0], [1, 0], [2, 0]]);
+  await clock.advance(100);
+  assert.deepEqual(done.slice(3), [[3, 100]]);
+  await clock.advance(200);
+  await Promise.all(calls);
+  assert.deepEqual(done.slice(3), [[3, 100], [4, 200], [5, 300]]);
+});
+
+Deno.test("TokenBucket refills up to burst only", async () => {
+  const clock = new FakeClock(0);
+  const limiter = new TokenBucket({ qps: 2, burst: 2, clock });
+  assert.equal(limiter.reserve(), 0);
+  assert.equal(limiter.reserve(), 0);
+  assert.equal(limiter.reserve(), 500);
+  await clock.advance(60_000);
+  assert.equal(limiter.available(), 2);
+});
+
+Deno.test("TokenBucket gives the token back when a waiting caller aborts", async () => {
+  const clock = new FakeClock(0);
+  const limiter = new TokenBucket({ qps: 1, burst: 1, clock });
+  await limiter.acquire();
+  const controller = new AbortController();
+  const waiting = limiter.acquire(controller.signal);
+  assert.equal(limiter.available(), -1);
+  controller.abort(new Error("gave up"));
+  await assert.rejects(waiting, /gave up/);
+  assert.equal(limiter.available(), 0);
+});
+
+Deno.test("TokenBucket with infinite qps never waits", () => {
+  const limiter = new TokenBucket({ qps: Infinity, burst: 1, clock: new FakeClock() });
+  for (let i = 0; i < 1000; i++) assert.equal(limiter.reserve(), 0);
+});
+
+Deno.test("TokenBucket rejects invalid settings naming the field", () => {
+  assert.throws(() => new TokenBucket({ qps: 0, burst: 1 }), /Invalid qps "0"/);
+  assert.throws(() => new TokenBucket({ qps: 1, burst: 0 }), /Invalid burst "0"/);
+});
