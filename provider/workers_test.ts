@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { getLogger } from "@logtape/logtape";
+import { Registry } from "prom-client";
+import { NodeNotManagedError, RetryError } from "./errors.ts";
+import { ItemExponentialRateLimiter } from "./rate_limiter.ts";
+import { ManualClock, settle } from "./testing/manual_clock.ts";
+import { runWorkers } from "./workers.ts";
+import { WorkQueue } from "./workqueue.ts";
+
+const logger = getLogger(["ccm", "test"]);
+
+function newQueue(clock: ManualClock) {
+  return new WorkQueue({
+    name: "svc",
+    clock,
+    rateLimiter: new ItemExponentialRateLimiter({ baseMs: 5_000, maxMs: 300_000 }),
+  });
+}
+
+Deno.test("runWorkers() runs at most N syncs at once and never one key twice at once", async () => {
+  const clock = new ManualClock();
+  const queue = newQueue(clock);
+  const stop = new AbortController();
+  let running = 0;
+  let maxRunning = 0;
+  const active = new Set<string>();
+  const releases: Array<() => void> = [];
+  const done = runWorkers({
+    queue,
+    workers: 3,
+    logger,
+    signal: stop.signal,
+    clock,
+    sync: async (key) => {
+      assert.ok(!active.has(key), `key ${key} synced twice at once`);
+      active.add(key);
+      maxRunning = Math.max(maxRunning, ++running);
+      await new Promise<void>((r) => releases.push(r));
+      running--;
+      active.delete(key);
+    },
+  });
+  for (const key of ["a", "b", "c", "d", "e", "a"]) queue.add(key);
+  await settle();
+  assert.equal(maxRunning, 3);
+  queue.add("a"); // a is in flight: it must wait
+  while (releases.length > 0 || queue.len() > 0) {
+    releases.shift()?.();
+    await settle();
+  }
+  assert.equal(maxRunning, 3);
+  stop.abort();
+  await done;
+});
+
+Deno.test("runWorkers() retries failures with backoff and forgets on success", async () => {
+  const clock = new ManualClock();
+  const queue = newQueue(clock);
+  const stop = new AbortController();
+  const attempts: number[] = [];
+  const done = runWorkers({
+    queue,
+    workers: 1,
+    logger,
+    signal: stop.signal,
+    clock,
+    sync: () => {
+      attempts.push(clock.now());
+      return attempts.length < 3 ? Promise.reject(new Error("boom")) : Promise.resolve();
+    },
+  });
+  const start = clock.now();
+  queue.add("k");
+  await clock.advance(60_000);
+  assert.deepEqual(attempts.map((t) => t - start), [0, 5_000, 15_000]);
+  assert.equal(queue.numRequeues("k"), 0);
+  stop.abort();
+  await done;
+});
+
+Deno.test("runWorkers() requeues a RetryError after its own delay, and drops NodeNotManagedError", async () => {
+  const clock = new ManualClock();
+  const queue = newQueue(clock);
+  const stop = new AbortController();
+  const calls: Array<[string, number]> = [];
+  const start = clock.now();
+  const done = runWorkers({
+    queue,
+    workers: 1,
+    logger,
+    signal: stop.signal,
+    clock,
+    sync: (key) => {
+      calls.push([key, clock.now() - start]);
+      if (key === "retry" && calls.filter(([k]) => k === key).length === 1) {
+        return Promise.reject(new RetryError("not yet", 42_000));
+      }
+      if (key === "foreign") return Promise.reject(new NodeNotManagedError("not ours"));
+      return Promise.resolve();
+    },
+  });
+  queue.add("retry");
+  queue.add("foreign");
+  await clock.advance(100_000);
+  assert.deepEqual(calls, [["retry", 0], ["foreign", 0], ["retry", 42_000]]);
+  stop.abort();
+  await done;
+});
+
+Deno.test("runWorkers() stops taking keys on abort and finishes the ones in hand", async () => {
+  const clock = new ManualClock();
+  const queue = newQueue(clock);
+  const stop = new AbortController();
+  const synced: string[] = [];
+  let release!: () => void;
+  const done = runWorkers({
+    queue,
+    workers: 1,
+    logger,
+    signal: stop.signal,
+    clock,
+    sync: async (key, signal) => {
+      assert.equal(signal.aborted, false);
+      await new Promise<void>((r) => release = r);
+      synced.push(key);
+    },
+  });
+  queue.add("a");
+  queue.add("b");
+  await settle();
+  stop.abort();
+  let finished = false;
+  done.then(() => finished = true);
+  await settle();
+  assert.equal(finished, false, "waits for the in-flight sync");
+  release();
+  await done;
+  assert.deepEqual(synced, ["a"]);
+});
+
+Deno.test("runWorkers() records ccm_reconcile_duration_seconds by controller and result", async () => {
+  const clock = new ManualClock();
+  const queue = newQueue(clock);
+  const registry = new Registry();
+  const stop = new AbortController();
+  const done = runWorkers({
+    queue,
+    workers: 1,
+    logger,
+    signal: stop.signal,
+    clock,
+    registry,
+    controller: "service-lb-controller",
+    sync: (key) => key === "bad" ? Promise.reject(new Error("x")) : Promise.resolve(),
+  });
+  queue.add("good");
+  queue.add("bad");
+  await settle();
+  const text = await registry.metrics();
+  assert.match(
+    text,
+    /ccm_reconcile_duration_seconds_count\{controller="service-lb-controller",result="success"\} 1/,
+  );
+  assert.match(
+    text,
+    /ccm_reconcile_duration_seconds_count\{controller="service-lb-controller",result="error"\} 1/,
+  );
+  stop.abort();
+  await done;
+});
