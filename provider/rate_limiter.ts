@@ -5,7 +5,7 @@
  * @module
  */
 import type { Clock } from "./clock.ts";
-import { systemClock } from "./clock.ts";
+import { TokenBucket, type TokenBucketOptions } from "./token_bucket.ts";
 
 /** Decides how long an item waits before it is processed again. */
 export interface RateLimiter {
@@ -57,45 +57,19 @@ export class ItemExponentialRateLimiter implements RateLimiter {
   }
 }
 
-/** Options for {@linkcode TokenBucketRateLimiter}. */
-export interface TokenBucketOptions {
-  /** Tokens added per second. */
-  qps: number;
-  /** Bucket size: how many items may go without delay after a quiet period. */
-  burst: number;
-  clock?: Clock;
-}
-
 /**
  * An overall token bucket shared by all items (client-go `BucketRateLimiter`): each call reserves a token and
  * returns how long to wait for it.
  */
 export class TokenBucketRateLimiter implements RateLimiter {
-  readonly #qps: number;
-  readonly #burst: number;
-  readonly #clock: Clock;
-  #tokens: number;
-  #last: number;
+  readonly #bucket: TokenBucket;
 
-  constructor({ qps, burst, clock = systemClock }: TokenBucketOptions) {
-    if (!(qps > 0) || !(burst >= 1)) {
-      throw new RangeError(
-        `Cannot create token bucket: 'qps' must be positive and 'burst' at least 1 (got ${qps} and ${burst})`,
-      );
-    }
-    this.#qps = qps;
-    this.#burst = burst;
-    this.#clock = clock;
-    this.#tokens = burst;
-    this.#last = clock.now();
+  constructor(options: TokenBucketOptions) {
+    this.#bucket = new TokenBucket(options);
   }
 
   when(_item: string): number {
-    const now = this.#clock.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#qps);
-    this.#last = now;
-    this.#tokens -= 1;
-    return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens / this.#qps) * 1000);
+    return this.#bucket.reserve();
   }
 
   forget(_item: string): void {}

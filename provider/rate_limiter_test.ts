@@ -6,7 +6,7 @@ import {
   serviceRateLimiter,
   TokenBucketRateLimiter,
 } from "./rate_limiter.ts";
-import { ManualClock } from "./testing/manual_clock.ts";
+import { FakeClock } from "./clock.ts";
 
 Deno.test("ItemExponentialRateLimiter doubles per failure up to the cap, per item", () => {
   const limiter = new ItemExponentialRateLimiter({ baseMs: 5_000, maxMs: 300_000 });
@@ -37,7 +37,7 @@ Deno.test("ItemExponentialRateLimiter rejects a base above the max", () => {
 });
 
 Deno.test("TokenBucketRateLimiter lets a burst through, then spaces items by 1/qps", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const bucket = new TokenBucketRateLimiter({ qps: 10, burst: 3, clock });
   assert.deepEqual([bucket.when("a"), bucket.when("b"), bucket.when("c")], [0, 0, 0]);
   assert.equal(bucket.when("d"), 100);
@@ -49,7 +49,7 @@ Deno.test("TokenBucketRateLimiter lets a burst through, then spaces items by 1/q
 });
 
 Deno.test("MaxOfRateLimiter returns the longest delay and forgets in all limiters", () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const limiter = new MaxOfRateLimiter(
     new ItemExponentialRateLimiter({ baseMs: 5, maxMs: 1000 }),
     new TokenBucketRateLimiter({ qps: 1, burst: 1, clock }),
@@ -61,7 +61,7 @@ Deno.test("MaxOfRateLimiter returns the longest delay and forgets in all limiter
 });
 
 Deno.test("serviceRateLimiter() backs off 5 s -> 300 s", () => {
-  const limiter = serviceRateLimiter({ clock: new ManualClock() });
+  const limiter = serviceRateLimiter({ clock: new FakeClock() });
   assert.equal(limiter.when("default/web"), 5_000);
   assert.equal(limiter.when("default/web"), 10_000);
   for (let i = 0; i < 10; i++) limiter.when("default/web");
@@ -69,7 +69,7 @@ Deno.test("serviceRateLimiter() backs off 5 s -> 300 s", () => {
 });
 
 Deno.test("controllerRateLimiter() defaults to 5 ms backoff under a 10 qps/100 burst bucket", () => {
-  const limiter = controllerRateLimiter({ clock: new ManualClock() });
+  const limiter = controllerRateLimiter({ clock: new FakeClock() });
   assert.equal(limiter.when("a"), 5);
   for (let i = 0; i < 99; i++) limiter.when(`n${i}`);
   // 100 tokens used; the 101st waits 100 ms for the bucket.

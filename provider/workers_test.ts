@@ -3,13 +3,13 @@ import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
 import { NodeNotManagedError, RetryError } from "./errors.ts";
 import { ItemExponentialRateLimiter } from "./rate_limiter.ts";
-import { ManualClock, settle } from "./testing/manual_clock.ts";
+import { FakeClock, settle } from "./clock.ts";
 import { runWorkers } from "./workers.ts";
 import { WorkQueue } from "./workqueue.ts";
 
 const logger = getLogger(["ccm", "test"]);
 
-function newQueue(clock: ManualClock) {
+function newQueue(clock: FakeClock) {
   return new WorkQueue({
     name: "svc",
     clock,
@@ -18,7 +18,7 @@ function newQueue(clock: ManualClock) {
 }
 
 Deno.test("runWorkers() runs at most N syncs at once and never one key twice at once", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const queue = newQueue(clock);
   const stop = new AbortController();
   let running = 0;
@@ -54,7 +54,7 @@ Deno.test("runWorkers() runs at most N syncs at once and never one key twice at 
 });
 
 Deno.test("runWorkers() retries failures with backoff and forgets on success", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const queue = newQueue(clock);
   const stop = new AbortController();
   const attempts: number[] = [];
@@ -71,6 +71,7 @@ Deno.test("runWorkers() retries failures with backoff and forgets on success", a
   });
   const start = clock.now();
   queue.add("k");
+  await settle();
   await clock.advance(60_000);
   assert.deepEqual(attempts.map((t) => t - start), [0, 5_000, 15_000]);
   assert.equal(queue.numRequeues("k"), 0);
@@ -79,7 +80,7 @@ Deno.test("runWorkers() retries failures with backoff and forgets on success", a
 });
 
 Deno.test("runWorkers() requeues a RetryError after its own delay, and drops NodeNotManagedError", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const queue = newQueue(clock);
   const stop = new AbortController();
   const calls: Array<[string, number]> = [];
@@ -101,6 +102,7 @@ Deno.test("runWorkers() requeues a RetryError after its own delay, and drops Nod
   });
   queue.add("retry");
   queue.add("foreign");
+  await settle();
   await clock.advance(100_000);
   assert.deepEqual(calls, [["retry", 0], ["foreign", 0], ["retry", 42_000]]);
   stop.abort();
@@ -108,7 +110,7 @@ Deno.test("runWorkers() requeues a RetryError after its own delay, and drops Nod
 });
 
 Deno.test("runWorkers() stops taking keys on abort and finishes the ones in hand", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const queue = newQueue(clock);
   const stop = new AbortController();
   const synced: string[] = [];
@@ -139,7 +141,7 @@ Deno.test("runWorkers() stops taking keys on abort and finishes the ones in hand
 });
 
 Deno.test("runWorkers() records ccm_reconcile_duration_seconds by controller and result", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const queue = newQueue(clock);
   const registry = new Registry();
   const stop = new AbortController();

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { ItemExponentialRateLimiter } from "./rate_limiter.ts";
-import { ManualClock, settle } from "./testing/manual_clock.ts";
+import { FakeClock, settle } from "./clock.ts";
 import { WorkQueue } from "./workqueue.ts";
 
-function newQueue(clock = new ManualClock(), registry?: Registry) {
+function newQueue(clock = new FakeClock(), registry?: Registry) {
   return new WorkQueue({
     name: "test",
     clock,
@@ -44,7 +44,7 @@ Deno.test("WorkQueue.get() waits for an add", async () => {
 });
 
 Deno.test("WorkQueue.addAfter() queues once the delay passes, earliest time wins", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const queue = newQueue(clock);
   queue.addAfter("a", 10_000);
   queue.addAfter("a", 2_000);
@@ -58,7 +58,7 @@ Deno.test("WorkQueue.addAfter() queues once the delay passes, earliest time wins
 });
 
 Deno.test("WorkQueue.addRateLimited() backs off per item and forget() resets it", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const queue = newQueue(clock);
   const readyAfter: number[] = [];
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -75,7 +75,7 @@ Deno.test("WorkQueue.addRateLimited() backs off per item and forget() resets it"
 });
 
 Deno.test("WorkQueue.shutDown() wakes getters, ignores adds and cancels delayed adds", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const queue = newQueue(clock);
   const pending = queue.get();
   queue.addAfter("later", 1_000);
@@ -106,7 +106,7 @@ Deno.test("WorkQueue.get() resolves undefined when its signal aborts", async () 
 });
 
 Deno.test("WorkQueue.shutDownWithDrain() waits for in-flight items, bounded by a timeout", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const queue = newQueue(clock);
   queue.add("a");
   queue.add("b");
@@ -129,7 +129,7 @@ Deno.test("WorkQueue.shutDownWithDrain() waits for in-flight items, bounded by a
 });
 
 Deno.test("WorkQueue reports the upstream workqueue metrics labelled by name", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const registry = new Registry();
   const queue = newQueue(clock, registry);
   queue.add("a");
