@@ -1,0 +1,79 @@
+/**
+ * The contract between the shared Service load balancer logic (EIP reservation, BGP sessions, node
+ * annotations — `metal/loadbalancers/service_lb.ts`) and the implementation chosen by `METAL_LOAD_BALANCER`
+ * (kube-vip, empty, MetalLB ConfigMap, MetalLB CRs, EMLB). Upstream calls these `loadbalancers.LB`.
+ *
+ * @module
+ */
+import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
+import type { LoadBalancerLookup } from "../../provider/cloud.ts";
+
+/** BGP peering data of one node, read from the device's BGP neighbours (upstream `loadbalancers.Node`). */
+export interface BgpNodePeer {
+  /** Kubernetes Node name. */
+  nodeName: string;
+  /** The device's private IPv4 the sessions are sourced from (`customer_ip`). */
+  sourceIP: string;
+  /** Our side's ASN (`customer_as`). */
+  localASN: number;
+  /** The Equinix routers' ASN (`peer_as`). */
+  peerASN: number;
+  /** The Equinix router addresses (`peer_ips`), sorted. */
+  peerIPs: string[];
+  /** BGP MD5 password; empty when none. A secret: never log it. */
+  password: string;
+}
+
+/** Input to {@linkcode LoadBalancerImplementation.addService}. */
+export interface AddServiceRequest {
+  service: V1Service;
+  /** `<ip>/<cidr>` of the Service's elastic IP; empty for implementations that do not use EIPs (EMLB). */
+  ipCidr: string;
+  /** BGP peers of the eligible nodes that have BGP enabled (empty when the implementation does not use BGP). */
+  peers: BgpNodePeer[];
+  /** Eligible nodes as passed by the service controller. */
+  nodes: V1Node[];
+  /** Upstream load balancer name (`usage=...:service=...:cluster=...`). */
+  loadBalancerName: string;
+}
+
+/** Input to {@linkcode LoadBalancerImplementation.updateService}. */
+export interface UpdateServiceRequest {
+  service: V1Service;
+  /** `<ip>/<cidr>` when known, else empty. */
+  ipCidr: string;
+  peers: BgpNodePeer[];
+  nodes: V1Node[];
+  loadBalancerName: string;
+}
+
+/** Input to {@linkcode LoadBalancerImplementation.removeService}. */
+export interface RemoveServiceRequest {
+  service: V1Service;
+  /** `<ip>/<cidr>` of the released EIP when known, else empty. */
+  ipCidr: string;
+}
+
+/** What every `METAL_LOAD_BALANCER` implementation provides. Methods are idempotent. */
+export interface LoadBalancerImplementation {
+  /** Implementation name for logs and metrics: `kube-vip`, `empty`, `metallb-configmap`, `metallb-crd`, `emlb`. */
+  readonly name: string;
+  /** Whether the shared logic reserves an EIP and sets up BGP for Services (false for EMLB). */
+  readonly usesElasticIP: boolean;
+  /**
+   * Makes the Service's load balancer exist. Returns a status when the implementation itself knows the ingress
+   * (EMLB); `undefined` to let the shared logic report the EIP.
+   */
+  addService(req: AddServiceRequest, signal?: AbortSignal): Promise<V1LoadBalancerStatus | undefined>;
+  /** Refreshes node-dependent state (peers, origins) after the node set changed. */
+  updateService(req: UpdateServiceRequest, signal?: AbortSignal): Promise<void>;
+  /** Removes everything the implementation made for the Service. Called before its EIP is released. */
+  removeService(req: RemoveServiceRequest, signal?: AbortSignal): Promise<void>;
+  /** Lookup for implementations that own the ingress (EMLB); others leave it to the shared logic. */
+  getLoadBalancer?(service: V1Service, signal?: AbortSignal): Promise<LoadBalancerLookup>;
+  /**
+   * Level-triggered clean-up: removes objects this implementation owns for Services or Nodes that no longer
+   * exist (for example after a restart missed a deletion). Called periodically with the live sets.
+   */
+  garbageCollect?(live: { services: V1Service[]; nodes: V1Node[] }, signal?: AbortSignal): Promise<void>;
+}
