@@ -118,10 +118,12 @@ export class FakeMetalClient implements DeviceCalls {
 
   async listDevices(_projectId: string): Promise<Device[]> {
     this.calls.listDevices++;
-    await this.gate;
+    // The answer reflects the devices when the request was made, even if held back by `gate`.
+    const answer = structuredClone(this.devices);
     const err = this.fail?.("listDevices");
+    await this.gate;
     if (err) throw err;
-    return structuredClone(this.devices);
+    return answer;
   }
 
   getDevice(deviceId: string): Promise<Device> {
