@@ -1,0 +1,325 @@
+/**
+ * Kubernetes Events (core/v1) recorded in the background: callers never wait and never see an error. Repeats
+ * of the same event (same object, type, reason, message and component) are aggregated as client-go does: the
+ * existing Event's `count` and `lastTimestamp` are patched instead of creating a new Event, and repeats that
+ * pile up while the API is slow are folded into one write.
+ *
+ * @module
+ */
+import {
+  type CoreV1Api,
+  type CoreV1Event,
+  type KubernetesObject,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
+import { getLogger, type Logger } from "@logtape/logtape";
+import type { Clock } from "./clock.ts";
+import { systemClock } from "./clock.ts";
+import type { EventRecorder, EventType } from "./events.ts";
+
+/** Where Events are written; {@linkcode coreV1EventSink} adapts the typed client. */
+export interface EventSink {
+  create(namespace: string, event: CoreV1Event): Promise<CoreV1Event>;
+  /** JSON merge patch of an existing Event; rejects with a 404 status error when it is gone. */
+  patch(namespace: string, name: string, patch: Record<string, unknown>): Promise<CoreV1Event>;
+}
+
+/** Writes Events with a `CoreV1Api` client. */
+export function coreV1EventSink(core: CoreV1Api): EventSink {
+  const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+  return {
+    create: (namespace, body) => core.createNamespacedEvent({ namespace, body }),
+    patch: (namespace, name, body) => core.patchNamespacedEvent({ namespace, name, body }, mergePatch),
+  };
+}
+
+/** Options for {@linkcode KubeEventRecorder}. */
+export interface KubeEventRecorderOptions {
+  sink: EventSink;
+  /** `source.component` and `reportingComponent` of every Event, for example `cloud-controller-manager`. */
+  component: string;
+  /** `source.host` and `reportingInstance`; default the hostname. */
+  host?: string;
+  /** Logger for {@linkcode EventRecorder.warn} lines and write failures; default `["ccm", "events"]`. */
+  logger?: Logger;
+  clock?: Clock;
+  /** Distinct events waiting to be written before new ones are dropped; default 1000. */
+  maxPending?: number;
+  /** Events remembered for aggregation; default 4096 (least recently used are forgotten). */
+  cacheSize?: number;
+  /** Parallel writes; default 4. */
+  concurrency?: number;
+}
+
+interface ObjectRef {
+  kind: string;
+  apiVersion: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+interface Pending {
+  key: string;
+  ref: ObjectRef;
+  type: EventType;
+  reason: string;
+  message: string;
+  component: string;
+  /** Occurrences not yet written. */
+  count: number;
+  last: number;
+}
+
+interface Recorded {
+  name: string;
+  namespace: string;
+  count: number;
+}
+
+/**
+ * The framework's {@linkcode EventRecorder}. Create one per process and give each controller a view with its
+ * own component name via {@linkcode KubeEventRecorder.forComponent}.
+ *
+ * @example
+ * ```ts
+ * const recorder = new KubeEventRecorder({ sink: coreV1EventSink(kube.core), component: "cloud-controller-manager" });
+ * const nodeEvents = recorder.forComponent("cloud-node-controller");
+ * nodeEvents.event(node, "Normal", "Synced", "Node synced successfully");
+ * await recorder.close(); // at shutdown: writes what is pending
+ * ```
+ */
+export class KubeEventRecorder implements EventRecorder {
+  readonly #sink: EventSink;
+  readonly #component: string;
+  readonly #host: string;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #maxPending: number;
+  readonly #cacheSize: number;
+  readonly #concurrency: number;
+  readonly #pending = new Map<string, Pending>();
+  readonly #recorded = new Map<string, Recorded>();
+  #active = 0;
+  #idle: Array<() => void> = [];
+  #closed = false;
+  #dropped = 0;
+  #sequence = 0;
+
+  constructor(options: KubeEventRecorderOptions) {
+    this.#sink = options.sink;
+    this.#component = options.component;
+    this.#host = options.host ?? hostname();
+    this.#logger = options.logger ?? getLogger(["ccm", "events"]);
+    this.#clock = options.clock ?? systemClock;
+    this.#maxPending = options.maxPending ?? 1000;
+    this.#cacheSize = options.cacheSize ?? 4096;
+    this.#concurrency = options.concurrency ?? 4;
+  }
+
+  /** Events dropped because too many were pending. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  event(obj: KubernetesObject, type: EventType, reason: string, message: string): void {
+    this.#record(obj, type, reason, message, this.#component);
+  }
+
+  warn(obj: KubernetesObject, reason: string, message: string): void {
+    this.#warn(obj, reason, message, this.#component);
+  }
+
+  /** A recorder writing to the same queue with another source component (a controller name). */
+  forComponent(component: string): EventRecorder {
+    return {
+      event: (obj, type, reason, message) => this.#record(obj, type, reason, message, component),
+      warn: (obj, reason, message) => this.#warn(obj, reason, message, component),
+    };
+  }
+
+  /** Resolves once every Event recorded so far has been written (or given up). */
+  flush(): Promise<void> {
+    if (this.#pending.size === 0 && this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Stops accepting Events and writes the pending ones, waiting at most `timeoutMs`. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    this.#closed = true;
+    const cancel = new AbortController();
+    await Promise.race([this.flush(), this.#clock.sleep(timeoutMs, cancel.signal).catch(() => {})]);
+    cancel.abort();
+  }
+
+  #warn(obj: KubernetesObject, reason: string, message: string, component: string): void {
+    try {
+      const ref = objectRef(obj);
+      const object = ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
+      this.#logger.with({ reason, kind: ref.kind, object, component }).warn`${message}`;
+    } catch {
+      // Logging must not throw into callers either.
+    }
+    this.#record(obj, "Warning", reason, message, component);
+  }
+
+  #record(obj: KubernetesObject, type: EventType, reason: string, message: string, component: string): void {
+    if (this.#closed) return;
+    try {
+      const ref = objectRef(obj);
+      const key = JSON.stringify([
+        ref.kind,
+        ref.namespace,
+        ref.name,
+        ref.uid,
+        type,
+        reason,
+        message,
+        component,
+      ]);
+      const now = this.#clock.now();
+      const pending = this.#pending.get(key);
+      if (pending !== undefined) {
+        pending.count++;
+        pending.last = now;
+        return;
+      }
+      if (this.#pending.size >= this.#maxPending) {
+        this.#dropped++;
+        this.#logger.debug("Dropped event: too many pending", { reason, object: ref.name });
+        return;
+      }
+      this.#pending.set(key, { key, ref, type, reason, message, component, count: 1, last: now });
+      this.#pump();
+    } catch (err) {
+      this.#logger.debug("Dropped event that could not be built", { reason, err });
+    }
+  }
+
+  #pump(): void {
+    while (this.#active < this.#concurrency && this.#pending.size > 0) {
+      const [key, entry] = this.#pending.entries().next().value as [string, Pending];
+      this.#pending.delete(key);
+      this.#active++;
+      this.#write(entry).finally(() => {
+        this.#active--;
+        this.#pump();
+        if (this.#active === 0 && this.#pending.size === 0) {
+          for (const resolve of this.#idle.splice(0)) resolve();
+        }
+      });
+    }
+  }
+
+  async #write(entry: Pending): Promise<void> {
+    const timestamp = new Date(entry.last);
+    for (let attempt = 1;; attempt++) {
+      try {
+        const known = this.#recorded.get(entry.key);
+        if (known !== undefined) {
+          try {
+            const count = known.count + entry.count;
+            await this.#sink.patch(known.namespace, known.name, {
+              count,
+              lastTimestamp: timestamp.toISOString(),
+            });
+            known.count = count;
+            this.#remember(entry.key, known);
+            return;
+          } catch (err) {
+            if (statusCode(err) !== 404) throw err;
+            this.#recorded.delete(entry.key); // expired (events TTL): start a new Event
+          }
+        }
+        const namespace = entry.ref.namespace || "default";
+        const { apiVersion, kind, name, namespace: objNamespace, uid, resourceVersion } = entry.ref;
+        const event: CoreV1Event = {
+          metadata: { name: this.#eventName(entry), namespace },
+          involvedObject: { apiVersion, kind, name, namespace: objNamespace, uid, resourceVersion },
+          type: entry.type,
+          reason: entry.reason,
+          message: truncate(entry.message),
+          count: entry.count,
+          firstTimestamp: timestamp,
+          lastTimestamp: timestamp,
+          source: { component: entry.component, host: this.#host },
+          reportingComponent: entry.component,
+          reportingInstance: this.#host,
+        };
+        const created = await this.#sink.create(namespace, event);
+        this.#remember(entry.key, {
+          name: created.metadata?.name ?? event.metadata.name!,
+          namespace,
+          count: entry.count,
+        });
+        return;
+      } catch (err) {
+        const code = statusCode(err);
+        const retriable = code === undefined || code === 409 || code === 429 || code >= 500;
+        if (!retriable || attempt >= 3 || this.#closed) {
+          this.#logger.warn("Failed to write event", { reason: entry.reason, object: entry.ref.name, err });
+          return;
+        }
+        await this.#clock.sleep(1000 * attempt).catch(() => {});
+      }
+    }
+  }
+
+  /** `<object>.<hex nanoseconds>` as client-go; the sub-millisecond part is a counter, so names never collide. */
+  #eventName(entry: Pending): string {
+    this.#sequence = (this.#sequence + 1) % 1_000_000;
+    return `${entry.ref.name}.${(BigInt(entry.last) * 1_000_000n + BigInt(this.#sequence)).toString(16)}`;
+  }
+
+  #remember(key: string, recorded: Recorded): void {
+    this.#recorded.delete(key);
+    this.#recorded.set(key, recorded);
+    if (this.#recorded.size > this.#cacheSize) {
+      this.#recorded.delete(this.#recorded.keys().next().value as string);
+    }
+  }
+}
+
+/**
+ * The reference an Event points at. Objects from list responses carry no `kind`; the few kinds this framework
+ * records on are told apart by shape (EndpointSlice has `addressType`; Nodes are cluster-scoped; Services are
+ * the namespaced objects controllers record on).
+ */
+export function objectRef(obj: KubernetesObject): ObjectRef {
+  const metadata = obj.metadata ?? {};
+  const name = metadata.name ?? "";
+  let { kind, apiVersion } = obj;
+  if (!kind) {
+    if ("addressType" in obj) [kind, apiVersion] = ["EndpointSlice", "discovery.k8s.io/v1"];
+    else if (!metadata.namespace) [kind, apiVersion] = ["Node", "v1"];
+    else [kind, apiVersion] = ["Service", "v1"];
+  }
+  return {
+    kind,
+    apiVersion: apiVersion ?? "v1",
+    name,
+    namespace: metadata.namespace,
+    uid: kind === "Node" && !metadata.uid ? name : metadata.uid,
+    resourceVersion: metadata.resourceVersion,
+  };
+}
+
+/** Events larger than 1 KiB are rejected by the API server. */
+function truncate(message: string): string {
+  return message.length <= 1024 ? message : `${message.slice(0, 1021)}...`;
+}
+
+function statusCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "number" ? code : undefined;
+}
+
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "unknown";
+  }
+}
