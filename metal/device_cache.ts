@@ -8,6 +8,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
 import { type Clock, systemClock } from "../provider/clock.ts";
 import type { MetalClient } from "./api/client.ts";
+import { isDefinitelyNotFound } from "./api/errors.ts";
 import type { Device } from "./api/types.ts";
 
 /** Default time a device list is reused. */
@@ -209,6 +210,15 @@ export class DeviceCache {
       },
       (err) => {
         this.#refreshes?.inc({ result: "error" });
+        // A 404 on the list means a wrong project or base URL, not that any device is gone: hide the 404 so
+        // nobody reads it as "not found".
+        if (isDefinitelyNotFound(err)) {
+          throw new Error(
+            `Cannot list devices of project '${this.#projectId}': the API answered 404; check the project id ` +
+              "(METAL_PROJECT_ID) and the API base URL",
+            { cause: err },
+          );
+        }
         throw err;
       },
     ).finally(() => {

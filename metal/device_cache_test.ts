@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { Registry } from "prom-client";
-import { MetalNotFoundError, MetalTransientError } from "./api/errors.ts";
+import { isDefinitelyNotFound, MetalNotFoundError, MetalTransientError } from "./api/errors.ts";
 import { FakeMetalClient, InstantClock, makeAddress, makeDevice } from "./api/testing.ts";
 import { DeviceCache } from "./device_cache.ts";
 
@@ -87,6 +87,22 @@ Deno.test("a failed list is not cached and is never read as 'device gone'", asyn
   const metrics = await registry.metrics();
   match(metrics, /cloudprovider_equinixmetal_device_cache_refreshes_total\{result="error"\} 1/);
   match(metrics, /cloudprovider_equinixmetal_device_cache_refreshes_total\{result="success"\} 1/);
+});
+
+Deno.test("a 404 on the list is reported as a configuration error, never as 'device not found'", async () => {
+  const { client, cache } = fixture();
+  client.fail = (method) =>
+    method === "listDevices"
+      ? new MetalNotFoundError({ operation: "list_devices", method: "GET", path: "/x", status: 404 }, "404")
+      : undefined;
+  const err = await cache.getById("dev-0").then(() => undefined, (e) => e);
+  ok(err instanceof Error && !(err instanceof MetalNotFoundError));
+  ok(!isDefinitelyNotFound(err));
+  match(
+    err.message,
+    /Cannot list devices of project 'project-1': the API answered 404; check the project id/,
+  );
+  equal(client.calls.getDevice, 0);
 });
 
 Deno.test("concurrent callers all see the failure of a shared list", async () => {
