@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { parseGoBool } from "./go_bool.ts";
 import { type FlagKind, type FlagSpec, type FlagValue, RUN_FLAGS } from "./flag_table.ts";
 import {
   CONTROLLER_ALIASES,
@@ -22,21 +23,6 @@ export class FlagError extends Error {
     this.name = "FlagError";
   }
 }
-
-const GO_BOOLS: Readonly<Record<string, boolean>> = {
-  "1": true,
-  t: true,
-  T: true,
-  true: true,
-  TRUE: true,
-  True: true,
-  "0": false,
-  f: false,
-  F: false,
-  false: false,
-  FALSE: false,
-  False: false,
-};
 
 const INT_REGEXP = /^[+-]?\d+$/;
 const FLOAT_REGEXP = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -64,7 +50,7 @@ function parseKind(kind: FlagKind, text: string): FlagValue[FlagKind] {
     case "string":
       return text;
     case "bool": {
-      const value = GO_BOOLS[text];
+      const value = parseGoBool(text);
       if (value === undefined) {
         throw new InvalidArgumentError("Expected 'true' or 'false' (write --flag=false).");
       }

@@ -1,0 +1,145 @@
+/**
+ * The load balancer setting (`METAL_LOAD_BALANCER` / `loadbalancer`): `<type>://<host>/<path>?<query>`, parsed
+ * into a typed choice. Upstream ignores the host, which is why the documented forms use three slashes.
+ *
+ * @module
+ */
+import { parseGoBool } from "../provider/go_bool.ts";
+
+/** MetalLB's default namespace and ConfigMap name (upstream defaults). */
+export const METALLB_DEFAULT_NAMESPACE = "metallb-system";
+/** Default name of MetalLB's ConfigMap (MetalLB ≤ 0.12). */
+export const METALLB_DEFAULT_CONFIGMAP = "config";
+
+/** Which implementation handles Services of type LoadBalancer, and its parameters. */
+export type LoadBalancerConfig =
+  /** Empty setting: no load balancer support; the service controller does not run. */
+  | { readonly kind: "disabled" }
+  /** `kube-vip://`: EIPs, BGP and node annotations for kube-vip; no in-cluster objects. */
+  | { readonly kind: "kube-vip" }
+  /** `empty://`: like kube-vip (EIPs, BGP, annotations) with no implementation of its own. */
+  | { readonly kind: "empty" }
+  /** `metallb:///<namespace>/<configmap>`: MetalLB ≤ 0.12 configured through a ConfigMap. */
+  | { readonly kind: "metallb-configmap"; readonly namespace: string; readonly configMapName: string }
+  /** `metallb:///<namespace>?crdConfiguration=true`: MetalLB ≥ 0.13 configured through custom resources. */
+  | { readonly kind: "metallb-crd"; readonly namespace: string }
+  /** `emlb:///<metro>`: Equinix Metal Load Balancer as a Service in that metro. */
+  | { readonly kind: "emlb"; readonly metro: string };
+
+/** The accepted forms, for error messages and documentation. */
+export const LOAD_BALANCER_FORMS = [
+  "kube-vip://",
+  "empty://",
+  "metallb:///<namespace>/<configmap>",
+  "metallb:///<namespace>?crdConfiguration=true",
+  "emlb:///<metro>",
+] as const;
+
+const DNS_LABEL_REGEXP = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN_REGEXP = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const METRO_REGEXP = /^[a-z0-9]+$/i;
+
+/**
+ * Parses a load balancer setting. The caller prefixes errors with where the value came from.
+ *
+ * @example
+ * ```ts
+ * parseLoadBalancerSetting("metallb:///metallb-system?crdConfiguration=true");
+ * // { kind: "metallb-crd", namespace: "metallb-system" }
+ * ```
+ *
+ * @param text The setting; `""` disables load balancers.
+ * @returns The typed setting.
+ * @throws {SyntaxError} Explaining what is wrong and showing the valid forms.
+ */
+export function parseLoadBalancerSetting(text: string): LoadBalancerConfig {
+  if (text === "") return { kind: "disabled" };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SyntaxError(`it is not of the form '<type>://...'; ${validForms()}`);
+  }
+  const type = url.protocol.slice(0, -1);
+  switch (type) {
+    case "kube-vip":
+    case "empty":
+      return { kind: type };
+    case "metallb":
+      refuseHost(url, "metallb:///metallb-system/config");
+      return parseMetalLb(url);
+    case "emlb": {
+      refuseHost(url, "emlb:///da");
+      const metro = url.pathname.replace(/^\//, "");
+      if (!METRO_REGEXP.test(metro)) {
+        throw new SyntaxError(
+          metro === ""
+            ? "'emlb' needs a metro code, as in 'emlb:///da'"
+            : `'${metro}' is not a metro code; use letters and digits only, as in 'emlb:///da'`,
+        );
+      }
+      return { kind: "emlb", metro };
+    }
+    default:
+      throw new SyntaxError(`unknown load balancer type '${type}'; ${validForms()}`);
+  }
+}
+
+function parseMetalLb(url: URL): LoadBalancerConfig {
+  const path = url.pathname.replace(/^\/+|\/+$/g, "");
+  const slash = path.indexOf("/");
+  const namespace = (slash >= 0 ? path.slice(0, slash) : path) || METALLB_DEFAULT_NAMESPACE;
+  const rest = slash >= 0 ? path.slice(slash + 1) : "";
+  if (!DNS_LABEL_REGEXP.test(namespace)) {
+    throw new SyntaxError(
+      `namespace '${namespace}' is not a valid Kubernetes namespace name (lowercase letters, digits and '-')`,
+    );
+  }
+  const crd = url.searchParams.get("crdConfiguration");
+  if (crd !== null) {
+    const enabled = parseGoBool(crd);
+    if (enabled === undefined) {
+      throw new SyntaxError(`'crdConfiguration' must be 'true' or 'false', not '${crd}'`);
+    }
+    // CR mode takes the namespace only; upstream ignores any second path segment.
+    if (enabled) return { kind: "metallb-crd", namespace };
+  }
+  const configMapName = rest || METALLB_DEFAULT_CONFIGMAP;
+  if (configMapName.length > 253 || !DNS_SUBDOMAIN_REGEXP.test(configMapName)) {
+    throw new SyntaxError(
+      `ConfigMap name '${configMapName}' is not a valid Kubernetes object name ` +
+        "(lowercase letters, digits, '-' and '.'); use 'metallb:///<namespace>/<configmap>'",
+    );
+  }
+  return { kind: "metallb-configmap", namespace, configMapName };
+}
+
+/** Upstream silently drops the host, so `metallb://ns/cm` would mean namespace `cm`: refuse it instead. */
+function refuseHost(url: URL, example: string): void {
+  if (url.host !== "") {
+    throw new SyntaxError(
+      `'${url.host}' is in the host position, which is ignored; use three slashes, as in '${example}'`,
+    );
+  }
+}
+
+function validForms(): string {
+  return `use one of ${LOAD_BALANCER_FORMS.map((form) => `'${form}'`).join(", ")}, or '' to disable`;
+}
+
+/** The canonical setting text for a parsed value (what logs show). */
+export function formatLoadBalancerSetting(config: LoadBalancerConfig): string {
+  switch (config.kind) {
+    case "disabled":
+      return "";
+    case "kube-vip":
+    case "empty":
+      return `${config.kind}://`;
+    case "metallb-configmap":
+      return `metallb:///${config.namespace}/${config.configMapName}`;
+    case "metallb-crd":
+      return `metallb:///${config.namespace}?crdConfiguration=true`;
+    case "emlb":
+      return `emlb:///${config.metro}`;
+  }
+}

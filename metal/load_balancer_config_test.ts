@@ -1,0 +1,73 @@
+import { deepEqual, equal, throws } from "node:assert/strict";
+import {
+  formatLoadBalancerSetting,
+  type LoadBalancerConfig,
+  parseLoadBalancerSetting,
+} from "./load_balancer_config.ts";
+
+const VALID: [string, LoadBalancerConfig][] = [
+  ["", { kind: "disabled" }],
+  ["kube-vip://", { kind: "kube-vip" }],
+  ["empty://", { kind: "empty" }],
+  ["KUBE-VIP://", { kind: "kube-vip" }],
+  ["kube-vip://ignored-host", { kind: "kube-vip" }],
+  ["metallb:///metallb-system/config", {
+    kind: "metallb-configmap",
+    namespace: "metallb-system",
+    configMapName: "config",
+  }],
+  ["metallb:///", { kind: "metallb-configmap", namespace: "metallb-system", configMapName: "config" }],
+  ["metallb://", { kind: "metallb-configmap", namespace: "metallb-system", configMapName: "config" }],
+  ["metallb:///lb", { kind: "metallb-configmap", namespace: "lb", configMapName: "config" }],
+  ["metallb:///lb/", { kind: "metallb-configmap", namespace: "lb", configMapName: "config" }],
+  ["metallb:///lb/my.config", { kind: "metallb-configmap", namespace: "lb", configMapName: "my.config" }],
+  ["metallb:///metallb-system?crdConfiguration=true", { kind: "metallb-crd", namespace: "metallb-system" }],
+  ["metallb:///?crdConfiguration=true", { kind: "metallb-crd", namespace: "metallb-system" }],
+  ["metallb:///lb/ignored?crdConfiguration=1", { kind: "metallb-crd", namespace: "lb" }],
+  ["metallb:///lb/cm?crdConfiguration=false", {
+    kind: "metallb-configmap",
+    namespace: "lb",
+    configMapName: "cm",
+  }],
+  ["emlb:///da", { kind: "emlb", metro: "da" }],
+  ["emlb:///sv", { kind: "emlb", metro: "sv" }],
+];
+
+for (const [text, want] of VALID) {
+  Deno.test(`parseLoadBalancerSetting() parses '${text}'`, () => {
+    deepEqual(parseLoadBalancerSetting(text), want);
+  });
+}
+
+const INVALID: [string, RegExp][] = [
+  ["metallb", /it is not of the form '<type>:\/\/\.\.\.'; use one of 'kube-vip:\/\/', 'empty:\/\/'/],
+  ["foo://", /unknown load balancer type 'foo'; use one of .*'emlb:\/\/\/<metro>', or '' to disable/],
+  ["packet://", /unknown load balancer type 'packet'/],
+  ["metallb:///lb?crdConfiguration=yes", /'crdConfiguration' must be 'true' or 'false', not 'yes'/],
+  ["metallb://metallb-system/config", /'metallb-system' is in the host position.*three slashes/],
+  ["metallb:///Bad_Namespace", /namespace 'Bad_Namespace' is not a valid Kubernetes namespace name/],
+  ["metallb:///lb/a/b", /ConfigMap name 'a\/b' is not a valid Kubernetes object name/],
+  ["emlb:///", /'emlb' needs a metro code, as in 'emlb:\/\/\/da'/],
+  ["emlb://da", /'da' is in the host position/],
+  ["emlb:///da/x", /'da\/x' is not a metro code/],
+];
+
+for (const [text, pattern] of INVALID) {
+  Deno.test(`parseLoadBalancerSetting() rejects '${text}' with the valid forms or the fix`, () => {
+    throws(() => parseLoadBalancerSetting(text), (err: unknown) => {
+      equal(err instanceof SyntaxError, true);
+      equal(pattern.test((err as Error).message), true, (err as Error).message);
+      return true;
+    });
+  });
+}
+
+Deno.test("formatLoadBalancerSetting() gives a canonical setting that parses back", () => {
+  for (const [, config] of VALID) {
+    deepEqual(parseLoadBalancerSetting(formatLoadBalancerSetting(config)), config);
+  }
+  equal(
+    formatLoadBalancerSetting({ kind: "metallb-crd", namespace: "x" }),
+    "metallb:///x?crdConfiguration=true",
+  );
+});
