@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import type { V1Node, V1NodeAddress } from "@kubernetes/client-node";
+import { FakeClock, settle } from "../clock.ts";
+import { NodeNotManagedError } from "../errors.ts";
+import { FakeInformer } from "../testing/fake_informer.ts";
+import { FakeProvider } from "../testing/fake_provider.ts";
+import { apiError, FakeNodeWriter } from "../testing/fake_writers.ts";
+import { RecordingRecorder } from "../testing/recording_recorder.ts";
+import { CloudNodeController } from "./cloud_node.ts";
+
+const UNINIT = { key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" };
+const int = (address: string): V1NodeAddress => ({ type: "InternalIP", address });
+const ext = (address: string): V1NodeAddress => ({ type: "ExternalIP", address });
+
+function node(
+  name: string,
+  extra: Partial<{ tainted: boolean; labels: Record<string, string>; addresses: V1NodeAddress[] }> = {},
+): V1Node {
+  return {
+    metadata: { name, uid: `uid-${name}`, resourceVersion: "1", labels: extra.labels ?? {} },
+    spec: { taints: extra.tainted === false ? [] : [UNINIT] },
+    status: { addresses: extra.addresses ?? [{ type: "Hostname", address: name }] },
+  };
+}
+
+function setup(nodes: V1Node[]) {
+  const informer = new FakeInformer<V1Node>(nodes);
+  const writer = new FakeNodeWriter(informer);
+  const provider = new FakeProvider();
+  const recorder = new RecordingRecorder();
+  const clock = new FakeClock();
+  const controller = new CloudNodeController({
+    instances: provider.instancesV2(),
+    nodes: informer,
+    writer,
+    recorder,
+    workers: 2,
+    statusUpdateWorkers: 0,
+    statusUpdateFrequencyMs: 300_000,
+    clock,
+  });
+  return { informer, writer, provider, recorder, controller, clock };
+}
+
+Deno.test("syncNode() initializes a tainted node: addresses, then providerID/labels/taint in one patch, then Synced", async () => {
+  const t = setup([node("n1")]);
+  t.provider.setInstance("n1", {
+    instanceType: "m3.large",
+    region: "da",
+    addresses: [int("10.0.0.1"), ext("147.75.0.1")],
+  });
+  await t.controller.syncNode("n1");
+  assert.deepEqual(t.writer.writes.map((w) => w.verb), ["patchStatus", "patch"]);
+  const got = t.informer.get("n1")!;
+  assert.equal(got.spec?.providerID, "fake://n1");
+  assert.deepEqual(got.spec?.taints, undefined);
+  assert.equal(got.metadata?.labels?.["node.kubernetes.io/instance-type"], "m3.large");
+  assert.equal(got.metadata?.labels?.["beta.kubernetes.io/instance-type"], "m3.large");
+  assert.equal(got.metadata?.labels?.["topology.kubernetes.io/region"], "da");
+  assert.equal(got.metadata?.labels?.["failure-domain.beta.kubernetes.io/region"], "da");
+  assert.deepEqual(got.status?.addresses, [int("10.0.0.1"), ext("147.75.0.1"), {
+    type: "Hostname",
+    address: "n1",
+  }]);
+  assert.deepEqual(t.recorder.events, [{
+    object: "n1",
+    type: "Normal",
+    reason: "Synced",
+    message: "Node synced successfully",
+  }]);
+  assert.equal(t.provider.callsOf("instanceMetadata").length, 1);
+});
+
+Deno.test("syncNode() re-reads the node and retries after a conflict, without asking the provider again", async () => {
+  const t = setup([node("n1")]);
+  t.provider.setInstance("n1", { addresses: [] }); // no addresses: only the spec patch
+  t.writer.failNext.push(apiError(409, "conflict"));
+  await t.controller.syncNode("n1");
+  assert.deepEqual(t.writer.writes.map((w) => w.verb), ["patch", "get", "patch"]);
+  assert.equal(t.informer.get("n1")!.spec?.providerID, "fake://n1");
+  assert.equal(t.provider.callsOf("instanceMetadata").length, 1);
+});
+
+Deno.test("syncNode() skips nodes of another provider quietly", async () => {
+  const t = setup([node("n1")]);
+  t.provider.fail("instanceMetadata", new NodeNotManagedError("not ours"));
+  await t.controller.syncNode("n1");
+  assert.deepEqual(t.writer.writes, []);
+  assert.deepEqual(t.recorder.events, []);
+});
+
+Deno.test("syncNode() fails with the node name when the provider fails, writing nothing", async () => {
+  const t = setup([node("n1")]);
+  await assert.rejects(
+    t.controller.syncNode("n1"),
+    /failed to get instance metadata for node "n1": instance of node "n1" not found/,
+  );
+  assert.deepEqual(t.writer.writes, []);
+});
+
+Deno.test("syncNode() copies beta labels to GA labels on initialized nodes only when needed", async () => {
+  const t = setup([
+    node("a", { tainted: false, labels: { "failure-domain.beta.kubernetes.io/region": "da" } }),
+    node("b", { tainted: false, labels: { "topology.kubernetes.io/region": "da" } }),
+  ]);
+  await t.controller.syncNode("a");
+  await t.controller.syncNode("b");
+  assert.deepEqual(t.writer.writes.map((w) => `${w.verb} ${w.key}`), ["patch a"]);
+  assert.equal(t.informer.get("a")!.metadata?.labels?.["topology.kubernetes.io/region"], "da");
+  assert.equal(t.provider.calls.length, 0, "initialized nodes cost no provider call");
+});
+
+Deno.test("refreshAddresses() patches only nodes whose addresses changed and skips uninitialized ones", async () => {
+  const t = setup([
+    node("same", { tainted: false, addresses: [int("10.0.0.1")] }),
+    node("moved", { tainted: false, addresses: [int("10.0.0.2")] }),
+    node("new", { tainted: true }),
+    node("foreign", { tainted: false }),
+  ]);
+  t.provider.setInstance("same", { addresses: [int("10.0.0.1")] });
+  t.provider.setInstance("moved", { addresses: [int("10.0.0.3")] });
+  t.provider.setInstance("new", { addresses: [int("10.0.0.4")] });
+  t.informer.upsert({ ...t.informer.get("foreign")!, spec: { providerID: "aws:///i-1" } });
+  assert.equal(await t.controller.refreshAddresses(), 1);
+  assert.deepEqual(t.writer.writes.map((w) => `${w.verb} ${w.key}`), ["patchStatus moved"]);
+  assert.deepEqual(t.informer.get("moved")!.status?.addresses, [int("10.0.0.3")]);
+});
+
+Deno.test("run() initializes nodes as they appear and refreshes addresses every period", async () => {
+  const t = setup([]);
+  const stop = new AbortController();
+  const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
+  t.provider.setInstance("n1", { addresses: [int("10.0.0.1")] });
+  t.provider.setInstance("n2", { addresses: [int("10.0.0.2")] });
+  t.informer.upsert(node("n1"));
+  t.informer.upsert(node("n2"));
+  for (let i = 0; i < 10; i++) await settle();
+  assert.deepEqual(t.recorder.reasons(), ["Synced", "Synced"]);
+
+  t.provider.setInstance("n1", { addresses: [int("10.0.0.9")] });
+  await t.clock.advance(300_000);
+  for (let i = 0; i < 5; i++) await settle();
+  assert.deepEqual(t.informer.get("n1")!.status?.addresses, [int("10.0.0.9"), {
+    type: "Hostname",
+    address: "n1",
+  }]);
+  stop.abort();
+  await running;
+  assert.equal(t.informer.handlerCount, 0, "handlers removed on stop");
+});
