@@ -1,0 +1,393 @@
+/**
+ * MetalLB ≥ 0.13 (`metallb:///<namespace>?crdConfiguration=true`): one IPAddressPool per Service, one BGPPeer per
+ * node × upstream router shared by the Services that use it, and the `equinix-metal-bgp-adv` BGPAdvertisement,
+ * all labelled `cloud-provider=equinix-metal` (upstream §4.8). Each step lists the objects we own, plans the
+ * writes with the pure functions of `cr_plan.ts` and applies them; a write that lost a race (409 on a stale
+ * resourceVersion) re-runs the step.
+ *
+ * Password option: with `passwordSecretName`, the BGP password is kept out of BGPPeer specs. It goes into a
+ * `kubernetes.io/basic-auth` Secret of that name in MetalLB's namespace (key `password`, labelled
+ * `cloud-provider=equinix-metal`), which peers reference through `spec.passwordSecret`; peers are then written
+ * as `metallb.io/v1beta2` (the version that has the field, MetalLB ≥ 0.14). Equinix Metal uses one BGP password
+ * per project, so one Secret serves every peer. Without the option, peers carry `spec.password` as upstream.
+ *
+ * @module
+ */
+import type { V1Node, V1Secret, V1Service } from "@kubernetes/client-node";
+import { getLogger } from "@logtape/logtape";
+import type { Registry } from "prom-client";
+import { z } from "zod";
+import type { EventRecorder } from "../../../provider/events.ts";
+import type { KubeClients } from "../../../provider/kube/client.ts";
+import type {
+  AddServiceRequest,
+  LoadBalancerImplementation,
+  RemoveServiceRequest,
+  UpdateServiceRequest,
+} from "../implementation.ts";
+import {
+  type BGPAdvertisement,
+  type BGPPeer,
+  type CrObject,
+  type IPAddressPool,
+  METALLB_GROUP,
+  METALLB_V1BETA1,
+  METALLB_V1BETA2,
+  type MetalLBKind,
+  OWNER_LABEL_KEY,
+  OWNER_LABEL_VALUE,
+  OWNER_SELECTOR,
+  PLURALS,
+  poolName,
+} from "./cr_objects.ts";
+import {
+  type CrOp,
+  desiredPeerSpecs,
+  type PeerPassword,
+  planAdvertisement,
+  planGarbageCollect,
+  planPeers,
+  planPool,
+  planRemoveService,
+} from "./cr_plan.ts";
+import { isKubeConflict, isKubeNotFound, kubeErrorMessage, kubeRequestOptions } from "./kube_request.ts";
+import { type MetalLBMetrics, metalLBMetrics } from "./metrics.ts";
+import { serviceKey, type ServiceRef } from "./service_selector.ts";
+
+/** Options of {@linkcode createMetalLBCRImplementation}. */
+export interface MetalLBCROptions {
+  kube: KubeClients;
+  /** MetalLB's namespace (`metallb-system` by default upstream). */
+  namespace: string;
+  /** Receives Warning Events on the Service for problems a user can fix. */
+  recorder?: EventRecorder;
+  /** Registry for the `ccm_metallb_*` metrics. */
+  metrics?: Registry;
+  /**
+   * Keep the BGP password out of BGPPeer specs: the name of the Secret to hold it (see the module
+   * documentation). Unset (the default): `spec.password`, as upstream.
+   */
+  passwordSecretName?: string;
+}
+
+/** Builds the CR-mode implementation. Each instance has its own settings (upstream's were process-global). */
+export function createMetalLBCRImplementation(options: MetalLBCROptions): LoadBalancerImplementation {
+  return new MetalLBCRImplementation(options);
+}
+
+/** Attempts of one plan-and-apply step before a conflict is reported. */
+const MAX_ATTEMPTS = 5;
+
+const logger = getLogger(["ccm", "metallb"]);
+
+const listSchema = z.object({
+  items: z.array(z.looseObject({ metadata: z.looseObject({ name: z.string() }) })).nullish(),
+});
+
+type Step = "pool" | "advertisement" | "peers" | "remove" | "gc";
+
+/** See the module documentation. */
+export class MetalLBCRImplementation implements LoadBalancerImplementation {
+  readonly name = "metallb-crd";
+  readonly usesElasticIP = true;
+  #kube: KubeClients;
+  #namespace: string;
+  #recorder?: EventRecorder;
+  #metrics: MetalLBMetrics;
+  #password: PeerPassword;
+  #peerVersion: string;
+
+  constructor(options: MetalLBCROptions) {
+    this.#kube = options.kube;
+    this.#namespace = options.namespace;
+    this.#recorder = options.recorder;
+    this.#metrics = metalLBMetrics(options.metrics);
+    this.#password = options.passwordSecretName
+      ? { mode: "secret", secretName: options.passwordSecretName, namespace: options.namespace }
+      : { mode: "inline" };
+    this.#peerVersion = options.passwordSecretName ? METALLB_V1BETA2 : METALLB_V1BETA1;
+  }
+
+  async addService(req: AddServiceRequest, signal?: AbortSignal): Promise<undefined> {
+    await this.#observe("add", () => this.#ensure(req, signal));
+    return undefined;
+  }
+
+  async updateService(req: UpdateServiceRequest, signal?: AbortSignal): Promise<void> {
+    await this.#observe("update", () => this.#ensure(req, signal));
+  }
+
+  async removeService(req: RemoveServiceRequest, signal?: AbortSignal): Promise<void> {
+    const svc = refOf(req.service);
+    await this.#observe("remove", async () => {
+      let remainingPeers = -1;
+      await this.#step("remove", req.service, signal, async () => {
+        const owned = {
+          pools: await this.#list<IPAddressPool>("IPAddressPool", req.service, signal),
+          advertisements: await this.#list<BGPAdvertisement>("BGPAdvertisement", req.service, signal),
+          peers: await this.#list<BGPPeer>("BGPPeer", req.service, signal),
+        };
+        const ops = planRemoveService(owned, svc);
+        const deleted = ops.filter((o) => o.kind === "BGPPeer" && o.verb === "delete").length;
+        remainingPeers = owned.peers.length - deleted;
+        return ops;
+      });
+      if (remainingPeers === 0) await this.#deletePasswordSecret(signal);
+    });
+  }
+
+  async garbageCollect(
+    live: { services: V1Service[]; nodes: V1Node[] },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const liveServices = new Set(live.services.map((s) => serviceKey(refOf(s))));
+    const liveNodes = new Set(live.nodes.map((n) => n.metadata?.name ?? ""));
+    await this.#observe("gc", () =>
+      this.#step("gc", undefined, signal, async () => {
+        const allPools = await this.#list<IPAddressPool>("IPAddressPool", undefined, signal, "");
+        return planGarbageCollect({
+          pools: allPools.filter((p) => p.metadata.labels?.[OWNER_LABEL_KEY] === OWNER_LABEL_VALUE),
+          advertisements: await this.#list<BGPAdvertisement>("BGPAdvertisement", undefined, signal),
+          peers: await this.#list<BGPPeer>("BGPPeer", undefined, signal),
+          allPoolNames: new Set(allPools.map((p) => p.metadata.name)),
+          liveServices,
+          liveNodes,
+        });
+      }));
+  }
+
+  async #ensure(req: AddServiceRequest | UpdateServiceRequest, signal?: AbortSignal): Promise<void> {
+    const svc = refOf(req.service);
+    const service = req.service;
+    if (req.ipCidr !== "") {
+      await this.#step("pool", service, signal, async () => {
+        const pools = await this.#list<IPAddressPool>("IPAddressPool", service, signal);
+        return planPool(pools, svc, req.ipCidr, this.#namespace);
+      });
+      await this.#step("advertisement", service, signal, async () => {
+        const advs = await this.#list<BGPAdvertisement>("BGPAdvertisement", service, signal);
+        return planAdvertisement(advs, poolName(svc), this.#namespace);
+      });
+    }
+    await this.#ensurePasswordSecret(req, signal);
+    await this.#step("peers", service, signal, async () => {
+      const existing = await this.#list<BGPPeer>("BGPPeer", service, signal);
+      return planPeers({
+        existing,
+        desired: desiredPeerSpecs(req.peers, this.#password),
+        svc,
+        nodeNames: new Set(req.nodes.map((n) => n.metadata?.name ?? "")),
+        peeredNodes: new Set(req.peers.map((p) => p.nodeName)),
+        namespace: this.#namespace,
+        apiVersion: `${METALLB_GROUP}/${this.#peerVersion}`,
+      });
+    });
+  }
+
+  async #observe(operation: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.#metrics.failures.inc({ mode: "crd", operation });
+      throw err;
+    }
+  }
+
+  /** Plans and applies, re-planning when a write lost a race. */
+  async #step(
+    step: Step,
+    service: V1Service | undefined,
+    signal: AbortSignal | undefined,
+    plan: () => Promise<CrOp[]>,
+  ): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      const ops = await plan();
+      try {
+        for (const op of ops) await this.#apply(op, service, signal);
+        return;
+      } catch (err) {
+        if (err instanceof RaceLost && attempt < MAX_ATTEMPTS) {
+          logger.debug("Re-planning MetalLB objects after a conflicting write", { step, attempt, err });
+          continue;
+        }
+        throw err instanceof RaceLost ? err.cause : err;
+      }
+    }
+  }
+
+  async #apply(op: CrOp, service: V1Service | undefined, signal?: AbortSignal): Promise<void> {
+    const version = op.kind === "BGPPeer" ? this.#peerVersion : METALLB_V1BETA1;
+    const base = { group: METALLB_GROUP, version, namespace: this.#namespace, plural: PLURALS[op.kind] };
+    const name = op.verb === "create" ? op.object.metadata.name : op.name;
+    try {
+      if (op.verb === "create") {
+        await this.#kube.custom.createNamespacedCustomObject(
+          { ...base, body: op.object },
+          kubeRequestOptions({ signal }),
+        );
+      } else if (op.verb === "patch") {
+        await this.#kube.custom.patchNamespacedCustomObject(
+          { ...base, name, body: op.patch },
+          kubeRequestOptions({ mergePatch: true, signal }),
+        );
+      } else {
+        await this.#kube.custom.deleteNamespacedCustomObject(
+          { ...base, name },
+          kubeRequestOptions({ signal }),
+        );
+      }
+    } catch (err) {
+      if (op.verb === "delete" && isKubeNotFound(err)) return;
+      const failure = new Error(
+        `Failed to ${op.verb} MetalLB ${op.kind} "${this.#namespace}/${name}": ${kubeErrorMessage(err)}`,
+        { cause: err },
+      );
+      if (op.verb !== "create" && (isKubeConflict(err) || isKubeNotFound(err))) throw new RaceLost(failure);
+      if (op.verb === "create" && isKubeConflict(err)) {
+        const message = `MetalLB ${op.kind} "${this.#namespace}/${name}" already exists without the label ` +
+          `${OWNER_SELECTOR}; rename or delete it so the load balancer can manage its own`;
+        if (service) this.#recorder?.warn(service, "MetalLBObjectConflict", message);
+        throw new Error(message, { cause: err });
+      }
+      throw failure;
+    }
+    this.#metrics.writes.inc({ mode: "crd", kind: op.kind, verb: op.verb });
+    logger.info(`${VERB_PAST[op.verb]} MetalLB ${op.kind}`, { v: 2, namespace: this.#namespace, name });
+  }
+
+  /** Lists objects of `kind` (ours by default; `labelSelector: ""` lists all). */
+  async #list<T extends CrObject<unknown>>(
+    kind: MetalLBKind,
+    service: V1Service | undefined,
+    signal: AbortSignal | undefined,
+    labelSelector = OWNER_SELECTOR,
+  ): Promise<T[]> {
+    const version = kind === "BGPPeer" ? this.#peerVersion : METALLB_V1BETA1;
+    let body: unknown;
+    try {
+      body = await this.#kube.custom.listNamespacedCustomObject(
+        { group: METALLB_GROUP, version, namespace: this.#namespace, plural: PLURALS[kind], labelSelector },
+        kubeRequestOptions({ signal }),
+      );
+    } catch (err) {
+      if (isKubeNotFound(err)) {
+        const message =
+          `MetalLB custom resource ${PLURALS[kind]}.${METALLB_GROUP}/${version} is not installed; ` +
+          "install MetalLB ≥ 0.13 (≥ 0.14 for the BGP password Secret option), or use " +
+          '"metallb:///<namespace>/<configmap>" for MetalLB ≤ 0.12';
+        if (service) this.#recorder?.warn(service, "MetalLBCRDsMissing", message);
+        throw new Error(message, { cause: err });
+      }
+      throw new Error(
+        `Failed to list MetalLB ${kind} objects in "${this.#namespace}": ${kubeErrorMessage(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const parsed = listSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new Error(`MetalLB ${kind} list in "${this.#namespace}" has an unexpected shape`);
+    }
+    return (parsed.data.items ?? []) as unknown as T[];
+  }
+
+  /** In Secret mode, makes the password Secret hold the nodes' (single) BGP password. */
+  async #ensurePasswordSecret(
+    req: AddServiceRequest | UpdateServiceRequest,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (this.#password.mode !== "secret") return;
+    const passwords = new Set(req.peers.map((p) => p.password).filter((p) => p !== ""));
+    if (passwords.size === 0) return;
+    const name = this.#password.secretName;
+    if (passwords.size > 1) {
+      const message = `BGP peers of the nodes have ${passwords.size} different passwords, but BGP password ` +
+        `Secret "${this.#namespace}/${name}" holds one; use one project-wide BGP password or turn the Secret option off`;
+      this.#recorder?.warn(req.service, "BGPPasswordsDiffer", message);
+      throw new Error(message);
+    }
+    const data = { password: encodeBase64([...passwords][0] as string) };
+    const where = `${this.#namespace}/${name}`;
+    let existing: V1Secret | undefined;
+    try {
+      existing = await this.#kube.core.readNamespacedSecret(
+        { name, namespace: this.#namespace },
+        kubeRequestOptions({ signal }),
+      );
+    } catch (err) {
+      if (!isKubeNotFound(err)) {
+        throw new Error(`Failed to read BGP password Secret "${where}": ${kubeErrorMessage(err)}`, {
+          cause: err,
+        });
+      }
+    }
+    try {
+      if (!existing) {
+        await this.#kube.core.createNamespacedSecret({
+          namespace: this.#namespace,
+          body: {
+            metadata: { name, namespace: this.#namespace, labels: { [OWNER_LABEL_KEY]: OWNER_LABEL_VALUE } },
+            type: "kubernetes.io/basic-auth",
+            data,
+          },
+        }, kubeRequestOptions({ signal }));
+        logger.info("Created BGP password Secret", { v: 2, secret: where });
+      } else if (existing.data?.password !== data.password) {
+        await this.#kube.core.patchNamespacedSecret(
+          { name, namespace: this.#namespace, body: { data } },
+          kubeRequestOptions({ mergePatch: true, signal }),
+        );
+        logger.info("Updated BGP password Secret", { v: 2, secret: where });
+      }
+    } catch (err) {
+      throw new Error(`Failed to write BGP password Secret "${where}": ${kubeErrorMessage(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Deletes the password Secret once no peer needs it, if it is ours (labelled). */
+  async #deletePasswordSecret(signal?: AbortSignal): Promise<void> {
+    if (this.#password.mode !== "secret") return;
+    const name = this.#password.secretName;
+    const where = `${this.#namespace}/${name}`;
+    try {
+      const secret = await this.#kube.core.readNamespacedSecret(
+        { name, namespace: this.#namespace },
+        kubeRequestOptions({ signal }),
+      );
+      if (secret.metadata?.labels?.[OWNER_LABEL_KEY] !== OWNER_LABEL_VALUE) return;
+      await this.#kube.core.deleteNamespacedSecret(
+        { name, namespace: this.#namespace },
+        kubeRequestOptions({ signal }),
+      );
+      logger.info("Deleted BGP password Secret", { v: 2, secret: where });
+    } catch (err) {
+      if (isKubeNotFound(err)) return;
+      throw new Error(`Failed to delete BGP password Secret "${where}": ${kubeErrorMessage(err)}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+/** A patch or delete hit a changed or vanished object: the step is planned again from fresh reads. */
+class RaceLost extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message, { cause });
+    this.name = "RaceLost";
+  }
+}
+
+const VERB_PAST = { create: "Created", patch: "Patched", delete: "Deleted" } as const;
+
+function encodeBase64(text: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function refOf(service: V1Service): ServiceRef {
+  return { namespace: service.metadata?.namespace ?? "default", name: service.metadata?.name ?? "" };
+}

@@ -1,0 +1,312 @@
+/**
+ * CR mode as pure functions: from the objects we own (listed by label) and the wanted state, the creates,
+ * merge patches and deletes that make MetalLB's custom resources match §4.8, with upstream's bugs (§12.11)
+ * fixed: new peers carry their Service selectors, spec-drift repair keeps every Service selector, pool
+ * addresses never repeat, and only real changes produce operations.
+ *
+ * @module
+ */
+import type { BgpNodePeer } from "../implementation.ts";
+import {
+  BGP_PORT,
+  type BGPAdvertisement,
+  type BGPPeer,
+  type BGPPeerSpec,
+  type CrNodeSelector,
+  type CrObject,
+  DEFAULT_ADVERTISEMENT,
+  type IPAddressPool,
+  METALLB_GROUP,
+  METALLB_V1BETA1,
+  type MetalLBKind,
+  ownedMeta,
+  poolName,
+  serviceLabel,
+  servicesOfPool,
+} from "./cr_objects.ts";
+import { createMergePatch } from "./merge_patch.ts";
+import {
+  addServiceSelector,
+  HOSTNAME_LABEL,
+  isServiceSelector,
+  nodeOfSelectors,
+  removeServiceSelector,
+  rewriteServiceSelectors,
+  serviceKey,
+  type ServiceRef,
+  servicesOf,
+} from "./service_selector.ts";
+
+/** One write to the API server. Patches are JSON merge patches carrying the read resourceVersion. */
+export type CrOp =
+  | { verb: "create"; kind: MetalLBKind; object: CrObject<unknown> }
+  | { verb: "patch"; kind: MetalLBKind; name: string; patch: Record<string, unknown> }
+  | { verb: "delete"; kind: MetalLBKind; name: string };
+
+function makeSelector(labels: Record<string, string>): CrNodeSelector {
+  return { matchLabels: labels };
+}
+
+/** A patch op from `from` to `to` (metadata and spec only), or nothing when they are equal. */
+function patchOp(kind: MetalLBKind, from: CrObject<unknown>, to: CrObject<unknown>): CrOp[] {
+  const patch = createMergePatch(
+    { metadata: { labels: from.metadata.labels }, spec: from.spec },
+    { metadata: { labels: to.metadata.labels }, spec: to.spec },
+  ) as Record<string, unknown> | undefined;
+  if (!patch) return [];
+  const metadata = {
+    ...(patch.metadata as object | undefined),
+    resourceVersion: from.metadata.resourceVersion,
+  };
+  return [{ verb: "patch", kind, name: from.metadata.name, patch: { ...patch, metadata } }];
+}
+
+/**
+ * The Service's IPAddressPool `<ns>.<svc>` holding `ipCidr`: created when missing; otherwise its Service
+ * label and address are added when absent (existing addresses are kept, none repeated).
+ */
+export function planPool(
+  pools: readonly IPAddressPool[],
+  svc: ServiceRef,
+  ipCidr: string,
+  namespace: string,
+): CrOp[] {
+  const name = poolName(svc);
+  const [labelKey, labelValue] = serviceLabel(svc);
+  const existing = pools.find((p) => p.metadata.name === name);
+  if (!existing) {
+    const object: IPAddressPool = {
+      apiVersion: `${METALLB_GROUP}/${METALLB_V1BETA1}`,
+      kind: "IPAddressPool",
+      metadata: ownedMeta(name, namespace, { [labelKey]: labelValue }),
+      spec: { addresses: [ipCidr], autoAssign: false },
+    };
+    return [{ verb: "create", kind: "IPAddressPool", object }];
+  }
+  const addresses = existing.spec?.addresses ?? [];
+  const wanted: IPAddressPool = {
+    ...existing,
+    metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, [labelKey]: labelValue } },
+    spec: { ...existing.spec, addresses: [...new Set([...addresses, ipCidr])] },
+  };
+  return patchOp("IPAddressPool", existing, wanted);
+}
+
+/**
+ * Makes MetalLB advertise `pool`: creates {@linkcode DEFAULT_ADVERTISEMENT} when no labelled advertisement
+ * exists, or adds the pool to it when it exists without it. Labelled advertisements made by the user
+ * suppress the default one, as upstream.
+ */
+export function planAdvertisement(
+  advs: readonly BGPAdvertisement[],
+  pool: string,
+  namespace: string,
+): CrOp[] {
+  if (advs.length === 0) {
+    const object: BGPAdvertisement = {
+      apiVersion: `${METALLB_GROUP}/${METALLB_V1BETA1}`,
+      kind: "BGPAdvertisement",
+      metadata: ownedMeta(DEFAULT_ADVERTISEMENT, namespace),
+      spec: { ipAddressPools: [pool] },
+    };
+    return [{ verb: "create", kind: "BGPAdvertisement", object }];
+  }
+  const def = advs.find((a) => a.metadata.name === DEFAULT_ADVERTISEMENT);
+  const pools = def?.spec?.ipAddressPools ?? [];
+  if (!def || pools.includes(pool)) return [];
+  return patchOp("BGPAdvertisement", def, {
+    ...def,
+    spec: { ...def.spec, ipAddressPools: [...pools, pool] },
+  });
+}
+
+/** How peers carry the BGP password. */
+export type PeerPassword =
+  /** In `spec.password`, as upstream. */
+  | { mode: "inline" }
+  /** In a `kubernetes.io/basic-auth` Secret referenced by `spec.passwordSecret` (needs BGPPeer v1beta2). */
+  | { mode: "secret"; secretName: string; namespace: string };
+
+/** The peer specs wanted for the nodes, by name `<node>-<i>`, without Service selectors. */
+export function desiredPeerSpecs(
+  peers: readonly BgpNodePeer[],
+  password: PeerPassword,
+): Map<string, BGPPeerSpec> {
+  const out = new Map<string, BGPPeerSpec>();
+  for (const node of peers) {
+    node.peerIPs.forEach((ip, i) => {
+      out.set(`${node.nodeName}-${i}`, {
+        myASN: node.localASN,
+        peerASN: node.peerASN,
+        peerAddress: ip,
+        sourceAddress: node.sourceIP || undefined,
+        peerPort: BGP_PORT,
+        holdTime: "0s",
+        keepaliveTime: "0s",
+        nodeSelectors: [makeSelector({ [HOSTNAME_LABEL]: node.nodeName })],
+        password: password.mode === "inline" ? node.password || undefined : undefined,
+        passwordSecret: password.mode === "secret" && node.password !== ""
+          ? { name: password.secretName, namespace: password.namespace }
+          : undefined,
+      });
+    });
+  }
+  return out;
+}
+
+/** Fields of a peer spec we own; a difference in any of them is drift to repair. */
+const MANAGED_PEER_FIELDS = [
+  "myASN",
+  "peerASN",
+  "peerAddress",
+  "sourceAddress",
+  "peerPort",
+  "holdTime",
+  "keepaliveTime",
+  "routerID",
+  "password",
+  "passwordSecret",
+] as const;
+
+/** Input of {@linkcode planPeers}. */
+export interface PlanPeersInput {
+  /** Labelled peers. */
+  existing: readonly BGPPeer[];
+  /** From {@linkcode desiredPeerSpecs}. */
+  desired: ReadonlyMap<string, BGPPeerSpec>;
+  svc: ServiceRef;
+  /** Every eligible node. */
+  nodeNames: ReadonlySet<string>;
+  /** Nodes whose BGP data is known now; peers of other eligible nodes are kept as they are. */
+  peeredNodes: ReadonlySet<string>;
+  namespace: string;
+  /** `metallb.io/<version>` used for new peers. */
+  apiVersion: string;
+}
+
+/**
+ * Brings the peers used by `svc` in line with `desired`: wanted peers get any drift in the fields we own
+ * repaired (keeping every Service selector) and `svc` recorded; missing ones are created with `svc` recorded;
+ * peers of nodes that left the node set, or no longer wanted for a peered node, lose `svc` and are deleted when
+ * no Service is left.
+ */
+export function planPeers(input: PlanPeersInput): CrOp[] {
+  const { existing, desired, svc, nodeNames, peeredNodes } = input;
+  const ops: CrOp[] = [];
+  for (const peer of existing) {
+    const want = desired.get(peer.metadata.name);
+    if (want) {
+      const spec: BGPPeerSpec = { ...peer.spec };
+      for (const f of MANAGED_PEER_FIELDS) (spec as Record<string, unknown>)[f] = want[f];
+      const services = [...servicesOf(peer.spec?.nodeSelectors), svc];
+      spec.nodeSelectors = rewriteServiceSelectors(
+        want.nodeSelectors?.filter((s) => !isServiceSelector(s)),
+        services,
+        makeSelector,
+      );
+      ops.push(...patchOp("BGPPeer", peer, { ...peer, spec }));
+      continue;
+    }
+    const node = nodeOfSelectors(peer.spec?.nodeSelectors);
+    const stale = node !== undefined && (!nodeNames.has(node) || peeredNodes.has(node));
+    if (stale) ops.push(...removeFromPeer(peer, svc));
+  }
+  const existingNames = new Set(existing.map((p) => p.metadata.name));
+  for (const [name, spec] of desired) {
+    if (existingNames.has(name)) continue;
+    const object: BGPPeer = {
+      apiVersion: input.apiVersion,
+      kind: "BGPPeer",
+      metadata: ownedMeta(name, input.namespace),
+      spec: { ...spec, nodeSelectors: addServiceSelector(spec.nodeSelectors, svc, makeSelector) },
+    };
+    ops.push({ verb: "create", kind: "BGPPeer", object: stripUndefinedSpec(object) });
+  }
+  return ops;
+}
+
+function stripUndefinedSpec<T extends CrObject<Record<string, unknown>>>(obj: T): T {
+  const spec = Object.fromEntries(Object.entries(obj.spec ?? {}).filter(([, v]) => v !== undefined));
+  return { ...obj, spec };
+}
+
+/** Removes `svc` from a peer: a patch, a delete when it was the last Service, or nothing when absent. */
+function removeFromPeer(peer: BGPPeer, svc: ServiceRef): CrOp[] {
+  const r = removeServiceSelector(peer.spec?.nodeSelectors, svc, makeSelector);
+  if (!r.removed) return [];
+  if (r.remaining === 0) return [{ verb: "delete", kind: "BGPPeer", name: peer.metadata.name }];
+  return patchOp("BGPPeer", peer, { ...peer, spec: { ...peer.spec, nodeSelectors: r.selectors } });
+}
+
+/** Removes the pool from the default advertisement, deleting it when no pool is left. */
+function removeFromAdvertisement(advs: readonly BGPAdvertisement[], gone: ReadonlySet<string>): CrOp[] {
+  const def = advs.find((a) => a.metadata.name === DEFAULT_ADVERTISEMENT);
+  const pools = def?.spec?.ipAddressPools;
+  if (!def || !pools) return [];
+  const kept = pools.filter((p) => !gone.has(p));
+  if (kept.length === pools.length) return [];
+  if (kept.length === 0) return [{ verb: "delete", kind: "BGPAdvertisement", name: def.metadata.name }];
+  return patchOp("BGPAdvertisement", def, { ...def, spec: { ...def.spec, ipAddressPools: kept } });
+}
+
+/** Labelled objects of each kind. */
+export interface OwnedObjects {
+  pools: readonly IPAddressPool[];
+  advertisements: readonly BGPAdvertisement[];
+  peers: readonly BGPPeer[];
+}
+
+/** Everything `svc` owns: its pool, its entry in the default advertisement, its Service selectors on peers. */
+export function planRemoveService(owned: OwnedObjects, svc: ServiceRef): CrOp[] {
+  const name = poolName(svc);
+  const ops: CrOp[] = [];
+  if (owned.pools.some((p) => p.metadata.name === name)) {
+    ops.push({ verb: "delete", kind: "IPAddressPool", name });
+  }
+  ops.push(...removeFromAdvertisement(owned.advertisements, new Set([name])));
+  for (const peer of owned.peers) ops.push(...removeFromPeer(peer, svc));
+  return ops;
+}
+
+/** Input of {@linkcode planGarbageCollect}. */
+export interface GarbageCollectCrInput extends OwnedObjects {
+  /** Names of every IPAddressPool in the namespace, labelled or not (advertisement entries may name any). */
+  allPoolNames: ReadonlySet<string>;
+  /** `namespace/name` of every Service that keeps its objects. */
+  liveServices: ReadonlySet<string>;
+  /** Names of every live node. */
+  liveNodes: ReadonlySet<string>;
+}
+
+/**
+ * Level-triggered clean-up of objects we own: pools whose Services are all gone, default-advertisement entries
+ * naming missing pools, peers pinned to gone nodes or carrying no live Service, and dead Service selectors.
+ * Pools without Service labels are left alone.
+ */
+export function planGarbageCollect(input: GarbageCollectCrInput): CrOp[] {
+  const ops: CrOp[] = [];
+  const deletedPools = new Set<string>();
+  for (const pool of input.pools) {
+    const services = servicesOfPool(pool);
+    if (services.length === 0 || services.some((s) => input.liveServices.has(serviceKey(s)))) continue;
+    deletedPools.add(pool.metadata.name);
+    ops.push({ verb: "delete", kind: "IPAddressPool", name: pool.metadata.name });
+  }
+  const missing = new Set(
+    (input.advertisements.find((a) => a.metadata.name === DEFAULT_ADVERTISEMENT)?.spec?.ipAddressPools ?? [])
+      .filter((p) => deletedPools.has(p) || !input.allPoolNames.has(p)),
+  );
+  ops.push(...removeFromAdvertisement(input.advertisements, missing));
+  for (const peer of input.peers) {
+    const services = servicesOf(peer.spec?.nodeSelectors);
+    const live = services.filter((s) => input.liveServices.has(serviceKey(s)));
+    const node = nodeOfSelectors(peer.spec?.nodeSelectors);
+    if (live.length === 0 || (node !== undefined && !input.liveNodes.has(node))) {
+      ops.push({ verb: "delete", kind: "BGPPeer", name: peer.metadata.name });
+    } else if (live.length !== services.length) {
+      const selectors = rewriteServiceSelectors(peer.spec?.nodeSelectors, live, makeSelector);
+      ops.push(...patchOp("BGPPeer", peer, { ...peer, spec: { ...peer.spec, nodeSelectors: selectors } }));
+    }
+  }
+  return ops;
+}
