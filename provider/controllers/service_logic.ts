@@ -63,7 +63,7 @@ export function serviceChange(
   }
   if (!equal(o.sessionAffinityConfig, n.sessionAffinityConfig)) return { reason: "SessionAffinityConfig" };
   if ((o.loadBalancerIP ?? "") !== (n.loadBalancerIP ?? "")) {
-    return { reason: "LoadBalancerIP", message: `${o.loadBalancerIP ?? ""} -> ${n.loadBalancerIP ?? ""}` };
+    return { reason: "LoadbalancerIP", message: `${o.loadBalancerIP ?? ""} -> ${n.loadBalancerIP ?? ""}` };
   }
   const oldIPs = o.externalIPs ?? [];
   const newIPs = n.externalIPs ?? [];
@@ -106,12 +106,13 @@ function portsEqualForLB(a: readonly V1ServicePort[], b: readonly V1ServicePort[
 }
 
 /**
- * Whether `node` may receive load-balancer traffic: not being deleted, not labelled
- * `node.kubernetes.io/exclude-from-external-load-balancers` (any value but "false"), and not tainted
- * `ToBeDeletedByClusterAutoscaler`. Readiness is not required (upstream `nodeIncludedPredicate`).
+ * Whether `node` may receive load-balancer traffic (upstream "stable node set" predicates): not being deleted,
+ * has a providerID, not labelled `node.kubernetes.io/exclude-from-external-load-balancers` (any value but a
+ * false one), and not tainted `ToBeDeletedByClusterAutoscaler`. Readiness is not required.
  */
 export function isEligibleNode(node: V1Node): boolean {
   if (isSet(node.metadata?.deletionTimestamp)) return false;
+  if (!node.spec?.providerID) return false;
   const exclude = node.metadata?.labels?.[LABEL_EXCLUDE_FROM_LB];
   // Upstream: label present and true or unparsable → excluded; "false" keeps the node.
   if (exclude !== undefined && !GO_FALSE.has(exclude)) return false;

@@ -86,7 +86,7 @@ const changeCases: Array<{ name: string; old: V1Service; new: V1Service; want?: 
       name: "loadBalancerIP",
       old: svc(),
       new: svc({ loadBalancerIP: "1.2.3.4" }),
-      want: "LoadBalancerIP",
+      want: "LoadbalancerIP",
       message: " -> 1.2.3.4",
     },
     {
@@ -154,6 +154,7 @@ function node(
 
 const eligibilityCases: Array<{ name: string; node: V1Node; want: boolean }> = [
   { name: "plain NotReady node is eligible", node: node("a"), want: true },
+  { name: "no providerID yet", node: node("a", { providerID: "" }), want: false },
   { name: "being deleted", node: node("a", { deleting: true }), want: false },
   {
     name: "exclude label true",

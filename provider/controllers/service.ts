@@ -1,0 +1,468 @@
+/**
+ * The service controller (`service-lb-controller`): Services of type LoadBalancer whose `loadBalancerClass` is
+ * unset or the provider's get the cleanup finalizer, a load balancer (EnsureLoadBalancer) and their status;
+ * Services that stop wanting one, or are deleted, have it removed; node-set changes update every load balancer.
+ * Semantics and Event reasons as upstream k8s.io/cloud-provider.
+ *
+ * Differences from upstream, on purpose:
+ * - cleanup calls EnsureLoadBalancerDeleted whenever the Service carries our finalizer, even when
+ *   GetLoadBalancer says nothing exists, so resources a provider cannot look up are still released;
+ * - finalizer removal and status clearing are one patch;
+ * - a node sync compares each Service's own last node set (names and providerIDs) and uses the newest Service
+ *   spec; ensure and update of one Service never run at the same time;
+ * - a `RetryError` is requeued after its delay without a SyncLoadBalancerFailed Warning (it is not a failure).
+ *
+ * @module
+ */
+import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
+import { getLogger, type Logger } from "@logtape/logtape";
+import { Counter, Histogram, type Registry } from "prom-client";
+import type { LoadBalancer } from "../cloud.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { RetryError } from "../errors.ts";
+import type { EventRecorder } from "../events.ts";
+import type { Informer } from "../kube/informer_factory.ts";
+import { serviceRateLimiter } from "../rate_limiter.ts";
+import { runWorkers } from "../workers.ts";
+import { WorkQueue } from "../workqueue.ts";
+import type { Controller, ControllerRunContext } from "./controller.ts";
+import { apiErrorMessage, type ServiceWriter, statusCode } from "./kube_writers.ts";
+import {
+  eligibleNodes,
+  hasFinalizer,
+  loadBalancerStatusEqual,
+  needsCleanup,
+  nodeChangeMatters,
+  nodeSetKey,
+  serviceChange,
+  wantsLoadBalancer,
+} from "./service_logic.ts";
+import { FINALIZER_LB_CLEANUP } from "./well_known.ts";
+
+/** Canonical name; also the Event source component and the work-queue name. */
+export const SERVICE_LB_CONTROLLER = "service-lb-controller";
+
+/** Options for {@linkcode ServiceController}. */
+export interface ServiceControllerOptions {
+  balancer: LoadBalancer;
+  services: Informer<V1Service>;
+  nodes: Informer<V1Node>;
+  writer: ServiceWriter;
+  recorder: EventRecorder;
+  /** `--cluster-name`, passed to every load balancer call. */
+  clusterName: string;
+  /** `--concurrent-service-syncs`; also the parallelism of node syncs. */
+  workers: number;
+  registry?: Registry;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+interface Cached {
+  /** The Service as last synced (kept after deletion for the no-finalizer cleanup path). */
+  service: V1Service;
+  /** {@linkcode nodeSetKey} of the nodes the load balancer was last given. */
+  nodes?: string;
+}
+
+const NODE_SYNC_KEY = "node-sync";
+
+/** See the module documentation. */
+export class ServiceController implements Controller {
+  readonly name = SERVICE_LB_CONTROLLER;
+  readonly #o: ServiceControllerOptions;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #cache = new Map<string, Cached>();
+  readonly #locks = new Map<string, Promise<void>>();
+  readonly #metrics?: ServiceMetrics;
+
+  constructor(options: ServiceControllerOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? getLogger(["ccm", SERVICE_LB_CONTROLLER]);
+    if (options.registry !== undefined) this.#metrics = serviceMetrics(options.registry);
+  }
+
+  get #classes(): readonly string[] {
+    return this.#o.balancer.loadBalancerClasses ?? [];
+  }
+
+  /** Runs service workers and the node-sync worker until `ctx.signal` aborts and in-flight work is done. */
+  async run(ctx: ControllerRunContext): Promise<void> {
+    const { registry } = this.#o;
+    const clock = this.#clock;
+    const services = new WorkQueue({
+      name: "service",
+      registry,
+      clock,
+      rateLimiter: serviceRateLimiter({ clock }),
+    });
+    const nodeSync = new WorkQueue({
+      name: "node",
+      registry,
+      clock,
+      rateLimiter: serviceRateLimiter({ clock }),
+    });
+    const removeServiceHandlers = this.#o.services.addHandlers({
+      add: (svc) => {
+        if (wantsLoadBalancer(svc, this.#classes) || needsCleanup(svc, this.#classes)) {
+          services.add(keyOf(svc));
+        }
+      },
+      update: (old, svc) => {
+        const change = serviceChange(old, svc, this.#classes);
+        if (change?.message !== undefined) {
+          this.#o.recorder.event(svc, "Normal", change.reason, change.message);
+        }
+        if (change !== undefined || needsCleanup(svc, this.#classes)) services.add(keyOf(svc));
+      },
+      delete: (svc) => {
+        if (this.#cache.has(keyOf(svc))) services.add(keyOf(svc));
+      },
+    });
+    const removeNodeHandlers = this.#o.nodes.addHandlers({
+      add: () => nodeSync.add(NODE_SYNC_KEY),
+      update: (old, node) => {
+        if (nodeChangeMatters(old, node)) nodeSync.add(NODE_SYNC_KEY);
+      },
+      delete: () => nodeSync.add(NODE_SYNC_KEY),
+    });
+    const common = { logger: this.#logger, signal: ctx.signal, syncSignal: ctx.syncSignal, registry, clock };
+    try {
+      await Promise.all([
+        runWorkers({
+          ...common,
+          queue: services,
+          workers: this.#o.workers,
+          controller: SERVICE_LB_CONTROLLER,
+          sync: (key, signal) => this.syncService(key, signal),
+        }),
+        runWorkers({
+          ...common,
+          queue: nodeSync,
+          workers: 1,
+          controller: SERVICE_LB_CONTROLLER,
+          sync: async (_key, signal) => {
+            for (const key of await this.syncNodes(signal)) services.add(key);
+          },
+        }),
+      ]);
+    } finally {
+      removeServiceHandlers();
+      removeNodeHandlers();
+    }
+  }
+
+  /** Reconciles one Service by key `namespace/name`. */
+  syncService(key: string, signal?: AbortSignal): Promise<void> {
+    return this.#withLock(key, async () => {
+      const service = this.#o.services.get(key);
+      if (service === undefined) {
+        const cached = this.#cache.get(key);
+        if (cached !== undefined) {
+          this.#logger.info("Service was deleted; cleaning up its load balancer", { v: 2, service: key });
+          await this.#deleteWithoutFinalizer(cached.service, signal);
+          this.#cache.delete(key);
+        }
+        return;
+      }
+      const cached = this.#cache.get(key);
+      if (cached !== undefined && cached.service.metadata?.uid !== service.metadata?.uid) {
+        // Deleted and re-created while we were not looking; only possible without our finalizer.
+        await this.#deleteWithoutFinalizer(cached.service, signal);
+        this.#cache.delete(key);
+      }
+      this.#cache.set(key, { ...this.#cache.get(key), service });
+      try {
+        if (!wantsLoadBalancer(service, this.#classes) || needsCleanup(service, this.#classes)) {
+          await this.#cleanup(key, service, signal);
+          this.#cache.delete(key);
+        } else {
+          await this.#ensure(key, service, signal);
+        }
+      } catch (err) {
+        if (!(err instanceof RetryError)) {
+          this.#o.recorder.event(
+            service,
+            "Warning",
+            "SyncLoadBalancerFailed",
+            `Error syncing load balancer: ${message(err)}`,
+          );
+        }
+        throw err;
+      }
+    });
+  }
+
+  async #ensure(key: string, service: V1Service, signal?: AbortSignal): Promise<void> {
+    this.#logger.info("Ensuring load balancer", { v: 2, service: key });
+    this.#o.recorder.event(service, "Normal", "EnsuringLoadBalancer", "Ensuring load balancer");
+    if (!hasFinalizer(service)) {
+      // Before creating anything, so the Service cannot go away without its load balancer being released.
+      await this.#patch(service, { metadata: { finalizers: [FINALIZER_LB_CLEANUP] } }, "strategic").catch(
+        (err) => {
+          throw new Error(`failed to add load balancer cleanup finalizer: ${apiErrorMessage(err)}`, {
+            cause: err,
+          });
+        },
+      );
+    }
+    const nodes = eligibleNodes(this.#o.nodes.list());
+    if (nodes.length === 0) {
+      this.#o.recorder.event(
+        service,
+        "Warning",
+        "UnAvailableLoadBalancer",
+        "There are no available nodes for LoadBalancer",
+      );
+    }
+    let status: V1LoadBalancerStatus | undefined;
+    try {
+      status = await this.#o.balancer.ensureLoadBalancer(this.#o.clusterName, service, nodes, signal);
+    } catch (err) {
+      if (err instanceof RetryError) throw err;
+      throw new Error(`failed to ensure load balancer: ${message(err)}`, { cause: err });
+    }
+    if (status === undefined || status === null) {
+      throw new Error("service status returned by EnsureLoadBalancer is nil");
+    }
+    this.#cache.set(key, { service, nodes: nodeSetKey(nodes) });
+    this.#o.recorder.event(service, "Normal", "EnsuredLoadBalancer", "Ensured load balancer");
+    if (!loadBalancerStatusEqual(service.status?.loadBalancer, status)) {
+      await this.#patch(service, { status: { loadBalancer: { ingress: status.ingress ?? null } } }, "merge")
+        .catch(
+          (err) => {
+            if (statusCode(err) === 404) return;
+            throw new Error(`failed to update load balancer status: ${apiErrorMessage(err)}`, { cause: err });
+          },
+        );
+    }
+  }
+
+  async #cleanup(key: string, service: V1Service, signal?: AbortSignal): Promise<void> {
+    const { balancer, clusterName, recorder } = this.#o;
+    let exists: boolean;
+    try {
+      exists = (await balancer.getLoadBalancer(clusterName, service, signal)).exists;
+    } catch (err) {
+      if (err instanceof RetryError) throw err;
+      throw new Error(`failed to check if load balancer exists before cleanup: ${message(err)}`, {
+        cause: err,
+      });
+    }
+    const owned = hasFinalizer(service);
+    if (exists || owned) {
+      this.#logger.info("Deleting load balancer", { v: 2, service: key });
+      recorder.event(service, "Normal", "DeletingLoadBalancer", "Deleting load balancer");
+      try {
+        await balancer.ensureLoadBalancerDeleted(clusterName, service, signal);
+      } catch (err) {
+        if (err instanceof RetryError) throw err;
+        throw new Error(`failed to delete load balancer: ${message(err)}`, { cause: err });
+      }
+    }
+    const patch: Record<string, unknown> = {};
+    if (owned) patch.metadata = { [`$deleteFromPrimitiveList/finalizers`]: [FINALIZER_LB_CLEANUP] };
+    if (!loadBalancerStatusEqual(service.status?.loadBalancer, {})) {
+      patch.status = { loadBalancer: { ingress: null } };
+    }
+    if (Object.keys(patch).length > 0) {
+      try {
+        await this.#patch(service, patch, "strategic");
+      } catch (err) {
+        if (statusCode(err) !== 404) {
+          throw new Error(`failed to remove load balancer cleanup finalizer: ${apiErrorMessage(err)}`, {
+            cause: err,
+          });
+        }
+      }
+    }
+    if (exists || owned) {
+      this.#logger.info("Deleted load balancer", { service: key });
+      recorder.event(service, "Normal", "DeletedLoadBalancer", "Deleted load balancer");
+    }
+  }
+
+  /** Upstream `processLoadBalancerDelete`: for Services that disappeared without our finalizer. */
+  async #deleteWithoutFinalizer(service: V1Service, signal?: AbortSignal): Promise<void> {
+    if (!wantsLoadBalancer(service, this.#classes)) return;
+    const { recorder } = this.#o;
+    recorder.event(service, "Normal", "DeletingLoadBalancer", "Deleting load balancer");
+    try {
+      await this.#o.balancer.ensureLoadBalancerDeleted(this.#o.clusterName, service, signal);
+    } catch (err) {
+      recorder.event(
+        service,
+        "Warning",
+        "DeleteLoadBalancerFailed",
+        `Error deleting load balancer: ${message(err)}`,
+      );
+      throw err;
+    }
+    recorder.event(service, "Normal", "DeletedLoadBalancer", "Deleted load balancer");
+  }
+
+  /**
+   * Gives every ensured load balancer whose node set changed the current eligible nodes (upstream
+   * `syncNodes`). Returns the keys of Services to retry with a full sync.
+   */
+  async syncNodes(signal?: AbortSignal): Promise<string[]> {
+    const start = this.#clock.now();
+    const nodes = eligibleNodes(this.#o.nodes.list());
+    const wanted = nodeSetKey(nodes);
+    const keys = [...this.#cache.entries()]
+      .filter(([, c]) => c.nodes !== undefined && c.nodes !== wanted)
+      .map(([key]) => key);
+    const retry: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length && !signal?.aborted) {
+        const key = keys[next++]!;
+        if (!(await this.#updateHosts(key, nodes, wanted, signal))) retry.push(key);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, this.#o.workers), keys.length) }, worker));
+    this.#metrics?.nodeSyncLatency.observe((this.#clock.now() - start) / 1000);
+    if (keys.length > 0) {
+      this.#logger.info("Updated load balancers with the new node set", {
+        v: 2,
+        updated: keys.length - retry.length,
+        total: keys.length,
+      });
+    }
+    return retry;
+  }
+
+  /** Returns false when the Service must be retried. */
+  #updateHosts(key: string, nodes: V1Node[], wanted: string, signal?: AbortSignal): Promise<boolean> {
+    return this.#withLock(key, async () => {
+      const cached = this.#cache.get(key);
+      // Use the newest spec (the cached copy may be older) and skip Services that stopped wanting one.
+      const service = this.#o.services.get(key);
+      if (cached === undefined || cached.nodes === wanted || service === undefined) return true;
+      if (!wantsLoadBalancer(service, this.#classes) || needsCleanup(service, this.#classes)) return true;
+      const start = this.#clock.now();
+      this.#metrics?.syncTotal.inc();
+      try {
+        await this.#o.balancer.updateLoadBalancer(this.#o.clusterName, service, nodes, signal);
+        cached.nodes = wanted;
+        if (nodes.length === 0) {
+          this.#o.recorder.event(
+            service,
+            "Warning",
+            "UnAvailableLoadBalancer",
+            "There are no available nodes for LoadBalancer",
+          );
+        } else {
+          this.#o.recorder.event(
+            service,
+            "Normal",
+            "UpdatedLoadBalancer",
+            "Updated load balancer with new hosts",
+          );
+        }
+        return true;
+      } catch (err) {
+        this.#metrics?.nodeSyncErrors.inc();
+        // Only a failure if the load balancer still exists.
+        try {
+          if (!(await this.#o.balancer.getLoadBalancer(this.#o.clusterName, service, signal)).exists) {
+            return true;
+          }
+        } catch (lookupErr) {
+          this.#logger.error("Failed to check if load balancer exists", { service: key, err: lookupErr });
+        }
+        const names = nodes.map((n) => n.metadata?.name).join(" ");
+        this.#logger.error("Failed to update load balancer hosts", { service: key, err });
+        this.#o.recorder.event(
+          service,
+          "Warning",
+          "UpdateLoadBalancerFailed",
+          `Error updating load balancer with new hosts [${names}]: ${message(err)}`,
+        );
+        return false;
+      } finally {
+        this.#metrics?.updateHostLatency.observe((this.#clock.now() - start) / 1000);
+      }
+    });
+  }
+
+  #patch(service: V1Service, body: unknown, kind: "merge" | "strategic"): Promise<V1Service> {
+    const { namespace = "", name = "" } = service.metadata ?? {};
+    return this.#o.writer.patchStatus(namespace, name, body, kind);
+  }
+
+  /** Runs `fn` after any earlier work on `key` (ensure and node update never overlap for one Service). */
+  async #withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => release = resolve);
+    const chained = previous.then(() => mine);
+    this.#locks.set(key, chained);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.#locks.get(key) === chained) this.#locks.delete(key);
+    }
+  }
+}
+
+function keyOf(service: V1Service): string {
+  return `${service.metadata?.namespace ?? ""}/${service.metadata?.name ?? ""}`;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+interface ServiceMetrics {
+  syncTotal: Counter;
+  nodeSyncErrors: Counter;
+  nodeSyncLatency: Histogram;
+  updateHostLatency: Histogram;
+}
+
+const metricsByRegistry = new WeakMap<Registry, ServiceMetrics>();
+
+/** Upstream service controller metrics (buckets 1 s × 2^n, 15 buckets). */
+function serviceMetrics(registry: Registry): ServiceMetrics {
+  let metrics = metricsByRegistry.get(registry);
+  if (metrics === undefined) {
+    const registers = [registry];
+    const buckets = Array.from({ length: 15 }, (_, i) => 2 ** i);
+    metrics = {
+      syncTotal: new Counter({
+        name: "service_controller_loadbalancer_sync_total",
+        help:
+          "A metric counting the amount of times any load balancer has been configured, as an effect of " +
+          "service/node changes on the cluster",
+        registers,
+      }),
+      nodeSyncErrors: new Counter({
+        name: "service_controller_nodesync_error_total",
+        help:
+          "A metric counting the amount of times any load balancer has been configured and errored, as an " +
+          "effect of node changes on the cluster",
+        registers,
+      }),
+      nodeSyncLatency: new Histogram({
+        name: "service_controller_nodesync_latency_seconds",
+        help:
+          "A metric measuring the latency for nodesync which updates loadbalancer hosts on cluster node updates",
+        buckets,
+        registers,
+      }),
+      updateHostLatency: new Histogram({
+        name: "service_controller_update_loadbalancer_host_latency_seconds",
+        help: "A metric measuring the latency for updating each load balancer hosts",
+        buckets,
+        registers,
+      }),
+    };
+    metricsByRegistry.set(registry, metrics);
+  }
+  return metrics;
+}

@@ -1,0 +1,256 @@
+import assert from "node:assert/strict";
+import type { V1Node, V1Service } from "@kubernetes/client-node";
+import { FakeClock, settle } from "../clock.ts";
+import { RetryError } from "../errors.ts";
+import { FakeInformer } from "../testing/fake_informer.ts";
+import { FakeProvider } from "../testing/fake_provider.ts";
+import { apiError, FakeServiceWriter } from "../testing/fake_writers.ts";
+import { RecordingRecorder } from "../testing/recording_recorder.ts";
+import { ServiceController } from "./service.ts";
+
+const FINALIZER = "service.kubernetes.io/load-balancer-cleanup";
+
+function svc(name: string, spec: V1Service["spec"] = {}, metadata: V1Service["metadata"] = {}): V1Service {
+  return {
+    metadata: { name, namespace: "default", uid: `uid-${name}`, resourceVersion: "1", ...metadata },
+    spec: { type: "LoadBalancer", ports: [{ port: 80, protocol: "TCP", nodePort: 30080 }], ...spec },
+    status: {},
+  };
+}
+
+function node(name: string, labels: Record<string, string> = {}): V1Node {
+  return { metadata: { name, labels }, spec: { providerID: `fake://${name}` } };
+}
+
+function setup(services: V1Service[], nodes: V1Node[] = [node("a"), node("b")]) {
+  const serviceInformer = new FakeInformer<V1Service>(services);
+  const nodeInformer = new FakeInformer<V1Node>(nodes);
+  const writer = new FakeServiceWriter(serviceInformer);
+  const provider = new FakeProvider();
+  const recorder = new RecordingRecorder();
+  const clock = new FakeClock();
+  const controller = new ServiceController({
+    balancer: provider.loadBalancer()!,
+    services: serviceInformer,
+    nodes: nodeInformer,
+    writer,
+    recorder,
+    clusterName: "kubernetes",
+    workers: 2,
+    clock,
+  });
+  return { serviceInformer, nodeInformer, writer, provider, recorder, controller, clock };
+}
+
+Deno.test("syncService() adds the finalizer before ensuring, then patches status once", async () => {
+  const t = setup([svc("web")]);
+  await t.controller.syncService("default/web");
+  const got = t.serviceInformer.get("default/web")!;
+  assert.deepEqual(got.metadata?.finalizers, [FINALIZER]);
+  assert.deepEqual(got.status?.loadBalancer?.ingress, [{ ip: "203.0.113.1", ipMode: "VIP" }]);
+  assert.deepEqual(t.writer.writes.map((w) => w.kind), ["strategic", "merge"]);
+  assert.deepEqual(t.recorder.reasons(), ["EnsuringLoadBalancer", "EnsuredLoadBalancer"]);
+  assert.deepEqual(t.provider.callsOf("ensureLoadBalancer")[0]?.nodes, ["a", "b"]);
+
+  await t.controller.syncService("default/web");
+  assert.equal(t.writer.writes.length, 2, "finalizer present and status unchanged: no write");
+});
+
+Deno.test("syncService() ignores Services with another loadBalancerClass and handles the provider's", async () => {
+  const t = setup([svc("other", { loadBalancerClass: "example.com/other" })]);
+  await t.controller.syncService("default/other");
+  assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 0);
+  assert.equal(t.provider.callsOf("getLoadBalancer").length, 1, "treated as not wanting one: only a lookup");
+  assert.deepEqual(t.writer.writes, []);
+});
+
+Deno.test("syncService() cleans up a Service switched away from LoadBalancer in one patch", async () => {
+  const t = setup([svc("web")]);
+  await t.controller.syncService("default/web");
+  const ensured = t.serviceInformer.get("default/web")!;
+  t.serviceInformer.upsert({ ...ensured, spec: { ...ensured.spec, type: "ClusterIP" } });
+  await t.controller.syncService("default/web");
+  const got = t.serviceInformer.get("default/web")!;
+  assert.deepEqual(got.metadata?.finalizers, []);
+  assert.equal(got.status?.loadBalancer?.ingress, undefined);
+  assert.equal(t.provider.loadBalancers.size, 0);
+  assert.deepEqual(t.writer.writes.at(-1)?.body, {
+    metadata: { "$deleteFromPrimitiveList/finalizers": [FINALIZER] },
+    status: { loadBalancer: { ingress: null } },
+  });
+  assert.deepEqual(t.recorder.reasons().slice(2), ["DeletingLoadBalancer", "DeletedLoadBalancer"]);
+});
+
+Deno.test("syncService() deletes the load balancer of a deleted Service, then releases it", async () => {
+  const t = setup([svc("web")]);
+  await t.controller.syncService("default/web");
+  const ensured = t.serviceInformer.get("default/web")!;
+  t.serviceInformer.upsert({ ...ensured, metadata: { ...ensured.metadata, deletionTimestamp: new Date() } });
+  await t.controller.syncService("default/web");
+  assert.equal(t.serviceInformer.get("default/web"), undefined, "finalizer removed: object gone");
+  assert.deepEqual(t.provider.callsOf("ensureLoadBalancerDeleted").map((c) => c.target), ["default/web"]);
+});
+
+Deno.test("syncService() still calls EnsureLoadBalancerDeleted when GetLoadBalancer finds nothing but we own the finalizer", async () => {
+  const t = setup([svc("web", { type: "ClusterIP" }, { finalizers: [FINALIZER] })]);
+  await t.controller.syncService("default/web");
+  assert.equal(t.provider.callsOf("ensureLoadBalancerDeleted").length, 1);
+  assert.deepEqual(t.serviceInformer.get("default/web")!.metadata?.finalizers, []);
+});
+
+Deno.test("syncService() keeps the finalizer and reports when deletion fails", async () => {
+  const t = setup([svc("web", { type: "ClusterIP" }, { finalizers: [FINALIZER] })]);
+  t.provider.fail("ensureLoadBalancerDeleted", new Error("API down"));
+  await assert.rejects(t.controller.syncService("default/web"), /failed to delete load balancer: API down/);
+  assert.deepEqual(t.serviceInformer.get("default/web")!.metadata?.finalizers, [FINALIZER]);
+  const last = t.recorder.events.at(-1)!;
+  assert.equal(last.reason, "SyncLoadBalancerFailed");
+  assert.equal(last.message, "Error syncing load balancer: failed to delete load balancer: API down");
+});
+
+Deno.test("syncService() reports ensure failures with SyncLoadBalancerFailed; RetryError passes through quietly", async () => {
+  const t = setup([svc("web")]);
+  t.provider.fail("ensureLoadBalancer", new Error("no IPs left"));
+  await assert.rejects(
+    t.controller.syncService("default/web"),
+    /failed to ensure load balancer: no IPs left/,
+  );
+  assert.equal(t.recorder.events.at(-1)?.reason, "SyncLoadBalancerFailed");
+  assert.deepEqual(t.serviceInformer.get("default/web")!.metadata?.finalizers, [FINALIZER], "finalizer kept");
+
+  t.provider.fail("ensureLoadBalancer", new RetryError("waiting for reservation", 30_000));
+  const before = t.recorder.events.length;
+  await assert.rejects(t.controller.syncService("default/web"), RetryError);
+  assert.deepEqual(t.recorder.reasons().slice(before), ["EnsuringLoadBalancer"]);
+});
+
+Deno.test("syncService() fails when the provider returns no status", async () => {
+  const t = setup([svc("web")]);
+  const balancer = t.provider.loadBalancer()!;
+  const controller = new ServiceController({
+    balancer: { ...balancer, ensureLoadBalancer: () => Promise.resolve(undefined as never) },
+    services: t.serviceInformer,
+    nodes: t.nodeInformer,
+    writer: t.writer,
+    recorder: t.recorder,
+    clusterName: "kubernetes",
+    workers: 1,
+  });
+  await assert.rejects(
+    controller.syncService("default/web"),
+    /service status returned by EnsureLoadBalancer is nil/,
+  );
+});
+
+Deno.test("syncService() warns UnAvailableLoadBalancer with no eligible nodes and still ensures", async () => {
+  const t = setup([svc("web")], [
+    node("x", { "node.kubernetes.io/exclude-from-external-load-balancers": "true" }),
+  ]);
+  await t.controller.syncService("default/web");
+  assert.deepEqual(t.recorder.reasons(), [
+    "EnsuringLoadBalancer",
+    "UnAvailableLoadBalancer",
+    "EnsuredLoadBalancer",
+  ]);
+  assert.deepEqual(t.provider.callsOf("ensureLoadBalancer")[0]?.nodes, []);
+});
+
+Deno.test("syncService() ignores 404 on the status patch (Service deleted meanwhile)", async () => {
+  const t = setup([svc("web", {}, { finalizers: [FINALIZER] })]);
+  t.writer.failNext.push(apiError(404, "not found"));
+  await t.controller.syncService("default/web");
+});
+
+Deno.test("syncNodes() updates only load balancers whose node set changed, with the new eligible nodes", async () => {
+  const t = setup([svc("web"), svc("api")]);
+  await t.controller.syncService("default/web");
+  await t.controller.syncService("default/api");
+  assert.deepEqual(await t.controller.syncNodes(), []);
+  assert.equal(t.provider.callsOf("updateLoadBalancer").length, 0, "same node set: nothing to do");
+
+  t.nodeInformer.upsert(node("c"));
+  t.nodeInformer.upsert(node("a", { "node.kubernetes.io/exclude-from-external-load-balancers": "true" }));
+  assert.deepEqual(await t.controller.syncNodes(), []);
+  const updates = t.provider.callsOf("updateLoadBalancer");
+  assert.deepEqual(updates.map((c) => [c.target, c.nodes]).sort(), [
+    ["default/api", ["b", "c"]],
+    ["default/web", ["b", "c"]],
+  ]);
+  assert.equal(t.recorder.reasons("default/web").at(-1), "UpdatedLoadBalancer");
+  await t.controller.syncNodes();
+  assert.equal(t.provider.callsOf("updateLoadBalancer").length, 2);
+});
+
+Deno.test("syncNodes() returns failed Services for retry unless their load balancer is gone", async () => {
+  const t = setup([svc("web"), svc("gone")]);
+  await t.controller.syncService("default/web");
+  await t.controller.syncService("default/gone");
+  t.provider.loadBalancers.delete("default/gone");
+  t.provider.fail("updateLoadBalancer", new Error("API down"));
+  t.nodeInformer.upsert(node("c"));
+  assert.deepEqual(await t.controller.syncNodes(), ["default/web"]);
+  const failed = t.recorder.events.filter((e) => e.reason === "UpdateLoadBalancerFailed");
+  assert.deepEqual(failed.map((e) => [e.object, e.message]), [
+    ["default/web", "Error updating load balancer with new hosts [a b c]: API down"],
+  ]);
+});
+
+Deno.test("run() reacts to Service adds, relevant updates, deletions and node changes", async () => {
+  const t = setup([]);
+  const stop = new AbortController();
+  const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
+  const flush = async () => {
+    for (let i = 0; i < 10; i++) await settle();
+  };
+  t.serviceInformer.upsert(svc("web"));
+  t.serviceInformer.upsert(svc("internal", { type: "ClusterIP" }));
+  await flush();
+  assert.deepEqual(t.provider.callsOf("ensureLoadBalancer").map((c) => c.target), ["default/web"]);
+
+  const current = t.serviceInformer.get("default/web")!;
+  t.serviceInformer.upsert({ ...current, metadata: { ...current.metadata, labels: { team: "x" } } });
+  await flush();
+  assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1, "label change does not resync");
+
+  t.serviceInformer.upsert({
+    ...current,
+    spec: { ...current.spec, loadBalancerSourceRanges: ["10.0.0.0/8"] },
+  });
+  await flush();
+  assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 2);
+  assert.ok(t.recorder.reasons().includes("LoadBalancerSourceRanges"));
+
+  t.nodeInformer.upsert(node("c"));
+  await flush();
+  assert.deepEqual(t.provider.callsOf("updateLoadBalancer").map((c) => c.nodes), [["a", "b", "c"]]);
+
+  const withFinalizer = t.serviceInformer.get("default/web")!;
+  t.serviceInformer.upsert({
+    ...withFinalizer,
+    metadata: { ...withFinalizer.metadata, deletionTimestamp: new Date() },
+  });
+  await flush();
+  assert.equal(t.serviceInformer.get("default/web"), undefined);
+  assert.equal(t.provider.loadBalancers.size, 0);
+
+  stop.abort();
+  await running;
+});
+
+Deno.test("run() retries a failed Service with 5 s backoff", async () => {
+  const t = setup([svc("web")]);
+  t.provider.fail("ensureLoadBalancer", new Error("flaky"));
+  const stop = new AbortController();
+  const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
+  for (let i = 0; i < 5; i++) await settle();
+  assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1);
+  t.provider.fail("ensureLoadBalancer", undefined);
+  await t.clock.advance(4_999);
+  assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1);
+  await t.clock.advance(1);
+  for (let i = 0; i < 5; i++) await settle();
+  assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 2);
+  assert.ok(t.serviceInformer.get("default/web")!.status?.loadBalancer?.ingress);
+  stop.abort();
+  await running;
+});
