@@ -1,0 +1,158 @@
+/**
+ * The `ccm fake-api` subcommand: serves the simulated Equinix Metal API until SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { parseFlagValue } from "../provider/flags.ts";
+import { configureLogging, type LogFormat } from "../provider/log.ts";
+import { loadSeedFile } from "./seed.ts";
+import { exportLines, type FakeApiServer, serveFakeApi, type ServeOptions } from "./serve.ts";
+
+/** Parsed `fake-api` flags. */
+export interface FakeApiFlags {
+  listen: { hostname: string; port: number };
+  state?: string;
+  seed?: string;
+  provisionDelayMs: number;
+  powerDelayMs?: number;
+  latencyMs: number;
+  errorRate: number;
+  rateLimit: number;
+  verbosity: number;
+  loggingFormat: LogFormat;
+}
+
+/** Parses `HOST:PORT` (`[::1]:8080` for IPv6). */
+export function parseListen(text: string): { hostname: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new InvalidArgumentError(
+      "Expected HOST:PORT, for example 127.0.0.1:8080 (port 0 picks a free one).",
+    );
+  }
+  return { hostname: m[1] ?? (m[2] || "127.0.0.1"), port };
+}
+
+function duration(text: string): number {
+  return parseFlagValue("duration", text) as number;
+}
+
+function share(text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new InvalidArgumentError("Expected a share from 0 to 1, for example 0.05 for 5%.");
+  }
+  return value;
+}
+
+function nonNegativeInt(text: string): number {
+  const clean = text.startsWith("=") ? text.slice(1) : text; // klog accepts -v=2
+  if (!/^\d+$/.test(clean)) throw new InvalidArgumentError("Expected a whole number, for example 2.");
+  return Number(clean);
+}
+
+/** Builds the `fake-api` subcommand. `serve` is replaceable for tests. */
+export function fakeApiCommand(
+  options: { serve?: (flags: FakeApiFlags) => Promise<void> } = {},
+): Command {
+  const command = new Command("fake-api")
+    .description(
+      "Serve a simulated Equinix Metal API (Metal v1, Load Balancer API and token exchange) for trying and " +
+        "testing the CCM",
+    )
+    .usage("[flags]")
+    .addOption(new Option("--listen <host:port>", "Address to listen on").default("127.0.0.1:8080"))
+    .addOption(
+      new Option(
+        "--state <file>",
+        "Keep state in this JSON file; every change is written before it is acknowledged",
+      ),
+    )
+    .addOption(
+      new Option("--seed <file>", "Start from this JSON seed (projects, api_keys, devices, reservations)"),
+    )
+    .addOption(
+      new Option(
+        "--provision-delay <duration>",
+        "Time from queued to active for new devices (0s: active at once)",
+      )
+        .default("0s"),
+    )
+    .addOption(
+      new Option(
+        "--power-delay <duration>",
+        "Time for power on/off (default 2s, or 0s with --provision-delay 0s)",
+      ),
+    )
+    .addOption(new Option("--latency <duration>", "Added latency per API request").default("0s"))
+    .addOption(
+      new Option("--error-rate <share>", "Share of API requests answered with a simulated 500 (0-1)").default(
+        "0",
+      ),
+    )
+    .addOption(
+      new Option("--rate-limit <n>", "API requests per second before 429 (0: unlimited)").default("0"),
+    )
+    .addOption(new Option("-v, --v <level>", "Log verbosity; 2 logs every request").default("0"))
+    .addOption(
+      new Option("--logging-format <format>", "Log format").choices(["json", "text"]).default("json"),
+    )
+    .action(async () => {
+      const o = command.opts();
+      let flags: FakeApiFlags;
+      try {
+        flags = {
+          listen: parseListen(o.listen),
+          state: o.state,
+          seed: o.seed,
+          provisionDelayMs: duration(o.provisionDelay),
+          powerDelayMs: o.powerDelay === undefined ? undefined : duration(o.powerDelay),
+          latencyMs: duration(o.latency),
+          errorRate: share(o.errorRate),
+          rateLimit: nonNegativeInt(o.rateLimit),
+          verbosity: nonNegativeInt(o.v),
+          loggingFormat: o.loggingFormat,
+        };
+      } catch (err) {
+        command.error(`error: ${(err as Error).message}`, { exitCode: 2, code: "ccm.flags" });
+      }
+      await (options.serve ?? runFakeApi)(flags!);
+    });
+  return command;
+}
+
+/** Runs the simulator with parsed flags until SIGINT/SIGTERM, printing the `export` lines to stdout. */
+export async function runFakeApi(flags: FakeApiFlags): Promise<void> {
+  await configureLogging({ verbosity: flags.verbosity, format: flags.loggingFormat });
+  const serveOptions: ServeOptions = {
+    hostname: flags.listen.hostname,
+    port: flags.listen.port,
+    stateFile: flags.state,
+    seed: flags.seed ? await loadSeedFile(flags.seed) : undefined,
+    provisionDelayMs: flags.provisionDelayMs,
+    powerDelayMs: flags.powerDelayMs,
+    faults: { latencyMs: flags.latencyMs, errorRate: flags.errorRate, rateLimit: flags.rateLimit },
+    verbosity: flags.verbosity,
+  };
+  const server = await serveFakeApi(serveOptions);
+  Deno.stdout.writeSync(new TextEncoder().encode(exportLines(server.env)));
+  await untilSignal(server);
+}
+
+async function untilSignal(server: FakeApiServer): Promise<void> {
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const stop = () => {
+    getLogger(["fake-api"]).info("Stopping on signal");
+    server.shutdown();
+  };
+  for (const s of signals) Deno.addSignalListener(s, stop);
+  try {
+    await server.finished;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, stop);
+  }
+  getLogger(["fake-api"]).info("Stopped");
+}
