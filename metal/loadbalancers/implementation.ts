@@ -52,6 +52,11 @@ export interface RemoveServiceRequest {
   service: V1Service;
   /** `<ip>/<cidr>` of the released EIP when known, else empty. */
   ipCidr: string;
+  /**
+   * Upstream load balancer name, when known. EMLB uses it to find a load balancer whose id never reached the
+   * Service's annotation (a crash right after creating it).
+   */
+  loadBalancerName?: string;
 }
 
 /** What every `METAL_LOAD_BALANCER` implementation provides. Methods are idempotent. */
