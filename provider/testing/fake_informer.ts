@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { KubernetesObject } from "@kubernetes/client-node";
-import type { Informer, InformerHandlers } from "../kube/informer_factory.ts";
+import type { KubernetesObject, V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
+import type { Informer, InformerFactory, InformerHandlers } from "../kube/informer_factory.ts";
 
 /** Cache key of an object: `name` when cluster-scoped, `namespace/name` otherwise. */
 export function objectKey(obj: KubernetesObject): string {
@@ -71,5 +71,32 @@ export class FakeInformer<T extends KubernetesObject> implements Informer<T> {
   /** Number of registered handler sets. */
   get handlerCount(): number {
     return this.#handlers.length;
+  }
+}
+
+/** An {@linkcode InformerFactory} over {@linkcode FakeInformer}s; records which informers were requested. */
+export class FakeInformerFactory implements InformerFactory {
+  readonly nodeInformer = new FakeInformer<V1Node>();
+  readonly serviceInformer = new FakeInformer<V1Service>();
+  readonly endpointSliceInformer = new FakeInformer<V1EndpointSlice>();
+  readonly requested = new Set<string>();
+
+  nodes(): Informer<V1Node> {
+    this.requested.add("nodes");
+    return this.nodeInformer;
+  }
+
+  services(): Informer<V1Service> {
+    this.requested.add("services");
+    return this.serviceInformer;
+  }
+
+  endpointSlices(): Informer<V1EndpointSlice> {
+    this.requested.add("endpointSlices");
+    return this.endpointSliceInformer;
+  }
+
+  waitForSync(signal: AbortSignal): Promise<void> {
+    return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
   }
 }
