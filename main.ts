@@ -1,6 +1,9 @@
 /**
  * `ccm`: the Equinix Metal cloud controller manager and its simulated Metal API, in one binary.
  *
+ * `run` is the default command, so the upstream image's arguments (`--cloud-provider=equinixmetal ...`, no
+ * subcommand) keep working.
+ *
  * Exit codes: 0 success, 1 runtime failure (for example invalid configuration), 2 usage error (unknown flag,
  * bad value).
  *
@@ -19,7 +22,7 @@ export function buildCli(): Command {
     .description("Kubernetes cloud controller manager for Equinix Metal, with a simulated Metal API")
     .usage("<command> [flags]")
     .version(VERSION, "--version", "Print the version");
-  program.addCommand(runCommand());
+  program.addCommand(runCommand(), { isDefault: true });
   program.command("version").description("Print the version").action(() => {
     Deno.stdout.writeSync(new TextEncoder().encode(`${VERSION}\n`));
   });

@@ -85,8 +85,18 @@ Deno.test("ccm version prints the version", async () => {
   match(stdout, /^v\d+\.\d+\.\d+\S*\n$/);
 });
 
-Deno.test("ccm without a command prints help and exits 2", async () => {
-  const { code, stderr } = await ccm([]);
-  equal(code, 2);
-  match(stderr, /Usage: ccm <command> \[flags\]/);
+Deno.test("ccm without a command runs the daemon, so upstream manifests' arguments work unchanged", async () => {
+  const upstreamArgs = [
+    "--cloud-provider=equinixmetal",
+    "--leader-elect=true",
+    "--authentication-skip-lookup=true",
+    "--cloud-config=/nonexistent/cloud-sa.json",
+  ];
+  const { code, stderr } = await ccm(upstreamArgs);
+  equal(code, 1);
+  match(stderr, /"msg":"Ignored flag --authentication-skip-lookup: /);
+  match(stderr, /Cannot read --cloud-config file '\/nonexistent\/cloud-sa.json'/);
+  const bare = await ccm([]);
+  equal(bare.code, 1);
+  match(bare.stderr, /Missing API key: set METAL_API_KEY/);
 });

@@ -18,7 +18,7 @@ export interface RunCommandOptions {
 export function runCommand(commandOptions: RunCommandOptions = {}): Command {
   const run = commandOptions.run ?? ((options, signal) => runController(options, { signal }));
   const command = addRunFlags(new Command("run"))
-    .description("Run the cloud controller manager (the in-cluster daemon)")
+    .description("Run the cloud controller manager, the in-cluster daemon (default command)")
     .usage("[flags]")
     .action(async () => {
       let options: RunOptions;
