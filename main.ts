@@ -12,6 +12,7 @@
 import { Command, CommanderError } from "commander";
 import { getConfig, getLogger } from "@logtape/logtape";
 import "./metal/mod.ts";
+import { fakeApiCommand } from "./fake_api/command.ts";
 import { errorText, maskSecrets } from "./provider/log.ts";
 import { runCommand } from "./provider/run_command.ts";
 import { VERSION } from "./provider/version.ts";
@@ -23,6 +24,7 @@ export function buildCli(): Command {
     .usage("<command> [flags]")
     .version(VERSION, "--version", "Print the version");
   program.addCommand(runCommand(), { isDefault: true });
+  program.addCommand(fakeApiCommand());
   program.command("version").description("Print the version").action(() => {
     Deno.stdout.writeSync(new TextEncoder().encode(`${VERSION}\n`));
   });

@@ -69,6 +69,7 @@ Deno.test("ccm --help lists the subcommands", async () => {
   const { code, stdout } = await ccm(["--help"]);
   equal(code, 0);
   match(stdout, /^ {2}run /m);
+  match(stdout, /^ {2}fake-api /m);
   match(stdout, /^ {2}version /m);
 });
 
@@ -77,6 +78,19 @@ Deno.test("ccm run --help lists the flags with defaults", async () => {
   equal(code, 0);
   match(stdout, /--leader-elect\[=true\|false\]/);
   match(stdout, /--cloud-provider string +The provider for cloud services \(default equinixmetal\)/);
+});
+
+Deno.test("ccm fake-api --help describes the simulator", async () => {
+  const { code, stdout } = await ccm(["fake-api", "--help"]);
+  equal(code, 0);
+  match(stdout, /^Usage: ccm fake-api \[flags\]/);
+  match(stdout, /simulated Equinix Metal API/);
+});
+
+Deno.test("ccm fake-api with an unknown flag exits 2 with the usage line", async () => {
+  const { code, stderr } = await ccm(["fake-api", "--bogus"]);
+  equal(code, 2);
+  match(stderr, /^error: unknown option '--bogus'\nUsage: ccm fake-api \[flags\]/);
 });
 
 Deno.test("ccm version prints the version", async () => {
