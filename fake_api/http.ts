@@ -12,11 +12,19 @@ import { isUuid } from "./ids.ts";
 /** Largest request body accepted (real clients send a few hundred bytes). */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-/** Turns zod issues into one message that names each field and says what was expected. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], where = "request body"): string {
+/**
+ * Turns zod issues into one message that names each field and says what was expected. With `input`, fields
+ * that are absent are reported as required.
+ */
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  where = "request body",
+  input?: unknown,
+): string {
   const parts = issues.slice(0, 5).map((issue) => {
     const field = issue.path.length === 0 ? where : `"${issue.path.join(".")}"`;
-    if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) {
+    const missing = issue.path.length > 0 && input !== undefined && valueAt(input, issue.path) === undefined;
+    if (missing || (issue.code === "invalid_type" && issue.message.endsWith("received undefined"))) {
       return `${field} is required`;
     }
     if (issue.code === "unrecognized_keys") {
@@ -25,6 +33,15 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], where = "req
     return `${field}: ${issue.message}`;
   });
   return `Invalid ${where}: ${parts.join("; ")}`;
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const key of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
 }
 
 /** Reads a JSON body, checks content type and size, and validates it; throws 4xx with a clear message. */
@@ -55,7 +72,7 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
     throw new ApiError(422, "Invalid request body: expected a JSON object");
   }
   const result = schema.safeParse(parsed);
-  if (!result.success) throw new ApiError(422, describeIssues(result.error.issues));
+  if (!result.success) throw new ApiError(422, describeIssues(result.error.issues, "request body", parsed));
   return result.data;
 }
 

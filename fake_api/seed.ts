@@ -71,7 +71,7 @@ export type Seed = z.output<typeof SeedSchema>;
 /** Validates seed JSON, throwing a message that names the bad field. */
 export function parseSeed(value: unknown, source = "seed"): Seed {
   const result = SeedSchema.safeParse(value);
-  if (!result.success) throw new Error(describeIssues(result.error.issues, source));
+  if (!result.success) throw new Error(describeIssues(result.error.issues, source, value));
   return result.data;
 }
 
