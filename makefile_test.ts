@@ -72,13 +72,15 @@ Deno.test("build maps OS/ARCH to Deno targets and rejects others", async () => {
 });
 
 Deno.test("make build fails, saying why, when DENORT_BIN is not a runtime binary", async () => {
+  const binary = `${ROOT}dist/bin/cloud-provider-equinix-metal-linux-arm64`;
+  await Deno.mkdir(`${ROOT}dist/bin`, { recursive: true });
+  await Deno.writeTextFile(binary, "stale binary from an earlier build");
   const { code, output } = await make("build", "OS=linux", "ARCH=arm64", "DENORT_BIN=/nonexistent/denort");
   equal(code === 0, false);
   match(
     output,
     /build: DENORT_BIN '\/nonexistent\/denort' is not an executable file; point it at a denort binary/,
   );
-  const binary = `${ROOT}dist/bin/cloud-provider-equinix-metal-linux-arm64`;
   equal(await Deno.stat(binary).then(() => true, () => false), false, "no binary is left behind");
 });
 

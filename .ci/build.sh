@@ -38,6 +38,8 @@ target="$(target_of "$os" "$arch")" || exit 2
 version="${VERSION:-v0.1.0-dev}"
 out="$root/dist/bin/cloud-provider-equinix-metal-$os-$arch"
 [[ "$os" == windows ]] && out="$out.exe"
+# A failed build must not leave an older binary behind that looks like its result.
+rm -f "$out" "$out".tmp-*
 
 case "$(uname -s)/$(uname -m)" in
   Linux/x86_64) host_target=x86_64-unknown-linux-gnu ;;
@@ -59,7 +61,6 @@ tar -C "$root" --exclude=./dist --exclude=./.tools --exclude=./.git --exclude=./
 printf '/** Version of this build; written by .ci/build.sh. */\nexport const VERSION = "%s";\n' "$version" >"$stage/provider/version.ts"
 
 mkdir -p "$(dirname "$out")"
-rm -f "$out" "$out".tmp-*
 echo "build: compiling ccm $version for $target" >&2
 if ! (cd "$stage" && "$deno" compile --allow-all --frozen --target "$target" --output "$out" main.ts) 2>"$stage/compile.log"; then
   cat "$stage/compile.log" >&2
