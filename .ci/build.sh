@@ -49,6 +49,8 @@ case "$(uname -s)/$(uname -m)" in
   *) host_target=unknown ;;
 esac
 
+# deno compile treats an empty DENORT_BIN as a path; make passes it empty when unset.
+[[ -n "${DENORT_BIN:-}" ]] || unset DENORT_BIN
 if [[ -n "${DENORT_BIN:-}" && ! -x "${DENORT_BIN}" ]]; then
   echo "build: DENORT_BIN '${DENORT_BIN}' is not an executable file; point it at a denort binary for $target, or unset it to download one" >&2
   exit 1
