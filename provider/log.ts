@@ -210,7 +210,9 @@ export function createLogSink(options: LoggingOptions = {}): Sink {
     if (v !== undefined && v > verbosity) return;
     write(`${secrets.mask(formatter(record))}\n`);
   };
-  return redactByField(sink, { fieldPatterns: [...REDACTED_FIELDS], action: () => MASK });
+  // Empty values stay empty, so logs still tell "not set" from "set".
+  const action = (value: unknown) => (value === "" || value === undefined || value === null ? value : MASK);
+  return redactByField(sink, { fieldPatterns: [...REDACTED_FIELDS], action });
 }
 
 /**

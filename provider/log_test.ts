@@ -147,7 +147,14 @@ Deno.test("configureLogging() masks secret fields at any depth but keeps keys an
   equal(line?.token, MASK);
   equal(line?.secret, MASK);
   equal(line?.cacheKey, "devices/1");
+  equal(logs.lines.length, 1);
   equal(line?.address, "147.75.1.2");
+});
+
+Deno.test("configureLogging() leaves empty secret fields empty, so 'unset' stays visible", async () => {
+  await using logs = await captureLogs();
+  getLogger(["ccm", "test"]).info("Loaded", { config: { apiKey: "k", bgpPass: "" } });
+  deepEqual(logs.records()[0]?.config, { apiKey: MASK, bgpPass: "" });
 });
 
 Deno.test("registerSecret() keeps a secret out of every line, wherever it appears", async () => {
