@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { CommanderError } from "commander";
+import { fakeApiCommand, type FakeApiFlags, parseListen } from "./command.ts";
+import { exportLines, metalEnv } from "./serve.ts";
+
+async function parse(args: string[]): Promise<{ flags?: FakeApiFlags; error?: string }> {
+  let flags: FakeApiFlags | undefined;
+  let stderr = "";
+  const command = fakeApiCommand({ serve: (f) => Promise.resolve(void (flags = f)) })
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => void (stderr += s), writeOut: () => {} });
+  try {
+    await command.parseAsync(args, { from: "user" });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    assert.equal(err.exitCode, err.code === "ccm.flags" ? 2 : 1);
+    return { error: stderr || err.message };
+  }
+  return { flags };
+}
+
+Deno.test("fake-api flags: defaults", async () => {
+  const { flags } = await parse([]);
+  assert.deepEqual(flags, {
+    listen: { hostname: "127.0.0.1", port: 8080 },
+    state: undefined,
+    seed: undefined,
+    provisionDelayMs: 0,
+    powerDelayMs: undefined,
+    latencyMs: 0,
+    errorRate: 0,
+    rateLimit: 0,
+    verbosity: 0,
+    loggingFormat: "json",
+  });
+});
+
+Deno.test("fake-api flags: Go durations, shares, klog -v=2, listen address, files", async () => {
+  const { flags } = await parse([
+    "--listen",
+    "0.0.0.0:9000",
+    "--state",
+    "/tmp/s.json",
+    "--seed=/tmp/seed.json",
+    "--provision-delay",
+    "1m30s",
+    "--power-delay=500ms",
+    "--latency",
+    "50ms",
+    "--error-rate",
+    "0.05",
+    "--rate-limit",
+    "20",
+    "-v=2",
+    "--logging-format",
+    "text",
+  ]);
+  assert.deepEqual(flags, {
+    listen: { hostname: "0.0.0.0", port: 9000 },
+    state: "/tmp/s.json",
+    seed: "/tmp/seed.json",
+    provisionDelayMs: 90_000,
+    powerDelayMs: 500,
+    latencyMs: 50,
+    errorRate: 0.05,
+    rateLimit: 20,
+    verbosity: 2,
+    loggingFormat: "text",
+  });
+  assert.equal((await parse(["--v", "4"])).flags?.verbosity, 4);
+});
+
+Deno.test("fake-api flags: bad values are usage errors that say what is expected", async () => {
+  assert.match((await parse(["--provision-delay", "5"])).error ?? "", /Cannot parse duration '5'/);
+  assert.match((await parse(["--error-rate", "2"])).error ?? "", /share from 0 to 1/);
+  assert.match((await parse(["--rate-limit", "-1"])).error ?? "", /whole number/);
+  assert.match((await parse(["--listen", "localhost"])).error ?? "", /HOST:PORT/);
+  assert.match((await parse(["--logging-format", "xml"])).error ?? "", /json, text/);
+});
+
+Deno.test("parseListen handles IPv6 and empty hosts", () => {
+  assert.deepEqual(parseListen("[::1]:8081"), { hostname: "::1", port: 8081 });
+  assert.deepEqual(parseListen(":0"), { hostname: "127.0.0.1", port: 0 });
+  assert.throws(() => parseListen("127.0.0.1:70000"), /HOST:PORT/);
+});
+
+Deno.test("the printed environment points every client at the server", () => {
+  const env = metalEnv("http://127.0.0.1:8080", { projectId: "p-id", apiKey: "k" });
+  assert.equal(
+    exportLines(env),
+    "export METAL_API_KEY=k\n" +
+      "export METAL_PROJECT_ID=p-id\n" +
+      "export METAL_BASE_URL=http://127.0.0.1:8080/metal/v1\n" +
+      "export METAL_LBAAS_URL=http://127.0.0.1:8080/lbaas\n" +
+      "export METAL_TOKEN_EXCHANGE_URL=http://127.0.0.1:8080/iam/api-keys/exchange\n",
+  );
+  assert.deepEqual(Object.keys(metalEnv("http://h:1")), [
+    "METAL_BASE_URL",
+    "METAL_LBAAS_URL",
+    "METAL_TOKEN_EXCHANGE_URL",
+  ]);
+});
