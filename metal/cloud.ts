@@ -4,9 +4,14 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import { getLogger, type Logger } from "@logtape/logtape";
 import type { CloudInitContext, CloudProvider, InstancesV2, LoadBalancer } from "../provider/cloud.ts";
+import type { MetalClient } from "./api/client.ts";
+import { HttpMetalClient } from "./api/http_client.ts";
+import { MetalApiMetrics } from "./api/metrics.ts";
 import type { MetalConfig } from "./config.ts";
+import { DeviceCache } from "./device_cache.ts";
+import { MetalInstances } from "./instances.ts";
 
 /**
  * Registered provider name. Never change it: clusters store it in `--cloud-provider` and providerIDs
@@ -22,6 +27,8 @@ export interface MetalCloudOptions {
   logger: Logger;
   /** Version of this build, for the API user agent. */
   version: string;
+  /** Replaces `fetch` for Metal API calls; for tests. */
+  fetch?: (request: Request) => Promise<Response>;
 }
 
 /** Equinix Metal as a {@linkcode CloudProvider}; upstream's `cloud` type. */
@@ -33,21 +40,48 @@ export class MetalCloud implements CloudProvider {
   readonly logger: Logger;
   /** Version of this build. */
   readonly version: string;
+  #fetch: MetalCloudOptions["fetch"];
+  #client: MetalClient | undefined;
+  #instances: MetalInstances | undefined;
 
   constructor(options: MetalCloudOptions) {
     this.config = options.config;
     this.logger = options.logger;
     this.version = options.version;
+    this.#fetch = options.fetch;
   }
 
-  /** Prepares the provider on the leader; nothing to do until the Metal modules are wired in. */
-  initialize(_ctx: CloudInitContext): Promise<void> {
+  /** The Metal API client shared by every part of the provider; `undefined` before {@linkcode initialize}. */
+  get client(): MetalClient | undefined {
+    return this.#client;
+  }
+
+  /**
+   * Prepares the provider on the leader: one Metal API client (one rate limiter, metrics on the served
+   * registry) and one device cache shared by everything, and the instances implementation.
+   */
+  initialize(ctx: CloudInitContext): Promise<void> {
+    const client = new HttpMetalClient({
+      apiKey: this.config.apiKey,
+      baseUrl: this.config.baseUrl,
+      version: this.version,
+      observer: new MetalApiMetrics(ctx.metrics),
+      fetch: this.#fetch,
+    });
+    const devices = new DeviceCache({ client, projectId: this.config.projectId, metrics: ctx.metrics });
+    this.#client = client;
+    this.#instances = new MetalInstances({
+      devices,
+      projectId: this.config.projectId,
+      recorder: ctx.recorder,
+      logger: getLogger([...ctx.logger.category, "instances"]),
+    });
     return Promise.resolve();
   }
 
-  /** Node lifecycle support; not wired in yet. */
+  /** Node lifecycle support; available once {@linkcode initialize} has run (the framework calls it first). */
   instancesV2(): InstancesV2 | undefined {
-    return undefined;
+    return this.#instances;
   }
 
   /** Service load balancers; not wired in yet. */

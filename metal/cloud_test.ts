@@ -1,5 +1,6 @@
 import { equal, match, rejects, throws } from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
+import { Registry } from "prom-client";
 import { captureLogs, forgetSecretsForTesting, MASK } from "../provider/log.ts";
 import { getCloudProviderFactory } from "../provider/registry.ts";
 import type { CloudInitContext } from "../provider/cloud.ts";
@@ -34,7 +35,8 @@ Deno.test("MetalCloud without a load balancer setting reports no load balancer (
 });
 
 Deno.test("MetalCloud.initialize() resolves", async () => {
-  await cloud().initialize({} as CloudInitContext);
+  const ctx = { metrics: new Registry(), recorder: { event() {}, warn() {} }, logger };
+  await cloud().initialize(ctx as unknown as CloudInitContext);
 });
 
 Deno.test("createMetalCloud() keeps the config it validated", () => {
