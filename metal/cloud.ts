@@ -28,7 +28,7 @@ export interface MetalCloudOptions {
   /** Version of this build, for the API user agent. */
   version: string;
   /** Replaces `fetch` for Metal API calls; for tests. */
-  fetch?: (request: Request) => Promise<Response>;
+  fetch?: (request: Request) => Response | Promise<Response>;
 }
 
 /** Equinix Metal as a {@linkcode CloudProvider}; upstream's `cloud` type. */

@@ -51,7 +51,7 @@ export interface MetalTransportOptions {
   /** Default category `["ccm", "metal", "api"]`; every request is logged at trace level (-v=5). */
   logger?: Logger;
   /** Injected for tests; default the global `fetch`. */
-  fetch?: (request: Request) => Promise<Response>;
+  fetch?: (request: Request) => Response | Promise<Response>;
   /** Injected for tests; times backoff, pauses and the rate limiter. */
   clock?: Clock;
   /** Uniform random numbers in [0, 1) for jitter; injected for tests. */
@@ -105,7 +105,7 @@ export class MetalTransport {
   #limiter: TokenBucket;
   #observer: MetalApiObserver | undefined;
   #logger: Logger;
-  #fetch: (request: Request) => Promise<Response>;
+  #fetch: (request: Request) => Response | Promise<Response>;
   #clock: Clock;
   #random: () => number;
   /** Until when (clock ms) every request waits, after a 429. */
