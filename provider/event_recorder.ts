@@ -102,7 +102,7 @@ export class KubeEventRecorder implements EventRecorder {
   readonly #concurrency: number;
   readonly #pending = new Map<string, Pending>();
   readonly #recorded = new Map<string, Recorded>();
-  #active = 0;
+  readonly #inFlight = new Set<string>();
   #idle: Array<() => void> = [];
   #closed = false;
   #dropped = 0;
@@ -142,7 +142,7 @@ export class KubeEventRecorder implements EventRecorder {
 
   /** Resolves once every Event recorded so far has been written (or given up). */
   flush(): Promise<void> {
-    if (this.#pending.size === 0 && this.#active === 0) return Promise.resolve();
+    if (this.#pending.size === 0 && this.#inFlight.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -199,14 +199,23 @@ export class KubeEventRecorder implements EventRecorder {
   }
 
   #pump(): void {
-    while (this.#active < this.#concurrency && this.#pending.size > 0) {
-      const [key, entry] = this.#pending.entries().next().value as [string, Pending];
-      this.#pending.delete(key);
-      this.#active++;
+    while (this.#inFlight.size < this.#concurrency) {
+      // One write per event key at a time: a repeat waits for its first write, then patches the count.
+      let next: Pending | undefined;
+      for (const entry of this.#pending.values()) {
+        if (!this.#inFlight.has(entry.key)) {
+          next = entry;
+          break;
+        }
+      }
+      if (next === undefined) return;
+      const entry = next;
+      this.#pending.delete(entry.key);
+      this.#inFlight.add(entry.key);
       this.#write(entry).finally(() => {
-        this.#active--;
+        this.#inFlight.delete(entry.key);
         this.#pump();
-        if (this.#active === 0 && this.#pending.size === 0) {
+        if (this.#inFlight.size === 0 && this.#pending.size === 0) {
           for (const resolve of this.#idle.splice(0)) resolve();
         }
       });

@@ -193,3 +193,19 @@ Deno.test("objectRef() infers kinds of objects from list responses", () => {
     "ConfigMap",
   );
 });
+
+Deno.test("KubeEventRecorder writes a repeat only after the first write of that event finished", async () => {
+  const sink = new FakeSink();
+  let open!: () => void;
+  sink.gate = new Promise((r) => open = r);
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock: new FakeClock(), concurrency: 4 });
+  recorder.event(node, "Warning", "DeletingNodeFailed", "boom"); // in flight
+  recorder.event(node, "Warning", "DeletingNodeFailed", "boom");
+  recorder.event(node, "Warning", "DeletingNodeFailed", "boom");
+  await settle();
+  open();
+  await recorder.flush();
+  assert.equal(sink.events.size, 1);
+  assert.equal([...sink.events.values()][0]?.count, 3);
+  assert.deepEqual(sink.writes.map((w) => w.split(" ")[0]), ["create", "patch"]);
+});
