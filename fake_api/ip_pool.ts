@@ -52,6 +52,11 @@ export class RangeAllocator {
     return this.#held.size;
   }
 
+  /** True when every unit is held (an O(1) check). */
+  get full(): boolean {
+    return BigInt(this.#held.size) >= this.#totalUnits;
+  }
+
   /** Allocates a free aligned `/cidr` block and returns its network address, or `undefined` when full. */
   allocate(cidr: number): bigint | undefined {
     const size = this.#sizeOf(cidr);

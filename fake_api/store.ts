@@ -50,10 +50,16 @@ export class Store {
   #file: StateFile | undefined;
   #chain: Promise<void> = Promise.resolve();
   #dirty = false;
+  #generation = 0;
 
   constructor(options: { clock: Clock; file?: StateFile }) {
     this.clock = options.clock;
     this.#file = options.file;
+  }
+
+  /** Increases with every committed change (and on load); render caches compare it. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** The state file this store writes to, if any. */
@@ -169,6 +175,7 @@ export class Store {
    * completed (concurrent commits share writes). Without a state file it resolves at once.
    */
   commit(): Promise<void> {
+    this.#generation++;
     if (!this.#file) return Promise.resolve();
     this.#dirty = true;
     const file = this.#file;
@@ -203,6 +210,7 @@ export class Store {
   /** Replaces all state with `snapshot` (keeping clock and state file) and rebuilds indexes and pools. */
   load(snapshot: Snapshot): void {
     this.clear();
+    this.#generation++;
     this.tokenSecret = snapshot.tokenSecret;
     for (const p of snapshot.projects) this.addProject(p);
     for (const k of snapshot.apiKeys) this.addApiKey(k);

@@ -62,8 +62,10 @@ function subnetFor(
   undo: (() => void)[],
 ): { block: ReservationRecord; network: bigint } {
   const cidr = kind === "ipv6-block" ? PREFIX.ipv6Device : PREFIX.privateDevice;
-  for (const block of store.managementBlocks(device.projectId, device.metro, kind)) {
+  // Newest block first: it is the one being filled, so older (full) blocks are rarely scanned.
+  for (const block of [...store.managementBlocks(device.projectId, device.metro, kind)].reverse()) {
     const allocator = store.pools.subnet(block);
+    if (allocator.full) continue;
     const network = allocator.allocate(cidr);
     if (network !== undefined) {
       undo.push(() => allocator.release(network, cidr));

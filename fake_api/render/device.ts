@@ -96,6 +96,22 @@ function renderPorts(d: DeviceRecord): Record<string, unknown>[] {
   return [bond, eth(eth0Id, "eth0", d.macs[0]!), eth(eth1Id, "eth1", d.macs[1]!)];
 }
 
+const jsonCache = new WeakMap<DeviceRecord, { key: string; json: string }>();
+
+/**
+ * The device as JSON text. Default renderings (no include/exclude) are cached until the store changes or a
+ * pending transition applies, which keeps GETs and large list pages cheap.
+ */
+export function deviceJson(store: Store, d: DeviceRecord, ex: Expand): string {
+  if (!ex.isDefault) return JSON.stringify(renderDevice(store, d, ex));
+  const key = `${store.generation}/${d.state}/${d.transitions.length}`;
+  const cached = jsonCache.get(d);
+  if (cached?.key === key) return cached.json;
+  const json = JSON.stringify(renderDevice(store, d, ex));
+  jsonCache.set(d, { key, json });
+  return json;
+}
+
 /** True when the device matches the free-text `search` (hostname, description, short id, tags, plan, facility, OS, addresses). */
 export function deviceMatchesSearch(store: Store, d: DeviceRecord, needle: string): boolean {
   const n = needle.toLowerCase();

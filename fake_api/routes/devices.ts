@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { deviceParam, projectParam } from "../auth.ts";
 import type { AppEnv, RouteDeps } from "../deps.ts";
 import {
@@ -16,7 +16,7 @@ import {
 } from "../domain/devices.ts";
 import { queryBool, readJson, searchParams } from "../http.ts";
 import { DEVICE_PAGES, paginate, parsePageRequest } from "../pagination.ts";
-import { deviceMatchesSearch, renderDevice } from "../render/device.ts";
+import { deviceJson, deviceMatchesSearch, renderDevice } from "../render/device.ts";
 import { DeviceActionInput, DeviceCreateInput, DeviceUpdateInput } from "../schemas/inputs.ts";
 import { expandOf } from "./expand_query.ts";
 import { FACILITIES } from "../catalog.ts";
@@ -37,7 +37,8 @@ export function deviceRoutes(app: Hono<AppEnv>, { store, timings }: RouteDeps): 
     );
     const { items, meta } = paginate(devices, pageReq, `/projects/${project.id}/devices`, query);
     const now = store.clock.now();
-    return c.json({ devices: items.map((d) => renderDevice(store, applyTransitions(d, now), ex)), meta });
+    const page = items.map((d) => deviceJson(store, applyTransitions(d, now), ex));
+    return json(c, `{"devices":[${page.join(",")}],"meta":${JSON.stringify(meta)}}`);
   });
 
   app.post("/projects/:id/devices", async (c) => {
@@ -73,7 +74,7 @@ export function deviceRoutes(app: Hono<AppEnv>, { store, timings }: RouteDeps): 
 
   app.get("/devices/:id", (c) => {
     const device = deviceParam(c, store);
-    return c.json(renderDevice(store, device, expandOf(searchParams(c))));
+    return json(c, deviceJson(store, device, expandOf(searchParams(c))));
   });
 
   app.put("/devices/:id", async (c) => {
@@ -109,6 +110,10 @@ export function deviceRoutes(app: Hono<AppEnv>, { store, timings }: RouteDeps): 
     await store.commit();
     return c.body(null, 202);
   });
+}
+
+function json(c: Context, text: string): Response {
+  return c.body(text, 200, { "content-type": "application/json" });
 }
 
 /** Applies the list filters the simulator supports: search, hostname, facility, metro, tag. */
