@@ -1,0 +1,202 @@
+import { deepEqual, equal, match, rejects } from "node:assert/strict";
+import { getLogger } from "@logtape/logtape";
+import { Registry } from "prom-client";
+import type { V1Node } from "@kubernetes/client-node";
+import { FakeInformer } from "../../provider/testing/fake_informer.ts";
+import { FakeNodeWriter } from "../../provider/testing/fake_writers.ts";
+import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
+import { InstantClock } from "../api/testing.ts";
+import { makeNode, simulatedMetal } from "../loadbalancers/testing.ts";
+import type { AnnotationTemplates } from "./annotations.ts";
+import { BGP_NODE_EVENT_REASONS, BgpNodeError, BgpNodeManager, privateNetworkOf } from "./node_bgp.ts";
+import { ensureProjectBgp } from "./project.ts";
+
+const templates: AnnotationTemplates = {
+  localAsn: "metal.equinix.com/bgp-peers-{{n}}-node-asn",
+  peerAsn: "metal.equinix.com/bgp-peers-{{n}}-peer-asn",
+  peerIp: "metal.equinix.com/bgp-peers-{{n}}-peer-ip",
+  srcIp: "metal.equinix.com/bgp-peers-{{n}}-src-ip",
+  bgpPass: "metal.equinix.com/bgp-peers-{{n}}-bgp-pass",
+  networkIpv4Private: "metal.equinix.com/network-4-private",
+};
+
+const logger = getLogger(["ccm", "test"]);
+
+async function setup(options: { includePassword?: boolean; bgp?: boolean; md5?: string } = {}) {
+  const metal = await simulatedMetal({
+    hostnames: ["node-a", "node-b"],
+    bgp: options.bgp === false ? undefined : { asn: 65000, md5: options.md5 },
+  });
+  const informer = new FakeInformer<V1Node>([
+    makeNode("node-a", metal.deviceIds["node-a"]),
+    makeNode("node-b", metal.deviceIds["node-b"]),
+    makeNode("fresh", undefined),
+  ]);
+  const writer = new FakeNodeWriter(informer);
+  const recorder = new RecordingRecorder();
+  const registry = new Registry();
+  const clock = new InstantClock();
+  const manager = new BgpNodeManager({
+    client: metal.client,
+    nodes: writer,
+    templates,
+    includePassword: options.includePassword ?? true,
+    recorder,
+    metrics: registry,
+    clock,
+    ensureProjectBgp: async (signal) => {
+      await ensureProjectBgp({
+        client: metal.client,
+        projectId: metal.projectId,
+        localAsn: 65000,
+        bgpPass: "",
+        logger,
+        signal,
+      });
+    },
+  });
+  return { metal, informer, writer, recorder, registry, clock, manager };
+}
+
+Deno.test("ensureNode() creates the session, annotates the node and returns its peers", async () => {
+  const { metal, informer, manager, recorder } = await setup({ md5: "Secret123abc" });
+  const peer = await manager.ensureNode(informer.get("node-a")!);
+  const deviceId = metal.deviceIds["node-a"]!;
+  const device = metal.api.store.devices.get(deviceId)!;
+  equal(metal.api.store.sessionsOf(deviceId).length, 1);
+  deepEqual(peer?.peerIPs, ["169.254.255.1", "169.254.255.2"]);
+  equal(peer?.localASN, 65000);
+  equal(peer?.peerASN, 65530);
+  equal(peer?.password, "Secret123abc");
+  equal(peer?.nodeName, "node-a");
+  const annotations = informer.get("node-a")!.metadata!.annotations!;
+  const privateIp = device.ipIds.map((id) => metal.api.store.assignments.get(id)!).find((a) =>
+    metal.api.store.reservations.get(a.reservationId)!.type === "private_ipv4"
+  )!;
+  const block = metal.api.store.reservations.get(privateIp.reservationId)!;
+  equal(annotations["metal.equinix.com/network-4-private"], `${block.network}/${block.cidr}`);
+  equal(annotations["metal.equinix.com/bgp-peers-0-src-ip"], privateIp.address);
+  equal(annotations["metal.equinix.com/bgp-peers-1-peer-ip"], "169.254.255.2");
+  equal(annotations["metal.equinix.com/bgp-peers-0-bgp-pass"], btoa("Secret123abc"));
+  equal(annotations["metal.equinix.com/bgp-peers-0-node-asn"], "65000");
+  equal(annotations["metal.equinix.com/bgp-peers-0-peer-asn"], "65530");
+  deepEqual(recorder.events, []);
+});
+
+Deno.test("a second ensureNode() makes no session POST, no API reads within the TTL, and no Node write", async () => {
+  const { metal, informer, writer, manager } = await setup();
+  await manager.ensureNode(informer.get("node-a")!);
+  const writes = writer.writes.length;
+  metal.mark();
+  await manager.ensureNode(informer.get("node-a")!);
+  deepEqual(metal.requests(), []);
+  equal(writer.writes.length, writes);
+});
+
+Deno.test("an existing session (422 'already has session') counts as success", async () => {
+  const { metal, informer, manager, registry } = await setup();
+  const deviceId = metal.deviceIds["node-a"]!;
+  await metal.client.createBgpSession(deviceId, "ipv4");
+  const peer = await manager.ensureNode(informer.get("node-a")!);
+  equal(peer?.nodeName, "node-a");
+  equal(metal.api.store.sessionsOf(deviceId).length, 1);
+  match(
+    await registry.getSingleMetricAsString("ccm_equinixmetal_bgp_sessions_total"),
+    /result="existing"} 1/,
+  );
+});
+
+Deno.test("BGP disabled on the project: the session request re-enables project BGP and retries", async () => {
+  const { metal, informer, manager } = await setup({ bgp: false });
+  const peer = await manager.ensureNode(informer.get("node-b")!);
+  equal(peer?.nodeName, "node-b");
+  equal(metal.api.store.projects.get(metal.projectId)!.bgp?.status, "enabled");
+});
+
+Deno.test("a session failure is a BgpNodeError with a Warning Event on the Node (BGPSessionFailed)", async () => {
+  const { metal, informer, manager, recorder } = await setup();
+  metal.failNext({ method: "POST", path: `/devices/${metal.deviceIds["node-a"]}/bgp/sessions`, status: 403 });
+  await rejects(
+    manager.ensureNode(informer.get("node-a")!),
+    (err) => err instanceof BgpNodeError && err.reason === BGP_NODE_EVENT_REASONS.sessionFailed,
+  );
+  deepEqual(recorder.reasons("node-a"), ["BGPSessionFailed"]);
+  // Not cached as done: the next attempt asks again and succeeds.
+  equal((await manager.ensureNode(informer.get("node-a")!))?.nodeName, "node-a");
+});
+
+Deno.test("a node without providerID is skipped with a BGPNodeSkipped Warning", async () => {
+  const { informer, manager, recorder } = await setup();
+  await rejects(manager.ensureNode(informer.get("fresh")!), /has no providerID yet/);
+  deepEqual(recorder.reasons("fresh"), ["BGPNodeSkipped"]);
+});
+
+Deno.test("a node of another provider is ignored quietly", async () => {
+  const { manager, recorder } = await setup();
+  const node = makeNode("aws", undefined);
+  node.spec = { providerID: "aws:///us-east-1a/i-123" };
+  equal(await manager.ensureNode(node), undefined);
+  deepEqual(recorder.events, []);
+});
+
+Deno.test("includePassword false: no bgp-pass annotation, and an old one is removed", async () => {
+  const { informer, manager } = await setup({ includePassword: false, md5: "Secret123abc" });
+  const node = informer.get("node-a")!;
+  informer.upsert({
+    ...node,
+    metadata: { ...node.metadata, annotations: { "metal.equinix.com/bgp-peers-0-bgp-pass": "b2xk" } },
+  });
+  const peer = await manager.ensureNode(informer.get("node-a")!);
+  equal(peer?.password, "Secret123abc", "implementations still get the password");
+  const keys = Object.keys(informer.get("node-a")!.metadata!.annotations!);
+  equal(keys.some((k) => k.endsWith("bgp-pass")), false, keys.join());
+});
+
+Deno.test("neighbour data is re-read after maxAgeMs, and a changed peer list rewrites annotations", async () => {
+  const { metal, informer, manager, clock } = await setup();
+  await manager.ensureNode(informer.get("node-a")!);
+  metal.api.store.projects.get(metal.projectId)!.bgp!.asn = 65001;
+  clock.advance(1000);
+  await manager.ensureNode(informer.get("node-a")!, { maxAgeMs: 500 });
+  equal(informer.get("node-a")!.metadata!.annotations!["metal.equinix.com/bgp-peers-0-node-asn"], "65001");
+});
+
+Deno.test("clearNode() removes peer annotations but keeps the private network", async () => {
+  const { informer, manager } = await setup();
+  await manager.ensureNode(informer.get("node-a")!);
+  await manager.clearNode(informer.get("node-a")!);
+  deepEqual(Object.keys(informer.get("node-a")!.metadata!.annotations!), [
+    "metal.equinix.com/network-4-private",
+  ]);
+});
+
+Deno.test("privateNetworkOf() needs the parent block of the management private IPv4", () => {
+  const base = { id: "d1" };
+  const ip = {
+    id: undefined,
+    address: "10.0.0.5",
+    addressFamily: 4,
+    cidr: 31,
+    network: undefined,
+    netmask: undefined,
+    gateway: undefined,
+    public: false,
+    management: true,
+    parentBlock: { network: "10.0.0.0", cidr: 25, netmask: undefined },
+    assignedTo: undefined,
+  };
+  equal(privateNetworkOf({ ...base, ipAddresses: [{ ...ip, public: true }, ip] }), "10.0.0.0/25");
+  let err = "";
+  try {
+    privateNetworkOf({ ...base, ipAddresses: [{ ...ip, parentBlock: undefined }] });
+  } catch (e) {
+    err = (e as Error).message;
+  }
+  equal(err, "no network information provided for private address 10.0.0.5");
+  try {
+    privateNetworkOf({ ...base, ipAddresses: [] });
+  } catch (e) {
+    err = (e as Error).message;
+  }
+  match(err, /has no private management IPv4/);
+});

@@ -1,0 +1,182 @@
+/**
+ * {@linkcode ReservationCache}: one shared, paginated list of the project's IP reservations, so that syncing
+ * 100 Services costs about one list call instead of 100. Our own creations and deletions are applied to the
+ * cached list at once (and make any list that was in flight during the write be thrown away), so the cache
+ * never hides a reservation this process made — which is what makes "find by tags before reserving" safe.
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import { Counter, type Registry } from "prom-client";
+import { type Clock, systemClock } from "../../provider/clock.ts";
+import type { MetalClient } from "../api/client.ts";
+import { isDefinitelyNotFound } from "../api/errors.ts";
+import type { IpReservation, IpReservationRequest } from "../api/types.ts";
+
+/** Default time a reservation list is reused. */
+export const DEFAULT_RESERVATION_CACHE_TTL_MS = 10_000;
+
+/** Options of {@linkcode ReservationCache}. */
+export interface ReservationCacheOptions {
+  client: Pick<MetalClient, "listIpReservations" | "createIpReservation" | "deleteIpReservation">;
+  projectId: string;
+  /** How long a list is reused; default {@linkcode DEFAULT_RESERVATION_CACHE_TTL_MS}. */
+  ttlMs?: number;
+  clock?: Clock;
+  /** Default category `["ccm", "metal", "eip"]`. */
+  logger?: Logger;
+  /** Where `ccm_equinixmetal_ip_reservation_lists_total` goes; none when absent. */
+  metrics?: Registry;
+}
+
+/** A reservation list and when it was read. */
+export interface ReservationSnapshot {
+  readonly fetchedAt: number;
+  readonly reservations: readonly IpReservation[];
+}
+
+/**
+ * The project's reservations, listed at most once per TTL however many callers ask (concurrent callers share one
+ * in-flight list). A failed list is not cached, and nothing older than the TTL is ever served: API trouble
+ * shows up as an error, never as "no reservation".
+ */
+export class ReservationCache {
+  #client: ReservationCacheOptions["client"];
+  #projectId: string;
+  #ttlMs: number;
+  #clock: Clock;
+  #logger: Logger;
+  #snapshot: ReservationSnapshot | undefined;
+  #inflight: Promise<ReservationSnapshot> | undefined;
+  /** Bumped by every write and {@linkcode invalidate}: a list started before is not stored. */
+  #generation = 0;
+  #lists: Counter<"result"> | undefined;
+
+  constructor(options: ReservationCacheOptions) {
+    this.#client = options.client;
+    this.#projectId = options.projectId;
+    this.#ttlMs = options.ttlMs ?? DEFAULT_RESERVATION_CACHE_TTL_MS;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? getLogger(["ccm", "metal", "eip"]);
+    if (options.metrics) {
+      const name = "ccm_equinixmetal_ip_reservation_lists_total";
+      this.#lists = (options.metrics.getSingleMetric(name) as Counter<"result"> | undefined) ??
+        new Counter({
+          name,
+          help:
+            "IP reservation list calls made by the shared reservation cache, by result (success or error)",
+          labelNames: ["result"] as const,
+          registers: [options.metrics],
+        });
+    }
+  }
+
+  /** The project id the cache lists. */
+  get projectId(): string {
+    return this.#projectId;
+  }
+
+  /**
+   * The reservations, read from the API when the cached list is older than the TTL (or `maxAgeMs`).
+   * Concurrent callers share one list call.
+   */
+  async list(options?: { signal?: AbortSignal; maxAgeMs?: number }): Promise<readonly IpReservation[]> {
+    return (await this.snapshot(options)).reservations;
+  }
+
+  /** Like {@linkcode list}, with the time the list was read. */
+  snapshot(options?: { signal?: AbortSignal; maxAgeMs?: number }): Promise<ReservationSnapshot> {
+    const maxAge = Math.min(options?.maxAgeMs ?? this.#ttlMs, this.#ttlMs);
+    const current = this.#snapshot;
+    if (current && this.#clock.now() - current.fetchedAt < maxAge) return Promise.resolve(current);
+    return abortable(this.#refresh(), options?.signal);
+  }
+
+  /**
+   * Reserves addresses and adds the reservation to the cached list. On failure the cache is dropped: the
+   * request may have reached the API, so the next lookup must list again before anyone reserves.
+   */
+  async create(request: IpReservationRequest, signal?: AbortSignal): Promise<IpReservation> {
+    this.#generation++;
+    let created: IpReservation;
+    try {
+      created = await this.#client.createIpReservation(this.#projectId, request, { signal });
+    } catch (err) {
+      this.invalidate();
+      throw err;
+    }
+    this.#generation++;
+    if (this.#snapshot) {
+      const rest = this.#snapshot.reservations.filter((r) => r.id !== created.id);
+      this.#snapshot = { ...this.#snapshot, reservations: [...rest, created] };
+    }
+    return created;
+  }
+
+  /**
+   * Releases a reservation and removes it from the cached list. A 404 counts as released (already gone);
+   * any other failure drops the cache and rejects.
+   */
+  async delete(reservationId: string, signal?: AbortSignal): Promise<"deleted" | "gone"> {
+    this.#generation++;
+    let result: "deleted" | "gone" = "deleted";
+    try {
+      await this.#client.deleteIpReservation(reservationId, { signal });
+    } catch (err) {
+      if (!isDefinitelyNotFound(err)) {
+        this.invalidate();
+        throw err;
+      }
+      result = "gone";
+    }
+    this.#generation++;
+    if (this.#snapshot) {
+      this.#snapshot = {
+        ...this.#snapshot,
+        reservations: this.#snapshot.reservations.filter((r) => r.id !== reservationId),
+      };
+    }
+    return result;
+  }
+
+  /** Forgets the cached list; the next lookup lists again. */
+  invalidate(): void {
+    this.#generation++;
+    this.#snapshot = undefined;
+    this.#inflight = undefined;
+  }
+
+  #refresh(): Promise<ReservationSnapshot> {
+    if (this.#inflight) return this.#inflight;
+    const generation = this.#generation;
+    const started = this.#clock.now();
+    const inflight = this.#client.listIpReservations(this.#projectId).then(
+      (reservations) => {
+        const snapshot: ReservationSnapshot = { fetchedAt: started, reservations };
+        if (generation === this.#generation) this.#snapshot = snapshot;
+        this.#lists?.inc({ result: "success" });
+        this.#logger.debug("Listed project IP reservations", { reservations: reservations.length });
+        return snapshot;
+      },
+      (err) => {
+        this.#lists?.inc({ result: "error" });
+        throw err;
+      },
+    ).finally(() => {
+      if (this.#inflight === inflight) this.#inflight = undefined;
+    });
+    this.#inflight = inflight;
+    return inflight;
+  }
+}
+
+/** `promise`, or a rejection with `signal.reason` as soon as `signal` aborts (without cancelling `promise`). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
