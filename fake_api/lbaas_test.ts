@@ -256,3 +256,62 @@ Deno.test("LB create validation: unknown location or provider is 422; another pr
   assert.equal(renamed.body.id, lbId);
   assert.equal((await call("GET", `/loadbalancers/${lbId}`)).body.name, "lb2");
 });
+
+Deno.test("LB list, port membership updates, pool port links and origin delete", async () => {
+  const api = await createTestApi();
+  const call = lbaas(api);
+  const create = async (name: string) =>
+    (await call("POST", `/projects/${TEST_PROJECT_ID}/loadbalancers`, {
+      name,
+      location_id: SV,
+      provider_id: LBAAS_PROVIDER_ID,
+    })).body.id;
+  const a = await create("a");
+  const b = await create("b");
+  const list = await call("GET", `/projects/${TEST_PROJECT_ID}/loadbalancers`);
+  assert.deepEqual(list.body.loadbalancers.map((lb: { name: string }) => lb.name), ["a", "b"]);
+  assert.notEqual(list.body.loadbalancers[0].ips[0], list.body.loadbalancers[1].ips[0], "distinct addresses");
+
+  const p80 = (await call("POST", `/loadbalancers/${a}/ports`, { name: "p80", number: 80 })).body.id;
+  const p81 = (await call("POST", `/loadbalancers/${a}/ports`, { name: "p81", number: 81 })).body.id;
+  // move port 81 to LB b, then remove port 80 from a (which deletes it), then clear b
+  assert.equal((await call("PATCH", `/loadbalancers/${b}`, { add_port_ids: [p81] })).status, 200);
+  assert.deepEqual((await call("GET", `/loadbalancers/${a}`)).body.ports.map((p: { id: string }) => p.id), [
+    p80,
+  ]);
+  assert.deepEqual((await call("GET", `/loadbalancers/${b}`)).body.ports.map((p: { id: string }) => p.id), [
+    p81,
+  ]);
+  const notMine = await call("PATCH", `/loadbalancers/${a}`, { remove_port_ids: [p81] });
+  assert.equal(notMine.status, 422);
+  await call("PATCH", `/loadbalancers/${a}`, { remove_port_ids: [p80] });
+  assert.deepEqual((await call("GET", `/loadbalancers/${a}`)).body.ports, []);
+
+  const pool = (await call("POST", `/projects/${TEST_PROJECT_ID}/loadbalancers/pools`, {
+    name: "pool",
+    protocol: "tcp",
+    port_ids: [p81],
+  })).body.id;
+  let lbB = (await call("GET", `/loadbalancers/${b}`)).body;
+  assert.deepEqual(lbB.pools.map((g: { id: string }[]) => g.map((p) => p.id)), [[pool]]);
+  await call("PATCH", `/loadbalancers/pools/${pool}`, { remove_port_ids: [p81] });
+  lbB = (await call("GET", `/loadbalancers/${b}`)).body;
+  assert.deepEqual(lbB.pools, [[]]);
+  await call("PATCH", `/loadbalancers/pools/${pool}`, { add_port_ids: [p81] });
+  assert.equal((await call("GET", `/loadbalancers/pools/${pool}`)).body.ports[0].id, p81);
+
+  const origin = (await call("POST", `/loadbalancers/pools/${pool}/origins`, {
+    name: "o",
+    target: "2604:1380:4640::1",
+    port_number: 30080,
+    active: true,
+    pool_id: pool,
+  })).body.id;
+  assert.equal((await call("DELETE", `/loadbalancers/pools/origins/${origin}`)).status, 204);
+  assert.deepEqual((await call("GET", `/loadbalancers/pools/${pool}/origins`)).body.origins, []);
+  assert.equal((await call("DELETE", `/loadbalancers/pools/origins/${origin}`)).status, 404);
+
+  await call("PATCH", `/loadbalancers/${b}`, { clear_ports: true });
+  assert.deepEqual((await call("GET", `/loadbalancers/${b}`)).body.ports, []);
+  assert.equal(api.store.lbPorts.size, 0);
+});
