@@ -195,6 +195,11 @@ function table(rows: string[][]): string {
   return lines.join("\n") + "\n";
 }
 
+async function loadAverage(): Promise<string> {
+  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "");
+  return text.split(" ")[0] || "unknown";
+}
+
 async function machine(): Promise<string> {
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown CPU";
@@ -230,7 +235,8 @@ async function record(entry: string): Promise<void> {
   const next = text.indexOf("\n## ", start);
   const end = next < 0 ? text.length : next + 1;
   const section = text.slice(start, end).trimEnd();
-  text = `${text.slice(0, start)}${section}\n\n${entry.trimEnd()}\n${next < 0 ? "" : "\n"}${text.slice(end)}`;
+  const before = section === "" ? "\n" : `${section}\n\n`;
+  text = `${text.slice(0, start)}${before}${entry.trimEnd()}\n${next < 0 ? "" : "\n"}${text.slice(end)}`;
   await Deno.writeTextFile(path, text);
 }
 
@@ -289,6 +295,8 @@ async function run(options: Options): Promise<void> {
         Math.min(4, options.concurrency)
       } concurrent lists; ` +
       `server start-up with the seed took ${startup.toFixed(1)} s`,
+      `- Load: 1-minute load average ${await loadAverage()} when the run ended (the machine is shared; busy ` +
+      "neighbours lower the numbers)",
       "",
       table(results.map(row)),
     ].join("\n");
