@@ -129,7 +129,8 @@ export const ipReservationSchema = z.object({
   details: opt(z.string()),
   tags: list(z.string()),
   customdata: opt(z.record(z.string(), z.unknown())),
-  assignments: list(ipAssignmentSchema),
+  // Without `include=assignments` the API renders assignments as `{href}` only: those are dropped.
+  assignments: list(z.union([ipAssignmentSchema, hrefSchema.transform(() => undefined)])),
   metro: opt(metroSchema),
   facility: opt(facilitySchema),
 }).transform((w) => ({
@@ -149,7 +150,7 @@ export const ipReservationSchema = z.object({
   details: w.details,
   tags: w.tags,
   customdata: w.customdata,
-  assignments: w.assignments,
+  assignments: w.assignments.filter((a) => a !== undefined),
   metro: w.metro,
   facility: w.facility,
 }));
