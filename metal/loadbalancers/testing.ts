@@ -5,7 +5,13 @@
  * @module
  */
 import type { V1Node, V1Service } from "@kubernetes/client-node";
-import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID, type TestApi, testSeed } from "../../fake_api/testing.ts";
+import {
+  createTestApi,
+  TEST_API_KEY,
+  TEST_PROJECT_ID,
+  type TestApi,
+  testSeed,
+} from "../../fake_api/testing.ts";
 import type { Seed } from "../../fake_api/seed.ts";
 import { HttpMetalClient } from "../api/http_client.ts";
 import { InstantClock } from "../api/testing.ts";
@@ -23,7 +29,9 @@ export interface SimulatedMetal {
   /** Starts a new window for {@linkcode SimulatedMetal.requests}. */
   mark(): void;
   /** Makes the next `count` requests matching `method` and `path` (below `/metal/v1`) fail with `status`. */
-  failNext(options: { method?: string; path: string; status: number; count?: number; message?: string }): void;
+  failNext(
+    options: { method?: string; path: string; status: number; count?: number; message?: string },
+  ): void;
 }
 
 /** Options of {@linkcode simulatedMetal}. */

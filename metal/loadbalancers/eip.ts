@@ -1,0 +1,257 @@
+/**
+ * Service elastic IPs: where to reserve one (spec §4.3 order), finding a Service's reservation by its tags
+ * before ever reserving (so a crash between reserving and recording the status never makes a second one),
+ * reserving with upstream's request body, and releasing. Every failure a user can act on is a Warning Event on
+ * the Service and a metric.
+ *
+ * @module
+ */
+import type { V1Service } from "@kubernetes/client-node";
+import { getLogger, type Logger } from "@logtape/logtape";
+import { Counter, type Registry } from "prom-client";
+import type { EventRecorder } from "../../provider/events.ts";
+import { maskSecrets } from "../../provider/log.ts";
+import type { IpReservation } from "../api/types.ts";
+import type { ReservationCache } from "./reservation_cache.ts";
+import { filterByAllTags, findByAllTags, RESERVATION_DETAILS, serviceTags } from "./tags.ts";
+
+/** Event reasons on Services; part of the user-facing contract (alerts may match them). */
+export const EIP_EVENT_REASONS = Object.freeze({
+  noLocation: "NoEIPLocation",
+  reservationFailed: "EIPReservationFailed",
+  releaseFailed: "EIPReleaseFailed",
+  notFound: "EIPNotFound",
+  reserved: "EIPReserved",
+  released: "EIPReleased",
+});
+
+/** Where an elastic IP is reserved, and which setting chose it (for messages). */
+export type EipLocation =
+  | { metro: string; facility?: undefined; source: string }
+  | { facility: string; metro?: undefined; source: string };
+
+/** The settings that choose an elastic IP's location. */
+export interface EipLocationSettings {
+  /** `METAL_ANNOTATION_EIP_METRO` (default `metal.equinix.com/eip-metro`). */
+  annotationEipMetro: string;
+  /** `METAL_ANNOTATION_EIP_FACILITY` (default `metal.equinix.com/eip-facility`). */
+  annotationEipFacility: string;
+  /** `METAL_METRO_NAME`. */
+  metro: string;
+  /** `METAL_FACILITY_NAME`. */
+  facility: string;
+}
+
+/**
+ * Upstream's order: the Service's metro annotation, its facility annotation, the configured metro, the configured
+ * facility; `undefined` when none is set.
+ */
+export function eipLocation(service: V1Service, settings: EipLocationSettings): EipLocation | undefined {
+  const annotations = service.metadata?.annotations ?? {};
+  const metro = annotations[settings.annotationEipMetro]?.trim();
+  if (metro) return { metro, source: `annotation "${settings.annotationEipMetro}"` };
+  const facility = annotations[settings.annotationEipFacility]?.trim();
+  if (facility) return { facility, source: `annotation "${settings.annotationEipFacility}"` };
+  if (settings.metro) return { metro: settings.metro, source: "METAL_METRO_NAME" };
+  if (settings.facility) return { facility: settings.facility, source: "METAL_FACILITY_NAME" };
+  return undefined;
+}
+
+/** Options of {@linkcode ElasticIps}. */
+export interface ElasticIpsOptions {
+  reservations: ReservationCache;
+  /** UID of the `kube-system` namespace (the `cluster=` tag). */
+  clusterId: string;
+  location: EipLocationSettings;
+  recorder?: EventRecorder;
+  metrics?: Registry;
+  /** Default category `["ccm", "metal", "eip"]`. */
+  logger?: Logger;
+}
+
+/** A Service's elastic IP. */
+export interface ServiceEip {
+  reservation: IpReservation;
+  /** Whether this call reserved it. */
+  created: boolean;
+}
+
+/** See the module documentation. */
+export class ElasticIps {
+  #o: ElasticIpsOptions;
+  #logger: Logger;
+  #reserved: Counter<"result"> | undefined;
+  #released: Counter<"result" | "reason"> | undefined;
+
+  constructor(options: ElasticIpsOptions) {
+    this.#o = options;
+    this.#logger = options.logger ?? getLogger(["ccm", "metal", "eip"]);
+    const registry = options.metrics;
+    if (registry) {
+      this.#reserved = (registry.getSingleMetric("ccm_equinixmetal_eip_reservations_total") as
+        | Counter<"result">
+        | undefined) ?? new Counter({
+        name: "ccm_equinixmetal_eip_reservations_total",
+        help: "Service elastic IPs ensured, by result: created, reused (found by its tags), no_location, " +
+          "or error",
+        labelNames: ["result"] as const,
+        registers: [registry],
+      });
+      this.#released = (registry.getSingleMetric("ccm_equinixmetal_eip_releases_total") as
+        | Counter<"result" | "reason">
+        | undefined) ?? new Counter({
+        name: "ccm_equinixmetal_eip_releases_total",
+        help: "Elastic IP releases, by result (released, gone, error) and reason (service or orphan)",
+        labelNames: ["result", "reason"] as const,
+        registers: [registry],
+      });
+    }
+  }
+
+  /** The cluster id used in tags. */
+  get clusterId(): string {
+    return this.#o.clusterId;
+  }
+
+  /** The tags of `service`'s reservation. */
+  tagsOf(service: V1Service): string[] {
+    const { namespace = "", name = "" } = service.metadata ?? {};
+    return serviceTags(namespace, name, this.#o.clusterId);
+  }
+
+  /** Every reservation tagged for `service` (normally none or one), in list order. */
+  async findAll(service: V1Service, signal?: AbortSignal): Promise<IpReservation[]> {
+    return filterByAllTags(await this.#list(signal), this.tagsOf(service));
+  }
+
+  /** The first reservation tagged for `service` (upstream's choice when there are several). */
+  async find(service: V1Service, signal?: AbortSignal): Promise<IpReservation | undefined> {
+    return findByAllTags(await this.#list(signal), this.tagsOf(service));
+  }
+
+  /** The first reservation carrying `tag` (the control-plane EIP). */
+  async findByTag(tag: string, signal?: AbortSignal): Promise<IpReservation | undefined> {
+    return findByAllTags(await this.#list(signal), [tag]);
+  }
+
+  /**
+   * The Service's reservation: the existing one found by its tags, or a new one.
+   *
+   * @throws {Error} When no location is configured (`NoEIPLocation` Event) or the API refuses
+   *   (`EIPReservationFailed` Event).
+   */
+  async ensure(service: V1Service, signal?: AbortSignal): Promise<ServiceEip> {
+    const key = keyOf(service);
+    const found = await this.findAll(service, signal);
+    if (found.length > 0) {
+      if (found.length > 1) {
+        this.#logger.warn("Found several elastic IPs tagged for one Service; using the first", {
+          service: key,
+          addresses: found.map((r) => r.address),
+        });
+      }
+      this.#reserved?.inc({ result: "reused" });
+      return { reservation: found[0]!, created: false };
+    }
+    const location = eipLocation(service, this.#o.location);
+    if (location === undefined) {
+      this.#reserved?.inc({ result: "no_location" });
+      const { annotationEipMetro, annotationEipFacility } = this.#o.location;
+      const message = "Cannot reserve an elastic IP: no metro or facility is set; add the annotation " +
+        `"${annotationEipMetro}" (or "${annotationEipFacility}") to the Service, or set METAL_METRO_NAME ` +
+        "(or METAL_FACILITY_NAME) for the cluster";
+      this.#o.recorder?.warn(service, EIP_EVENT_REASONS.noLocation, message);
+      throw new Error(message);
+    }
+    let reservation: IpReservation;
+    try {
+      reservation = await this.#o.reservations.create({
+        type: "public_ipv4",
+        quantity: 1,
+        details: RESERVATION_DETAILS,
+        tags: this.tagsOf(service),
+        failOnApprovalRequired: true,
+        ...(location.metro !== undefined ? { metro: location.metro } : { facility: location.facility }),
+      }, signal);
+    } catch (err) {
+      this.#reserved?.inc({ result: "error" });
+      const where = location.metro !== undefined
+        ? `metro '${location.metro}'`
+        : `facility '${location.facility}'`;
+      const message = maskSecrets(
+        `Failed to reserve an elastic IP in ${where} (from ${location.source}): ${(err as Error).message}`,
+      );
+      this.#o.recorder?.warn(service, EIP_EVENT_REASONS.reservationFailed, message);
+      throw new Error(message, { cause: err });
+    }
+    this.#reserved?.inc({ result: "created" });
+    this.#logger.info("Reserved elastic IP", {
+      service: key,
+      address: reservation.address,
+      reservationId: reservation.id,
+      ...(location.metro !== undefined ? { metro: location.metro } : { facility: location.facility }),
+    });
+    this.#o.recorder?.event(
+      service,
+      "Normal",
+      EIP_EVENT_REASONS.reserved,
+      `Reserved elastic IP ${reservation.address}`,
+    );
+    return { reservation, created: true };
+  }
+
+  /**
+   * Releases a reservation (already gone counts as released).
+   *
+   * @param service Where Events go; none for orphans.
+   * @throws {Error} When the API refuses (`EIPReleaseFailed` Event on `service`).
+   */
+  async release(
+    reservation: IpReservation,
+    options: { service?: V1Service; reason: "service" | "orphan"; signal?: AbortSignal },
+  ): Promise<void> {
+    let result: "deleted" | "gone";
+    try {
+      result = await this.#o.reservations.delete(reservation.id, options.signal);
+    } catch (err) {
+      this.#released?.inc({ result: "error", reason: options.reason });
+      const message = maskSecrets(
+        `Failed to release elastic IP ${reservation.address} (reservation '${reservation.id}'): ${
+          (err as Error).message
+        }`,
+      );
+      if (options.service) this.#o.recorder?.warn(options.service, EIP_EVENT_REASONS.releaseFailed, message);
+      throw new Error(message, { cause: err });
+    }
+    this.#released?.inc({ result: result === "deleted" ? "released" : "gone", reason: options.reason });
+    this.#logger.info("Released elastic IP", {
+      service: options.service ? keyOf(options.service) : undefined,
+      address: reservation.address,
+      reservationId: reservation.id,
+      reason: options.reason,
+    });
+    if (options.service) {
+      this.#o.recorder?.event(
+        options.service,
+        "Normal",
+        EIP_EVENT_REASONS.released,
+        `Released elastic IP ${reservation.address}`,
+      );
+    }
+  }
+
+  #list(signal?: AbortSignal): Promise<readonly IpReservation[]> {
+    return this.#o.reservations.list({ signal }).catch((err) => {
+      throw new Error(
+        `Failed to list the IP reservations of project '${this.#o.reservations.projectId}': ${
+          (err as Error).message
+        }`,
+        { cause: err },
+      );
+    });
+  }
+}
+
+function keyOf(service: V1Service): string {
+  return `${service.metadata?.namespace ?? ""}/${service.metadata?.name ?? ""}`;
+}

@@ -1,0 +1,129 @@
+/**
+ * Which address a Service uses, and where the announcer (kube-vip, MetalLB) reads it.
+ *
+ * Ownership is proved by tags, not by the Service spec: an address is ours when a reservation tagged for the
+ * Service (usage, service hash, cluster) holds it. `spec.loadBalancerIP` is the user's choice (bring your own
+ * IP) unless it equals our tagged reservation's address. The address is reported in the Service status.
+ *
+ * What is written on the Service so the announcer picks the address up (decision documented for the lead):
+ * - kube-vip: annotation `kube-vip.io/loadbalancerIPs` (read by kube-vip ≥ 0.5) and, for our own EIP only,
+ *   `spec.loadBalancerIP` (read by every kube-vip version; upstream kube-vip mode relies on it).
+ * - MetalLB (both modes): annotation `metallb.universe.tf/address-pool` naming the Service's own pool, which
+ *   has `auto-assign: false` and so is used only when requested; every MetalLB version reads it.
+ *   `spec.loadBalancerIP` is not written (upstream wrote it; see KR#206).
+ * - empty: nothing (the address is in the status).
+ * On clean-up (Service deleted or no longer a LoadBalancer) each of these is removed when it still holds our
+ * value — including a `spec.loadBalancerIP` that upstream wrote for our reservation — so a Service switched to
+ * ClusterIP and back gets a fresh address.
+ *
+ * @module
+ */
+import type { V1Service } from "@kubernetes/client-node";
+import type { IpReservation } from "../api/types.ts";
+import { poolName } from "./metallb/cr_objects.ts";
+
+/** Annotation kube-vip reads the Service's addresses from. */
+export const KUBE_VIP_IPS_ANNOTATION = "kube-vip.io/loadbalancerIPs";
+/** Annotation that makes MetalLB allocate from a named pool. */
+export const METALLB_POOL_ANNOTATION = "metallb.universe.tf/address-pool";
+
+/** How the Service's address is made visible to the announcer. */
+export type ExposureMode = "kube-vip" | "metallb-configmap" | "metallb-crd" | "none";
+
+/** The address a Service uses. */
+export type ServiceIp =
+  /** Our elastic IP, found by its tags. */
+  | { kind: "owned"; reservation: IpReservation; address: string; cidr: number }
+  /** The user's `spec.loadBalancerIP` (not one of our reservations). */
+  | { kind: "byo"; address: string; cidr: number }
+  /** None yet. */
+  | { kind: "none" };
+
+/**
+ * The Service's address given its tagged reservations: `spec.loadBalancerIP` when set (ours if a tagged
+ * reservation holds it, else bring-your-own), else the first tagged reservation.
+ */
+export function resolveServiceIp(service: V1Service, owned: readonly IpReservation[]): ServiceIp {
+  const requested = service.spec?.loadBalancerIP?.trim() ?? "";
+  if (requested !== "") {
+    const mine = owned.find((r) => r.address === requested);
+    if (mine) return ownedIp(mine);
+    return { kind: "byo", address: requested, cidr: 32 };
+  }
+  const first = owned[0];
+  return first ? ownedIp(first) : { kind: "none" };
+}
+
+function ownedIp(reservation: IpReservation): ServiceIp {
+  return { kind: "owned", reservation, address: reservation.address, cidr: reservation.cidr ?? 32 };
+}
+
+/** `<ip>/<cidr>` for the implementations, or `""` when there is no address. */
+export function ipCidrOf(ip: ServiceIp): string {
+  return ip.kind === "none" ? "" : `${ip.address}/${ip.cidr}`;
+}
+
+/** A JSON merge patch of a Service's annotations and spec. */
+export interface ServicePatch {
+  metadata?: { annotations?: Record<string, string | null>; resourceVersion?: string };
+  spec?: { loadBalancerIP?: string | null };
+}
+
+/** The pool name MetalLB must allocate from for `service` in the given mode. */
+function metalLbPool(mode: ExposureMode, service: V1Service): string | undefined {
+  const ref = { namespace: service.metadata?.namespace ?? "default", name: service.metadata?.name ?? "" };
+  if (mode === "metallb-configmap") return `${ref.namespace}/${ref.name}`;
+  if (mode === "metallb-crd") return poolName(ref);
+  return undefined;
+}
+
+/** The patch that makes `ip` visible to the announcer, or `undefined` when the Service already shows it. */
+export function exposePatch(mode: ExposureMode, service: V1Service, ip: ServiceIp): ServicePatch | undefined {
+  if (ip.kind === "none" || mode === "none") return undefined;
+  const annotations = service.metadata?.annotations ?? {};
+  const wanted: Record<string, string> = {};
+  let loadBalancerIP: string | undefined;
+  if (mode === "kube-vip") {
+    wanted[KUBE_VIP_IPS_ANNOTATION] = ip.address;
+    if (ip.kind === "owned" && service.spec?.loadBalancerIP !== ip.address) loadBalancerIP = ip.address;
+  } else {
+    wanted[METALLB_POOL_ANNOTATION] = metalLbPool(mode, service)!;
+  }
+  const changed = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => annotations[k] !== v));
+  const patch: ServicePatch = {};
+  if (Object.keys(changed).length > 0) patch.metadata = { annotations: changed };
+  if (loadBalancerIP !== undefined) patch.spec = { loadBalancerIP };
+  return Object.keys(patch).length === 0 ? undefined : patch;
+}
+
+/**
+ * The patch that removes what {@linkcode exposePatch} wrote — only values that are still ours — or `undefined`
+ * when nothing is left. `ip` is the address the Service used; a `spec.loadBalancerIP` equal to an owned
+ * reservation's address is cleared in every mode (upstream wrote it in all of them).
+ */
+export function unexposePatch(
+  mode: ExposureMode,
+  service: V1Service,
+  ip: ServiceIp,
+): ServicePatch | undefined {
+  if (ip.kind === "none") return undefined;
+  const annotations = service.metadata?.annotations ?? {};
+  const removed: Record<string, null> = {};
+  if (mode === "kube-vip" && annotations[KUBE_VIP_IPS_ANNOTATION] === ip.address) {
+    removed[KUBE_VIP_IPS_ANNOTATION] = null;
+  }
+  const pool = metalLbPool(mode, service);
+  if (pool !== undefined && annotations[METALLB_POOL_ANNOTATION] === pool) {
+    removed[METALLB_POOL_ANNOTATION] = null;
+  }
+  const patch: ServicePatch = {};
+  if (Object.keys(removed).length > 0) patch.metadata = { annotations: removed };
+  if (ip.kind === "owned" && service.spec?.loadBalancerIP === ip.address) {
+    patch.spec = { loadBalancerIP: null };
+  }
+  if (Object.keys(patch).length === 0) return undefined;
+  // Only if nobody changed the Service since we read it: never clear a value the user just set.
+  const resourceVersion = service.metadata?.resourceVersion;
+  if (resourceVersion) patch.metadata = { ...patch.metadata, resourceVersion };
+  return patch;
+}

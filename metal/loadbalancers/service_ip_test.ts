@@ -1,0 +1,75 @@
+import { deepEqual, equal } from "node:assert/strict";
+import type { IpReservation } from "../api/types.ts";
+import {
+  exposePatch,
+  ipCidrOf,
+  KUBE_VIP_IPS_ANNOTATION,
+  METALLB_POOL_ANNOTATION,
+  resolveServiceIp,
+  unexposePatch,
+} from "./service_ip.ts";
+import { makeService } from "./testing.ts";
+
+const r1 = { id: "r1", address: "147.75.1.1", cidr: 32, tags: [] } as unknown as IpReservation;
+const r2 = { id: "r2", address: "147.75.1.2", cidr: 32, tags: [] } as unknown as IpReservation;
+
+Deno.test("resolveServiceIp(): a spec IP matching our tagged reservation is ours, any other spec IP is BYO", () => {
+  equal(resolveServiceIp(makeService("d", "s"), []).kind, "none");
+  const owned = resolveServiceIp(makeService("d", "s"), [r1, r2]);
+  equal(owned.kind === "owned" && owned.reservation.id, "r1");
+  const matched = resolveServiceIp(makeService("d", "s", { loadBalancerIP: "147.75.1.2" }), [r1, r2]);
+  equal(matched.kind === "owned" && matched.reservation.id, "r2");
+  deepEqual(resolveServiceIp(makeService("d", "s", { loadBalancerIP: "203.0.113.9" }), [r1]), {
+    kind: "byo",
+    address: "203.0.113.9",
+    cidr: 32,
+  });
+  equal(ipCidrOf(owned), "147.75.1.1/32");
+  equal(ipCidrOf({ kind: "none" }), "");
+});
+
+Deno.test("exposePatch(): kube-vip gets the annotation and, for our EIP only, spec.loadBalancerIP", () => {
+  const svc = makeService("d", "s");
+  const owned = resolveServiceIp(svc, [r1]);
+  deepEqual(exposePatch("kube-vip", svc, owned), {
+    metadata: { annotations: { [KUBE_VIP_IPS_ANNOTATION]: "147.75.1.1" } },
+    spec: { loadBalancerIP: "147.75.1.1" },
+  });
+  const byoSvc = makeService("d", "s", { loadBalancerIP: "203.0.113.9" });
+  deepEqual(exposePatch("kube-vip", byoSvc, resolveServiceIp(byoSvc, [])), {
+    metadata: { annotations: { [KUBE_VIP_IPS_ANNOTATION]: "203.0.113.9" } },
+  });
+  const done = makeService("d", "s", {
+    loadBalancerIP: "147.75.1.1",
+    annotations: { [KUBE_VIP_IPS_ANNOTATION]: "147.75.1.1" },
+  });
+  equal(exposePatch("kube-vip", done, resolveServiceIp(done, [r1])), undefined);
+});
+
+Deno.test("exposePatch(): MetalLB gets its pool annotation (per mode's pool name), never spec.loadBalancerIP; empty gets nothing", () => {
+  const svc = makeService("my-ns", "web.app");
+  const ip = resolveServiceIp(svc, [r1]);
+  deepEqual(exposePatch("metallb-configmap", svc, ip), {
+    metadata: { annotations: { [METALLB_POOL_ANNOTATION]: "my-ns/web.app" } },
+  });
+  deepEqual(exposePatch("metallb-crd", svc, ip), {
+    metadata: { annotations: { [METALLB_POOL_ANNOTATION]: "my-ns.webapp" } },
+  });
+  equal(exposePatch("none", svc, ip), undefined);
+  equal(exposePatch("kube-vip", svc, { kind: "none" }), undefined);
+});
+
+Deno.test("unexposePatch() removes only values that are still ours, guarded by resourceVersion", () => {
+  const svc = makeService("d", "s", {
+    loadBalancerIP: "147.75.1.1",
+    annotations: { [KUBE_VIP_IPS_ANNOTATION]: "147.75.1.1", [METALLB_POOL_ANNOTATION]: "other-pool" },
+  });
+  deepEqual(unexposePatch("kube-vip", svc, resolveServiceIp(svc, [r1])), {
+    metadata: { annotations: { [KUBE_VIP_IPS_ANNOTATION]: null }, resourceVersion: "1" },
+    spec: { loadBalancerIP: null },
+  });
+  // A user's spec IP (BYO) is never cleared; a foreign pool annotation is left alone.
+  const byo = makeService("d", "s", { loadBalancerIP: "203.0.113.9" });
+  equal(unexposePatch("metallb-crd", byo, resolveServiceIp(byo, [])), undefined);
+  equal(unexposePatch("metallb-crd", svc, { kind: "none" }), undefined);
+});

@@ -1,0 +1,290 @@
+/**
+ * {@linkcode MetalLoadBalancer}: the provider's `LoadBalancer` — the shared Service logic of spec §4.2–4.5 in
+ * front of the implementation chosen by `METAL_LOAD_BALANCER` (kube-vip, empty, MetalLB ConfigMap or CRs,
+ * EMLB).
+ *
+ * For implementations that announce elastic IPs with BGP (all but EMLB), ensuring a Service:
+ * 1. finds its reservation by tags, or reserves one (unless `spec.loadBalancerIP` is the user's own address);
+ * 2. sets up BGP on every node the BGP node selector picks, skipping (with a Warning Event on the Node) nodes
+ *    that fail — in ensure and update alike (upstream aborted updates, §12.8);
+ * 3. configures the implementation, then makes the address visible to the announcer (`service_ip.ts`);
+ * 4. reports the address as the Service's ingress (also for bring-your-own addresses, §12.5).
+ * Deleting one cleans the implementation up first and releases the reservation only after that succeeded
+ * (§12.6), so a failed clean-up is retried with the reservation still there to find.
+ *
+ * The control-plane Service `kube-system/cloud-provider-equinix-metal-kubernetes-external` (managed by the
+ * control-plane EIP manager) uses the reservation tagged `METAL_EIP_TAG`; it is never reserved nor released
+ * here, and no implementation object is made for it (§4.3, §6.2).
+ *
+ * @module
+ */
+import type { CoreV1Api, V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
+import { getLogger, type Logger } from "@logtape/logtape";
+import type { LoadBalancer, LoadBalancerLookup } from "../../provider/cloud.ts";
+import type { EventRecorder } from "../../provider/events.ts";
+import type { LabelSelector } from "../../provider/label_selector.ts";
+import type { BgpNodeManager } from "../bgp/node_bgp.ts";
+import { EIP_EVENT_REASONS, type ElasticIps } from "./eip.ts";
+import type { BgpNodePeer, LoadBalancerImplementation } from "./implementation.ts";
+import { isKubeNotFound, kubeErrorMessage, kubeRequestOptions } from "./metallb/kube_request.ts";
+import {
+  exposePatch,
+  type ExposureMode,
+  ipCidrOf,
+  resolveServiceIp,
+  type ServiceIp,
+  type ServicePatch,
+  unexposePatch,
+} from "./service_ip.ts";
+import { loadBalancerName } from "./tags.ts";
+
+/** The control-plane Service the control-plane EIP manager creates (upstream name). */
+export const EXTERNAL_SERVICE_NAMESPACE = "kube-system";
+/** See {@linkcode EXTERNAL_SERVICE_NAMESPACE}. */
+export const EXTERNAL_SERVICE_NAME = "cloud-provider-equinix-metal-kubernetes-external";
+
+/** Default number of nodes set up for BGP at once during one Service sync. */
+const DEFAULT_NODE_CONCURRENCY = 4;
+
+/** Writes a JSON merge patch to a Service (metadata and spec). */
+export interface ServicePatcher {
+  patch(namespace: string, name: string, body: ServicePatch, signal?: AbortSignal): Promise<void>;
+}
+
+/** A {@linkcode ServicePatcher} over the typed core client. */
+export function coreV1ServicePatcher(core: CoreV1Api): ServicePatcher {
+  return {
+    async patch(namespace, name, body, signal) {
+      await core.patchNamespacedService(
+        { namespace, name, body },
+        kubeRequestOptions({ mergePatch: true, signal }),
+      );
+    },
+  };
+}
+
+/** Options of {@linkcode MetalLoadBalancer}. */
+export interface MetalLoadBalancerOptions {
+  implementation: LoadBalancerImplementation;
+  /** UID of `kube-system` (the `cluster=` tag and load balancer names). */
+  clusterId: string;
+  /** Elastic IPs; required when the implementation uses them. */
+  eips?: ElasticIps;
+  /** BGP on nodes; required when the implementation uses elastic IPs. */
+  bgp?: BgpNodeManager;
+  /** `METAL_BGP_NODE_SELECTOR`. */
+  nodeSelector: LabelSelector;
+  /** `METAL_EIP_TAG`; empty when the control-plane EIP is not managed. */
+  eipTag: string;
+  /** How the address is made visible to the announcer. */
+  exposure: ExposureMode;
+  services: ServicePatcher;
+  recorder?: EventRecorder;
+  /** Default category `["ccm", "metal", "loadbalancer"]`. */
+  logger?: Logger;
+  /** Nodes set up for BGP at once; default 4. */
+  nodeConcurrency?: number;
+}
+
+/** See the module documentation. */
+export class MetalLoadBalancer implements LoadBalancer {
+  #o: MetalLoadBalancerOptions;
+  #impl: LoadBalancerImplementation;
+  #logger: Logger;
+
+  constructor(options: MetalLoadBalancerOptions) {
+    if (options.implementation.usesElasticIP && (!options.eips || !options.bgp)) {
+      throw new Error(
+        `Load balancer implementation '${options.implementation.name}' needs elastic IPs and BGP`,
+      );
+    }
+    this.#o = options;
+    this.#impl = options.implementation;
+    this.#logger = options.logger ?? getLogger(["ccm", "metal", "loadbalancer"]);
+  }
+
+  /** The implementation in use. */
+  get implementation(): LoadBalancerImplementation {
+    return this.#impl;
+  }
+
+  getLoadBalancerName(_clusterName: string, service: V1Service): string {
+    const { namespace = "", name = "" } = service.metadata ?? {};
+    return loadBalancerName(namespace, name, this.#o.clusterId);
+  }
+
+  async getLoadBalancer(
+    _clusterName: string,
+    service: V1Service,
+    signal?: AbortSignal,
+  ): Promise<LoadBalancerLookup> {
+    if (!this.#impl.usesElasticIP) {
+      return await this.#impl.getLoadBalancer?.(service, signal) ?? { exists: false };
+    }
+    if (this.#isExternal(service)) {
+      const reservation = await this.#o.eips!.findByTag(this.#o.eipTag, signal);
+      return reservation ? { exists: true, status: ingress(reservation.address) } : { exists: false };
+    }
+    const ip = resolveServiceIp(service, await this.#o.eips!.findAll(service, signal));
+    if (ip.kind === "owned") return { exists: true, status: ingress(ip.address) };
+    if (ip.kind === "byo" && service.spec?.type === "LoadBalancer") {
+      return { exists: true, status: ingress(ip.address) };
+    }
+    return { exists: false };
+  }
+
+  async ensureLoadBalancer(
+    clusterName: string,
+    service: V1Service,
+    nodes: V1Node[],
+    signal?: AbortSignal,
+  ): Promise<V1LoadBalancerStatus> {
+    const lbName = this.getLoadBalancerName(clusterName, service);
+    const selected = this.#selectNodes(nodes);
+    if (!this.#impl.usesElasticIP) {
+      const status = await this.#impl.addService(
+        { service, ipCidr: "", peers: [], nodes: selected, loadBalancerName: lbName },
+        signal,
+      );
+      return status ?? {};
+    }
+    if (this.#isExternal(service)) return await this.#ensureExternal(service, signal);
+    const eips = this.#o.eips!;
+    let ip = resolveServiceIp(service, await eips.findAll(service, signal));
+    if (ip.kind === "none") {
+      const { reservation } = await eips.ensure(service, signal);
+      ip = resolveServiceIp(service, [reservation]);
+    } else if (ip.kind === "byo") {
+      this.#logger.info("Using the Service's own load balancer IP", {
+        v: 2,
+        service: keyOf(service),
+        address: ip.address,
+      });
+    }
+    const peers = await this.#peers(selected, signal);
+    const status = await this.#impl.addService(
+      { service, ipCidr: ipCidrOf(ip), peers, nodes: selected, loadBalancerName: lbName },
+      signal,
+    );
+    await this.#writeService(service, exposePatch(this.#o.exposure, service, ip), signal);
+    return status ?? ingress((ip as Exclude<ServiceIp, { kind: "none" }>).address);
+  }
+
+  async updateLoadBalancer(
+    clusterName: string,
+    service: V1Service,
+    nodes: V1Node[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const lbName = this.getLoadBalancerName(clusterName, service);
+    const selected = this.#selectNodes(nodes);
+    if (!this.#impl.usesElasticIP) {
+      await this.#impl.updateService({
+        service,
+        ipCidr: "",
+        peers: [],
+        nodes: selected,
+        loadBalancerName: lbName,
+      }, signal);
+      return;
+    }
+    if (this.#isExternal(service)) return;
+    const ip = resolveServiceIp(service, await this.#o.eips!.findAll(service, signal));
+    const peers = await this.#peers(selected, signal);
+    await this.#impl.updateService(
+      { service, ipCidr: ipCidrOf(ip), peers, nodes: selected, loadBalancerName: lbName },
+      signal,
+    );
+  }
+
+  async ensureLoadBalancerDeleted(
+    clusterName: string,
+    service: V1Service,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const lbName = this.getLoadBalancerName(clusterName, service);
+    if (!this.#impl.usesElasticIP) {
+      await this.#impl.removeService({ service, ipCidr: "", loadBalancerName: lbName }, signal);
+      return;
+    }
+    // The control-plane EIP belongs to the control-plane EIP manager: never released here.
+    if (this.#isExternal(service)) return;
+    const eips = this.#o.eips!;
+    const owned = await eips.findAll(service, signal);
+    const ip = resolveServiceIp(service, owned);
+    await this.#impl.removeService({ service, ipCidr: ipCidrOf(ip), loadBalancerName: lbName }, signal);
+    await this.#writeService(service, unexposePatch(this.#o.exposure, service, ip), signal);
+    // Only now that nothing refers to them: release every reservation tagged for the Service.
+    for (const reservation of owned) {
+      await eips.release(reservation, { service, reason: "service", signal });
+    }
+  }
+
+  #isExternal(service: V1Service): boolean {
+    return this.#o.eipTag !== "" && service.metadata?.namespace === EXTERNAL_SERVICE_NAMESPACE &&
+      service.metadata?.name === EXTERNAL_SERVICE_NAME;
+  }
+
+  async #ensureExternal(service: V1Service, signal?: AbortSignal): Promise<V1LoadBalancerStatus> {
+    const reservation = await this.#o.eips!.findByTag(this.#o.eipTag, signal);
+    if (reservation === undefined) {
+      const message = `No elastic IP found with tag '${this.#o.eipTag}' for the control-plane Service; ` +
+        "create a reservation with that tag, or fix METAL_EIP_TAG";
+      this.#o.recorder?.warn(service, EIP_EVENT_REASONS.notFound, message);
+      throw new Error(message);
+    }
+    return ingress(reservation.address);
+  }
+
+  #selectNodes(nodes: readonly V1Node[]): V1Node[] {
+    return nodes.filter((n) => this.#o.nodeSelector.matches(n.metadata?.labels));
+  }
+
+  /** BGP peers of the nodes; nodes that fail are skipped (the manager already recorded why on the Node). */
+  async #peers(nodes: readonly V1Node[], signal?: AbortSignal): Promise<BgpNodePeer[]> {
+    const bgp = this.#o.bgp!;
+    const peers: (BgpNodePeer | undefined)[] = new Array(nodes.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < nodes.length) {
+        const i = next++;
+        signal?.throwIfAborted();
+        try {
+          peers[i] = await bgp.ensureNode(nodes[i]!, { signal });
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          this.#logger.debug("Skipped node without BGP", { node: nodes[i]!.metadata?.name, err });
+        }
+      }
+    };
+    const workers = Math.min(this.#o.nodeConcurrency ?? DEFAULT_NODE_CONCURRENCY, nodes.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    return peers.filter((p): p is BgpNodePeer => p !== undefined);
+  }
+
+  async #writeService(
+    service: V1Service,
+    patch: ServicePatch | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (patch === undefined) return;
+    const { namespace = "", name = "" } = service.metadata ?? {};
+    try {
+      await this.#o.services.patch(namespace, name, patch, signal);
+    } catch (err) {
+      if (isKubeNotFound(err)) return;
+      throw new Error(`Failed to update Service "${namespace}/${name}": ${kubeErrorMessage(err)}`, {
+        cause: err,
+      });
+    }
+    this.#logger.info("Updated Service load balancer IP fields", { v: 2, service: `${namespace}/${name}` });
+  }
+}
+
+function ingress(address: string): V1LoadBalancerStatus {
+  return { ingress: [{ ip: address }] };
+}
+
+function keyOf(service: V1Service): string {
+  return `${service.metadata?.namespace ?? ""}/${service.metadata?.name ?? ""}`;
+}
