@@ -388,7 +388,7 @@ Deno.test("a node failing BGP is skipped in ensure and update, with a Warning on
 });
 
 Deno.test("the control-plane Service uses the METAL_EIP_TAG reservation and never reserves or releases it", async () => {
-  const { lb, services, nodes, metal, impl, recorder } = await setup({
+  const { lb, services, nodes, metal, impl } = await setup({
     eipTag: "cp-eip",
     reservations: [{ metro: "sv", tags: ["cp-eip"] }],
   });
