@@ -210,7 +210,7 @@ async function commit(): Promise<string> {
   try {
     const out = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"], cwd: ROOT }).output();
     const dirty = await new Deno.Command("git", {
-      args: ["status", "--porcelain", "--", "fake_api", "bench"],
+      args: ["status", "--porcelain", "--", "fake_api", "bench/fake_api.ts"],
       cwd: ROOT,
     })
       .output();
