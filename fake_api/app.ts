@@ -12,7 +12,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { type Clock, systemClock } from "../provider/clock.ts";
 import { adminRoutes } from "./admin.ts";
 import { ApiError } from "./api_error.ts";
@@ -164,7 +164,7 @@ function defaultsOf(store: Store): FakeApi["defaults"] {
 /** Middleware: request log entry per API request (admin calls excluded), and a log line at verbosity ≥ 2. */
 function requestLogger(
   options: { clock: Clock; requestLog: RequestLog; verbosity: number },
-): (c: import("hono").Context, next: () => Promise<void>) => Promise<void> {
+): MiddlewareHandler {
   return async (c, next) => {
     const path = c.req.path;
     if (path.startsWith(PATHS.admin)) return next();

@@ -102,7 +102,7 @@ Deno.test("device list filters by hostname (partial), search, tag, metro and fac
   const api = await createTestApi();
   await createDevice(api, { hostname: "web-1", tags: ["web"] });
   await createDevice(api, { hostname: "web-2", metro: "da", tags: ["web"] });
-  await createDevice(api, { hostname: "db-1", metro: undefined, facility: "ny5" });
+  await createDevice(api, { hostname: "mysql-1", metro: undefined, facility: "ny5" });
   const names = async (q: string) => {
     const res = await api.call("GET", `${P}/devices?${q}`);
     assert.equal(res.status, 200);
@@ -110,12 +110,12 @@ Deno.test("device list filters by hostname (partial), search, tag, metro and fac
   };
   assert.equal(await names("hostname=web"), "web-1,web-2");
   assert.equal(await names("hostname=WEB-2"), "web-2");
-  assert.equal(await names("search=db"), "db-1");
-  assert.equal(await names("search=ny5"), "db-1");
+  assert.equal(await names("search=mysql"), "mysql-1"); // not hex, so no short_id can match
+  assert.equal(await names("search=ny5"), "mysql-1");
   assert.equal(await names("tag=web"), "web-1,web-2");
   assert.equal(await names("metro=da"), "web-2");
-  assert.equal(await names("facility=ny5"), "db-1");
-  assert.equal(await names(""), "db-1,web-1,web-2");
+  assert.equal(await names("facility=ny5"), "mysql-1");
+  assert.equal(await names(""), "mysql-1,web-1,web-2");
 });
 
 Deno.test("device create in a facility (string or deprecated array) sets facility and its metro", async () => {

@@ -11,6 +11,7 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 interface Proc {
   child: Deno.ChildProcess;
   baseUrl: string;
+  stdout: string;
   stderr: Promise<string>;
 }
 
@@ -24,7 +25,7 @@ async function start(args: string[]): Promise<Proc> {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
   const deadline = Date.now() + 30_000;
-  while (!/METAL_BASE_URL=(\S+)/.test(out)) {
+  while (!/METAL_TOKEN_EXCHANGE_URL=(\S+)\n/.test(out)) {
     const { value, done } = await reader.read();
     if (done || Date.now() > deadline) {
       child.kill("SIGKILL");
@@ -35,7 +36,7 @@ async function start(args: string[]): Promise<Proc> {
   reader.releaseLock();
   child.stdout.cancel().catch(() => {});
   const baseUrl = /METAL_BASE_URL=(\S+)/.exec(out)![1]!;
-  return { child, baseUrl, stderr };
+  return { child, baseUrl, stdout: out, stderr };
 }
 
 async function call(base: string, method: string, path: string, body?: unknown) {
@@ -121,5 +122,43 @@ Deno.test("serveFakeApi listens on a free port and stops cleanly", async () => {
   } finally {
     await server.shutdown();
     await server.finished;
+  }
+});
+
+Deno.test("without a seed fake-api prints a working key and project, and stops cleanly on SIGTERM", async () => {
+  const proc = await start([]);
+  try {
+    const env = Object.fromEntries(
+      [...proc.stdout.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]),
+    );
+    assert.deepEqual(Object.keys(env), [
+      "METAL_API_KEY",
+      "METAL_PROJECT_ID",
+      "METAL_BASE_URL",
+      "METAL_LBAAS_URL",
+      "METAL_TOKEN_EXCHANGE_URL",
+    ]);
+    const res = await fetch(`${env.METAL_BASE_URL}/projects/${env.METAL_PROJECT_ID}/devices`, {
+      headers: { "X-Auth-Token": env.METAL_API_KEY! },
+    });
+    assert.equal((await checkResponse("GET", `/metal/v1/projects/x/devices`, res)).status, 200);
+    const token = await fetch(env.METAL_TOKEN_EXCHANGE_URL!, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${env.METAL_API_KEY}` },
+    });
+    assert.equal((await checkResponse("POST", "/iam/api-keys/exchange", token)).status, 200);
+    proc.child.kill("SIGTERM");
+    const status = await proc.child.status;
+    assert.deepEqual([status.success, status.code], [true, 0]);
+    assert.match(await proc.stderr, /"msg":"Stopped"/);
+    assert.ok(!(await proc.stderr).includes(env.METAL_API_KEY!), "the key is not logged");
+  } finally {
+    try {
+      proc.child.kill("SIGKILL");
+    } catch {
+      // already stopped
+    }
+    await proc.child.status;
+    await proc.stderr;
   }
 });
