@@ -42,6 +42,8 @@ export interface MetalConfigValues {
   readonly apiServerPort: number;
   readonly bgpNodeSelector: LabelSelector;
   readonly eipHealthCheckUseHostIp: boolean;
+  readonly bgpPasswordInAnnotations: boolean;
+  readonly eipOrphanSweep: boolean;
   readonly lbaasUrl: string;
   readonly tokenExchangeUrl: string;
   readonly debug: boolean;
@@ -217,7 +219,8 @@ class ConfigReader {
     if (entry === undefined) return undefined;
     const [key, raw] = entry;
     const value = setting.type === "secret" ? (raw as string).trim() : raw as string | number | boolean;
-    if (value === "" || value === 0 || value === false) return undefined;
+    // Go's zero values mean "unset"; a `false` only turns off settings that default to true.
+    if (value === "" || value === 0 || (value === false && setting.default !== true)) return undefined;
     return { value, source: { kind: "json", key } };
   }
 

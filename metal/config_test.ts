@@ -28,6 +28,8 @@ const EXPECTED = {
   loadBalancerId: "",
   apiServerPort: 0,
   eipHealthCheckUseHostIp: false,
+  bgpPasswordInAnnotations: true,
+  eipOrphanSweep: true,
   lbaasUrl: "https://lb.metalctrl.io",
   tokenExchangeUrl: "https://iam.metalctrl.io/api-keys/exchange",
   debug: false,
@@ -136,6 +138,22 @@ Deno.test("loadMetalConfig() prefers non-empty env over file over default", () =
     metro: "env METAL_METRO_NAME",
     localAsn: "env METAL_LOCAL_ASN",
   });
+});
+
+Deno.test("loadMetalConfig(): a file or env false turns off settings that default to true", () => {
+  const fromFile = load({
+    env: TEST_ENV,
+    configFile: '{"bgpPasswordInAnnotations":false,"eipOrphanSweep":false}',
+  });
+  equal(fromFile.bgpPasswordInAnnotations, false);
+  equal(fromFile.eipOrphanSweep, false);
+  const fromEnv = load({
+    env: { ...TEST_ENV, METAL_BGP_PASSWORD_IN_ANNOTATIONS: "0", METAL_EIP_ORPHAN_SWEEP: "false" },
+    configFile: '{"bgpPasswordInAnnotations":true}',
+  });
+  equal(fromEnv.bgpPasswordInAnnotations, false);
+  equal(fromEnv.eipOrphanSweep, false);
+  equal(load({ env: TEST_ENV }).eipOrphanSweep, true);
 });
 
 Deno.test("loadMetalConfig() treats 0, false, empty strings and null in the file as unset", () => {

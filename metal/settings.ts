@@ -265,6 +265,29 @@ export const METAL_SETTINGS: readonly MetalSetting[] = [
     description: "Health-check control-plane nodes on their host IP instead of the Elastic IP.",
   },
   {
+    field: "bgpPasswordInAnnotations",
+    env: "METAL_BGP_PASSWORD_IN_ANNOTATIONS",
+    json: "bgpPasswordInAnnotations",
+    type: "bool",
+    default: true,
+    label: "BGP password annotation setting",
+    example: "'false'",
+    description: "Write the BGP password (base64) into the `bgp-peers-{{n}}-bgp-pass` Node annotations, as " +
+      "upstream does; `false` keeps it off Nodes (and removes old ones).",
+  },
+  {
+    field: "eipOrphanSweep",
+    env: "METAL_EIP_ORPHAN_SWEEP",
+    json: "eipOrphanSweep",
+    type: "bool",
+    default: true,
+    label: "Elastic IP orphan sweep setting",
+    example: "'false'",
+    description:
+      "Release this cluster's Service Elastic IPs whose Service no longer exists (checked every 5 " +
+      "minutes, released on the second sighting; never on an API error).",
+  },
+  {
     field: "lbaasUrl",
     env: "METAL_LBAAS_URL",
     json: "lbaasURL",
