@@ -148,6 +148,10 @@ Deno.test("EMLB: create, update by diff, remove cleans everything; one token exc
   });
   assert.deepEqual(Object.keys(originsByPort(api)).sort(), ["80", "8080"]);
   assert.equal(api.store.lbPools.size, 2);
+  // Updates use the real load balancer name (upstream passed "", §12.9).
+  const added = [...api.store.lbPorts.values()].find((p) => p.number === 8080)!;
+  assert.equal(added.name, `${LB_NAME}-port-8080`);
+  assert.equal(api.store.lbPools.get(added.poolIds[0]!)?.name, `${LB_NAME}-pool-8080`);
 
   await impl.removeService({ service: annotated, ipCidr: "", loadBalancerName: LB_NAME });
   assert.equal(api.store.loadBalancers.size, 0);

@@ -48,12 +48,13 @@ function setup(answers: Array<(req: Request) => Response>) {
 /** Runs `fn` while advancing the fake clock whenever the client sleeps. */
 async function withClock<T>(clock: FakeClock, fn: () => Promise<T>): Promise<T> {
   let done = false;
-  const p = fn().finally(() => (done = true));
+  const p = fn();
+  p.then(() => (done = true), () => (done = true));
   while (!done) {
     await settle();
     if (clock.pendingSleeps > 0) await clock.advance(60_000);
   }
-  return p;
+  return await p;
 }
 
 const status = (code: number, body = "") => () => new Response(body, { status: code });
@@ -140,4 +141,30 @@ Deno.test("no call is made with an empty id (upstream did, §12.9)", async () =>
   const s = setup([status(200)]);
   await assert.rejects(s.client.deleteLoadBalancer(""), /empty/);
   assert.equal(s.requests.length, 0);
+});
+
+Deno.test("a call that gets no answer times out; idempotent calls are retried first", async () => {
+  const requests: string[] = [];
+  const hang = (req: Request) =>
+    new Promise<Response>((_, reject) => {
+      requests.push(req.method);
+      req.signal.addEventListener("abort", () => reject(req.signal.reason));
+    });
+  const clock = new FakeClock(0);
+  const client = new LbaasClient({
+    baseUrl: "http://lb.test",
+    projectId: "proj",
+    tokens: fakeTokens(),
+    fetch: hang,
+    clock,
+    timeoutMs: 20,
+    retry: { maxRetries: 1 },
+    random: () => 0,
+  });
+  await assert.rejects(
+    withClock(clock, () => client.listPools()),
+    (err: unknown) =>
+      err instanceof LbaasError && err.kind === "transient" && /no answer within 20 ms/.test(err.message),
+  );
+  assert.deepEqual(requests, ["GET", "GET"]);
 });
