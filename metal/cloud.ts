@@ -5,13 +5,20 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { CloudInitContext, CloudProvider, InstancesV2, LoadBalancer } from "../provider/cloud.ts";
+import type {
+  CloudInitContext,
+  CloudProvider,
+  InstancesV2,
+  LoadBalancer,
+  ProviderController,
+} from "../provider/cloud.ts";
 import type { MetalClient } from "./api/client.ts";
 import { HttpMetalClient } from "./api/http_client.ts";
 import { MetalApiMetrics } from "./api/metrics.ts";
 import type { MetalConfig } from "./config.ts";
 import { DeviceCache } from "./device_cache.ts";
 import { MetalInstances } from "./instances.ts";
+import { type LoadBalancerSetup, setupLoadBalancers } from "./loadbalancers/setup.ts";
 
 /**
  * Registered provider name. Never change it: clusters store it in `--cloud-provider` and providerIDs
@@ -43,6 +50,7 @@ export class MetalCloud implements CloudProvider {
   #fetch: MetalCloudOptions["fetch"];
   #client: MetalClient | undefined;
   #instances: MetalInstances | undefined;
+  #loadBalancers: LoadBalancerSetup | undefined;
 
   constructor(options: MetalCloudOptions) {
     this.config = options.config;
@@ -58,9 +66,12 @@ export class MetalCloud implements CloudProvider {
 
   /**
    * Prepares the provider on the leader: one Metal API client (one rate limiter, metrics on the served
-   * registry) and one device cache shared by everything, and the instances implementation.
+   * registry) and one device cache shared by everything, the instances implementation, and the Service load
+   * balancers with BGP (see `loadbalancers/setup.ts`).
+   *
+   * @throws {Error} When load balancers are configured and the cluster id cannot be read or BGP enabled.
    */
-  initialize(ctx: CloudInitContext): Promise<void> {
+  async initialize(ctx: CloudInitContext): Promise<void> {
     const client = new HttpMetalClient({
       apiKey: this.config.apiKey,
       baseUrl: this.config.baseUrl,
@@ -76,7 +87,13 @@ export class MetalCloud implements CloudProvider {
       recorder: ctx.recorder,
       logger: getLogger([...ctx.logger.category, "instances"]),
     });
-    return Promise.resolve();
+    this.#loadBalancers = await setupLoadBalancers({
+      ctx,
+      config: this.config,
+      client,
+      version: this.version,
+      fetch: this.#fetch === undefined ? undefined : async (request) => await this.#fetch!(request),
+    });
   }
 
   /** Node lifecycle support; available once {@linkcode initialize} has run (the framework calls it first). */
@@ -84,9 +101,17 @@ export class MetalCloud implements CloudProvider {
     return this.#instances;
   }
 
-  /** Service load balancers; not wired in yet. */
+  /**
+   * Service load balancers; `undefined` when `METAL_LOAD_BALANCER` is empty (the service controller then does
+   * not start) and before {@linkcode initialize} (the framework calls it first).
+   */
   loadBalancer(): LoadBalancer | undefined {
-    return undefined;
+    return this.#loadBalancers?.loadBalancer;
+  }
+
+  /** Provider loops for the leader: the BGP node controller and the load balancer janitor. */
+  controllers(): ProviderController[] {
+    return [...this.#loadBalancers?.controllers ?? []];
   }
 
   /** Always true: Metal resources are tagged with the cluster id, as upstream. */

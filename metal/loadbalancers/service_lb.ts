@@ -21,12 +21,13 @@
 import type { CoreV1Api, V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { LoadBalancer, LoadBalancerLookup } from "../../provider/cloud.ts";
+import { apiErrorMessage, statusCode } from "../../provider/controllers/kube_writers.ts";
 import type { EventRecorder } from "../../provider/events.ts";
+import { patchOptions } from "../../provider/kube/patch.ts";
 import type { LabelSelector } from "../../provider/label_selector.ts";
 import type { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { EIP_EVENT_REASONS, type ElasticIps } from "./eip.ts";
 import type { BgpNodePeer, LoadBalancerImplementation } from "./implementation.ts";
-import { isKubeNotFound, kubeErrorMessage, kubeRequestOptions } from "./metallb/kube_request.ts";
 import {
   exposePatch,
   type ExposureMode,
@@ -57,7 +58,7 @@ export function coreV1ServicePatcher(core: CoreV1Api): ServicePatcher {
     async patch(namespace, name, body, signal) {
       await core.patchNamespacedService(
         { namespace, name, body },
-        kubeRequestOptions({ mergePatch: true, signal }),
+        patchOptions("merge", { signal }),
       );
     },
   };
@@ -272,8 +273,8 @@ export class MetalLoadBalancer implements LoadBalancer {
     try {
       await this.#o.services.patch(namespace, name, patch, signal);
     } catch (err) {
-      if (isKubeNotFound(err)) return;
-      throw new Error(`Failed to update Service "${namespace}/${name}": ${kubeErrorMessage(err)}`, {
+      if (statusCode(err) === 404) return;
+      throw new Error(`Failed to update Service "${namespace}/${name}": ${apiErrorMessage(err)}`, {
         cause: err,
       });
     }

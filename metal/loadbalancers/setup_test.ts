@@ -1,0 +1,126 @@
+import { deepEqual, equal, match, rejects, throws } from "node:assert/strict";
+import { getLogger } from "@logtape/logtape";
+import { Registry } from "prom-client";
+import type { CloudInitContext } from "../../provider/cloud.ts";
+import { ConfigError } from "../../provider/errors.ts";
+import type { KubeClients } from "../../provider/kube/client.ts";
+import { FakeInformerFactory } from "../../provider/testing/fake_informer.ts";
+import { apiError } from "../../provider/testing/fake_writers.ts";
+import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
+import { TEST_API_KEY } from "../../fake_api/testing.ts";
+import { createMetalCloud, loadMetalConfig, MetalCloud } from "../mod.ts";
+import { MetalLoadBalancer } from "./service_lb.ts";
+import { simulatedMetal } from "./testing.ts";
+
+const logger = getLogger(["ccm", "equinixmetal"]);
+
+function context(readNamespace: () => Promise<unknown>): CloudInitContext {
+  const kube = { core: { readNamespace } } as unknown as KubeClients;
+  return {
+    kube,
+    informers: new FakeInformerFactory(),
+    recorder: new RecordingRecorder(),
+    metrics: new Registry(),
+    signal: new AbortController().signal,
+    logger,
+  };
+}
+
+const uid = () => Promise.resolve({ metadata: { name: "kube-system", uid: "uid-kube-system" } });
+
+async function initialized(loadBalancer: string) {
+  const metal = await simulatedMetal({ hostnames: ["node-a"] });
+  const config = loadMetalConfig({
+    env: {
+      METAL_API_KEY: TEST_API_KEY,
+      METAL_PROJECT_ID: metal.projectId,
+      METAL_BASE_URL: "http://metal.test/metal/v1",
+      METAL_LOAD_BALANCER: loadBalancer,
+      METAL_METRO_NAME: "sv",
+    },
+  });
+  const cloud = new MetalCloud({ config, logger, version: "v-test", fetch: (r) => metal.api.app.fetch(r) });
+  return { metal, cloud };
+}
+
+for (
+  const mode of [
+    "kube-vip://",
+    "empty://",
+    "metallb:///metallb-system/config",
+    "metallb:///metallb-system?crdConfiguration=true",
+  ]
+) {
+  Deno.test(`initialize() with '${mode}' enables project BGP and starts the BGP node controller and janitor`, async () => {
+    const { metal, cloud } = await initialized(mode);
+    await cloud.initialize(context(uid));
+    equal(metal.api.store.projects.get(metal.projectId)!.bgp?.status, "enabled");
+    equal(metal.api.store.projects.get(metal.projectId)!.bgp?.useCase, "kubernetes-load-balancer");
+    equal(cloud.loadBalancer() instanceof MetalLoadBalancer, true);
+    deepEqual(cloud.controllers().map((c) => c.name), ["bgp-node-controller", "loadbalancer-janitor"]);
+    equal(
+      cloud.loadBalancer()!.getLoadBalancerName("kubernetes", {
+        metadata: { namespace: "default", name: "nginx" },
+      }),
+      "usage=cloud-provider-equinix-metal-auto:service=l7RnKS8k48oG3Qv3Pxx8FzEMj3X3E5c8JPOIzyLWWdY=:cluster=uid-kube-system",
+    );
+  });
+}
+
+Deno.test("load balancers disabled: no load balancer, no provider loops, and project BGP left alone (upstream §12.1)", async () => {
+  const { metal, cloud } = await initialized("");
+  await cloud.initialize(context(uid));
+  equal(cloud.loadBalancer(), undefined);
+  deepEqual(cloud.controllers(), []);
+  equal(metal.api.store.projects.get(metal.projectId)!.bgp, undefined);
+  equal(metal.requests().some((r) => r.includes("bgp")), false);
+});
+
+Deno.test("EMLB: no BGP on the project or nodes; the janitor still runs", async () => {
+  const { metal, cloud } = await initialized("emlb:///da");
+  await cloud.initialize(context(uid));
+  equal((cloud.loadBalancer() as MetalLoadBalancer).implementation.name, "emlb");
+  deepEqual(cloud.controllers().map((c) => c.name), ["loadbalancer-janitor"]);
+  equal(metal.api.store.projects.get(metal.projectId)!.bgp, undefined);
+});
+
+Deno.test("initialize() fails clearly when kube-system cannot be read", async () => {
+  const { cloud } = await initialized("kube-vip://");
+  await rejects(
+    cloud.initialize(context(() => Promise.reject(apiError(403, "namespaces is forbidden")))),
+    /Failed to read namespace .kube-system.*namespaces is forbidden; check that the CCM may 'get' namespaces/,
+  );
+});
+
+Deno.test("initialize() fails clearly when BGP cannot be enabled in a BGP mode", async () => {
+  const { cloud, metal } = await initialized("kube-vip://");
+  metal.failNext({ method: "POST", path: `/projects/${metal.projectId}/bgp-configs`, status: 403 });
+  await rejects(cloud.initialize(context(uid)), /Failed to enable BGP on project/);
+});
+
+Deno.test("unknown load balancer scheme is a config error, not a crash (upstream §12.4)", async () => {
+  throws(
+    () =>
+      createMetalCloud({
+        env: { METAL_API_KEY: "k", METAL_PROJECT_ID: "p", METAL_LOAD_BALANCER: "nginx://" },
+        logger,
+        version: "v",
+      }),
+    (err: unknown) =>
+      err instanceof ConfigError && /unknown load balancer type 'nginx'/.test((err as Error).message),
+  );
+  // Every accepted setting builds a working implementation.
+  for (
+    const mode of [
+      "kube-vip://",
+      "empty://",
+      "metallb:///",
+      "metallb:///x?crdConfiguration=true",
+      "emlb:///ny",
+    ]
+  ) {
+    const { cloud } = await initialized(mode);
+    await cloud.initialize(context(uid));
+    match(typeof cloud.loadBalancer()?.ensureLoadBalancer, /function/, mode);
+  }
+});
