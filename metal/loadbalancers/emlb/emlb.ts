@@ -171,6 +171,7 @@ export class EMLBImplementation implements LoadBalancerImplementation {
     const name = req.loadBalancerName;
     if (name === "") throw new Error("Load balancer name is empty; cannot create or find the load balancer");
     const locationId = locationIdFor(this.#metro);
+    let annotations = req.service.metadata?.annotations ?? {};
     let lb = await this.#find(req.service, name, signal);
     if (!lb) {
       const id = await this.#client.createLoadBalancer(
@@ -179,12 +180,12 @@ export class EMLBImplementation implements LoadBalancerImplementation {
       );
       logger.info("Created load balancer", { service: keyOf(req.service), id, metro: this.#metro });
       // Record the id at once, so a crash from here on adopts this load balancer instead of making another.
-      await this.#annotate(req.service, id, signal);
+      annotations = await this.#annotate(req.service, annotations, id, signal);
       lb = await this.#client.getLoadBalancer(id, signal);
     }
     const changed = await this.#applyPlan(lb, desiredPorts(req.service, req.nodes), name, signal);
     if (changed) lb = await this.#client.getLoadBalancer(lb.id, signal);
-    await this.#annotate(req.service, lb.id, signal);
+    await this.#annotate(req.service, annotations, lb.id, signal);
     return statusOf(lb);
   }
 
@@ -288,27 +289,20 @@ export class EMLBImplementation implements LoadBalancerImplementation {
     await this.#clearAnnotations(req.service, signal);
   }
 
-  async #annotate(service: V1Service, id: string, signal?: AbortSignal): Promise<void> {
-    const annotations = service.metadata?.annotations ?? {};
-    if (
-      annotations[LOAD_BALANCER_ID_ANNOTATION] === id &&
-      annotations[LOAD_BALANCER_METRO_ANNOTATION] === this.#metro
-    ) {
-      return;
-    }
-    await this.#patchAnnotations(service, {
-      [LOAD_BALANCER_ID_ANNOTATION]: id,
-      [LOAD_BALANCER_METRO_ANNOTATION]: this.#metro,
-    }, signal);
-    // Later steps of this reconcile see the new values.
-    service.metadata = {
-      ...service.metadata,
-      annotations: {
-        ...annotations,
-        [LOAD_BALANCER_ID_ANNOTATION]: id,
-        [LOAD_BALANCER_METRO_ANNOTATION]: this.#metro,
-      },
-    };
+  /**
+   * Records `id` and the metro on the Service unless `current` (the annotations it is known to have) already
+   * says so; returns the annotations it has afterwards. The caller's Service object is not modified.
+   */
+  async #annotate(
+    service: V1Service,
+    current: Record<string, string>,
+    id: string,
+    signal?: AbortSignal,
+  ): Promise<Record<string, string>> {
+    const wanted = { [LOAD_BALANCER_ID_ANNOTATION]: id, [LOAD_BALANCER_METRO_ANNOTATION]: this.#metro };
+    if (Object.entries(wanted).every(([k, v]) => current[k] === v)) return current;
+    await this.#patchAnnotations(service, wanted, signal);
+    return { ...current, ...wanted };
   }
 
   async #clearAnnotations(service: V1Service, signal?: AbortSignal): Promise<void> {

@@ -110,6 +110,7 @@ Deno.test("EMLB: create, update by diff, remove cleans everything; one token exc
       },
     },
   }]);
+  assert.deepEqual(svc.metadata?.annotations, {}, "the caller's Service object is not modified");
   const first = originsByPort(api);
   assert.deepEqual(Object.fromEntries(Object.entries(first).map(([k, v]) => [k, v.map((o) => o[1])])), {
     80: ["147.0.0.1:30080", "147.0.0.2:30080"],
