@@ -16,6 +16,7 @@ import type { MetalClient } from "./api/client.ts";
 import { HttpMetalClient } from "./api/http_client.ts";
 import { MetalApiMetrics } from "./api/metrics.ts";
 import type { MetalConfig } from "./config.ts";
+import { type ControlPlaneEndpointController, createControlPlaneController } from "./control_plane/mod.ts";
 import { DeviceCache } from "./device_cache.ts";
 import { MetalInstances } from "./instances.ts";
 import { type LoadBalancerSetup, setupLoadBalancers } from "./loadbalancers/setup.ts";
@@ -51,6 +52,7 @@ export class MetalCloud implements CloudProvider {
   #client: MetalClient | undefined;
   #instances: MetalInstances | undefined;
   #loadBalancers: LoadBalancerSetup | undefined;
+  #controlPlane: ControlPlaneEndpointController | undefined;
 
   constructor(options: MetalCloudOptions) {
     this.config = options.config;
@@ -94,6 +96,13 @@ export class MetalCloud implements CloudProvider {
       version: this.version,
       fetch: this.#fetch === undefined ? undefined : async (request) => await this.#fetch!(request),
     });
+    this.#controlPlane = createControlPlaneController({
+      config: this.config,
+      metal: client,
+      ctx,
+      userAgent: `cloud-provider-equinix-metal/${this.version}`,
+      fetch: this.#fetch === undefined ? undefined : async (request) => await this.#fetch!(request),
+    });
   }
 
   /** Node lifecycle support; available once {@linkcode initialize} has run (the framework calls it first). */
@@ -109,9 +118,12 @@ export class MetalCloud implements CloudProvider {
     return this.#loadBalancers?.loadBalancer;
   }
 
-  /** Provider loops for the leader: the BGP node controller and the load balancer janitor. */
+  /**
+   * Provider loops for the leader: the BGP node controller, the load balancer janitor and the control-plane
+   * endpoint (`METAL_EIP_TAG` / `METAL_LOAD_BALANCER_ID`).
+   */
   controllers(): ProviderController[] {
-    return [...this.#loadBalancers?.controllers ?? []];
+    return [...this.#loadBalancers?.controllers ?? [], ...this.#controlPlane ? [this.#controlPlane] : []];
   }
 
   /** Always true: Metal resources are tagged with the cluster id, as upstream. */

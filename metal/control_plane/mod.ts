@@ -1,0 +1,101 @@
+/**
+ * Control-plane endpoint management (upstream §6): the health-checked control-plane elastic IP
+ * (`METAL_EIP_TAG`) with its external Service and EndpointSlice, and the control-plane load balancer pool
+ * (`METAL_LOAD_BALANCER_ID`). {@linkcode createControlPlaneController} builds the provider loop from the
+ * configuration; it is `undefined` when neither setting is given.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { CloudInitContext } from "../../provider/cloud.ts";
+import type { MetalConfig } from "../config.ts";
+import { ControlPlaneEndpointController, type ControlPlaneTiming } from "./controller.ts";
+import type { EipMetal } from "./eip_manager.ts";
+import { kubeControlPlaneWriter } from "./kube_writer.ts";
+import { createLbaasClient } from "./lbaas.ts";
+import type { ControlPlaneLbaas } from "./load_balancer_pool.ts";
+
+export {
+  CONTROL_PLANE_CONTROLLER_NAME,
+  ControlPlaneEndpointController,
+  type ControlPlaneEndpointOptions,
+  type ControlPlaneTiming,
+  DEFAULT_CONTROL_PLANE_TIMING,
+} from "./controller.ts";
+export { EIP_EVENT_REASONS } from "./eip_manager.ts";
+export { CONTROL_PLANE_METRIC_NAMES } from "./metrics.ts";
+export {
+  CONTROL_PLANE_FIELD_MANAGER,
+  EXTERNAL_SERVICE_NAME,
+  EXTERNAL_SERVICE_NAMESPACE,
+  isExternalControlPlaneService,
+} from "./names.ts";
+
+/** Input of {@linkcode createControlPlaneController}. */
+export interface ControlPlaneSetup {
+  config: Pick<
+    MetalConfig,
+    | "eipTag"
+    | "loadBalancerId"
+    | "apiServerPort"
+    | "eipHealthCheckUseHostIp"
+    | "projectId"
+    | "apiKey"
+    | "lbaasUrl"
+    | "tokenExchangeUrl"
+  >;
+  /** The provider's shared Metal API client. */
+  metal: EipMetal;
+  ctx: CloudInitContext;
+  /** User agent of LBaaS calls. */
+  userAgent?: string;
+  /** Replaces the LBaaS client (tests). */
+  lbaas?: ControlPlaneLbaas;
+  /** Replaces `fetch` for LBaaS calls (tests). */
+  fetch?: (request: Request) => Promise<Response>;
+  timing?: Partial<ControlPlaneTiming>;
+}
+
+/**
+ * The control-plane endpoint loop for `config`, or `undefined` when neither `METAL_EIP_TAG` nor
+ * `METAL_LOAD_BALANCER_ID` is set. Call it in the provider's `initialize` (it creates the informers it needs,
+ * which the framework then waits for) and return it from `controllers()`.
+ */
+export function createControlPlaneController(
+  setup: ControlPlaneSetup,
+): ControlPlaneEndpointController | undefined {
+  const { config, ctx } = setup;
+  if (!config.eipTag && !config.loadBalancerId) return undefined;
+  return new ControlPlaneEndpointController({
+    eip: config.eipTag
+      ? {
+        tag: config.eipTag,
+        projectId: config.projectId,
+        useHostIp: config.eipHealthCheckUseHostIp,
+        metal: setup.metal,
+      }
+      : undefined,
+    loadBalancer: config.loadBalancerId
+      ? {
+        id: config.loadBalancerId,
+        client: setup.lbaas ?? createLbaasClient({
+          projectId: config.projectId,
+          apiKey: config.apiKey,
+          lbaasUrl: config.lbaasUrl,
+          tokenExchangeUrl: config.tokenExchangeUrl,
+          metrics: ctx.metrics,
+          userAgent: setup.userAgent,
+          fetch: setup.fetch,
+        }),
+      }
+      : undefined,
+    apiServerPort: config.apiServerPort,
+    informers: ctx.informers,
+    kube: kubeControlPlaneWriter(ctx.kube),
+    kubeConfig: ctx.kube.config,
+    recorder: ctx.recorder,
+    metrics: ctx.metrics,
+    logger: getLogger([...ctx.logger.category, "control-plane"]),
+    timing: setup.timing,
+  });
+}
