@@ -7,9 +7,11 @@
 import {
   ApiException,
   type ConfigurationOptions,
+  Observable,
   type ObservableMiddleware,
   PatchStrategy,
-  setHeaderMiddleware,
+  type RequestContext,
+  type ResponseContext,
 } from "@kubernetes/client-node";
 
 /** Options of {@linkcode kubeRequestOptions}. */
@@ -22,26 +24,20 @@ export interface KubeRequestOptions {
 
 /** Per-request configuration for a typed client call, or `undefined` when nothing is needed. */
 export function kubeRequestOptions(options: KubeRequestOptions): ConfigurationOptions | undefined {
-  const middleware: ObservableMiddleware[] = [];
-  if (options.mergePatch) middleware.push(setHeaderMiddleware("Content-Type", PatchStrategy.MergePatch));
-  const signal = options.signal;
-  if (signal) {
-    // The generated clients' Observable type is not exported; reuse a header middleware's to pass the request on.
-    const inner = setHeaderMiddleware("Accept", "application/json");
-    middleware.push({
-      pre: (ctx) => {
-        ctx.setSignal(signal);
-        return inner.pre(ctx);
-      },
-      post: inner.post,
-    });
-  }
-  if (middleware.length === 0) return undefined;
-  return { middleware, middlewareMergeStrategy: "append" };
+  const { mergePatch, signal } = options;
+  if (!mergePatch && !signal) return undefined;
+  const middleware: ObservableMiddleware = {
+    pre: (ctx: RequestContext) => {
+      if (mergePatch) ctx.setHeaderParam("Content-Type", PatchStrategy.MergePatch);
+      if (signal) ctx.setSignal(signal);
+      return new Observable(Promise.resolve(ctx));
+    },
+    post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: "append" };
 }
 
-/** The HTTP status of a failed typed-client call, or `undefined` when no response arrived. */
-export function kubeErrorStatus(err: unknown): number | undefined {
+function kubeErrorStatus(err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined;
 }
 
@@ -50,13 +46,8 @@ export function isKubeNotFound(err: unknown): boolean {
   return kubeErrorStatus(err) === 404;
 }
 
-/** Whether a typed-client call failed with 409 Conflict (stale resourceVersion or name taken). */
+/** Whether a typed-client call failed with 409: a stale resourceVersion, or on create a name already taken. */
 export function isKubeConflict(err: unknown): boolean {
-  return kubeErrorStatus(err) === 409;
-}
-
-/** Whether a typed-client call failed with 409 AlreadyExists on create. */
-export function isKubeAlreadyExists(err: unknown): boolean {
   return kubeErrorStatus(err) === 409;
 }
 
