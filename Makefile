@@ -50,6 +50,13 @@ fmt: ## Format in place
 fake-api: ## Run the simulated Equinix Metal API on 127.0.0.1:8080
 	$(DENO) run --allow-all main.ts fake-api
 
+.PHONY: demo
+demo: ## Run kube-apiserver, the simulated Metal API and ccm on this machine with live progress (DEMO_TIMEOUT=2m exits by itself)
+	@echo "demo: checking the test servers; the first run builds kube-apiserver and etcd from source into ~/.cache/ccm-test-bin (several minutes, once)" >&2
+	@bin_dir="$$(test/install_test_servers.sh | tail -n 1)" || { echo "demo: kube-apiserver and etcd could not be installed (see above)" >&2; exit 1; }; \
+	  KUBE_APISERVER_BIN="$${KUBE_APISERVER_BIN:-$$bin_dir/kube-apiserver}" ETCD_BIN="$${ETCD_BIN:-$$bin_dir/etcd}" \
+	  DEMO_TIMEOUT="$(DEMO_TIMEOUT)" exec $(DENO) run --allow-all test/demo.ts
+
 .PHONY: docs
 docs: ## Regenerate the README's configuration table from metal/settings.ts
 	$(DENO) run --allow-read=README.md --allow-write=README.md metal/settings_docs.ts --write

@@ -1,0 +1,359 @@
+/**
+ * The whole system on one machine, for `make demo` and the end-to-end tests: etcd + kube-apiserver (the test
+ * harness), `ccm fake-api` with a seeded project of three control-plane devices and a tagged control-plane
+ * Elastic IP, and `ccm run` pointed at both in kube-vip mode — plus what a kubelet started with
+ * `--cloud-provider=external` would do (register tainted Nodes) and a LoadBalancer Service.
+ *
+ * Child processes get their own log files in {@linkcode LocalSystem.dir}; {@linkcode LocalSystem.stop} ends
+ * every process and removes every temporary file, and is safe to call more than once.
+ *
+ * @module
+ */
+import type { V1Node, V1Service } from "@kubernetes/client-node";
+import { startTestCluster, type TestCluster } from "./harness/cluster.ts";
+import { waitFor } from "./harness/wait.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Project of the seeded simulator. */
+export const DEMO_PROJECT_ID = "6f1d2c3b-0000-4000-8000-00000000d3e0";
+/** `METAL_EIP_TAG`: the tag of the control-plane Elastic IP. */
+export const DEMO_EIP_TAG = "demo-control-plane-eip";
+/** Device (and Node) names. */
+export const DEMO_HOSTNAMES = ["demo-control-plane-1", "demo-control-plane-2", "demo-control-plane-3"];
+/** Metro of the devices and Elastic IPs. */
+export const DEMO_METRO = "sv";
+/** The LoadBalancer Service the demo creates. */
+export const DEMO_SERVICE = { namespace: "default", name: "demo-web" };
+/** Taint a kubelet with `--cloud-provider=external` sets until the CCM initializes the node. */
+export const UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized";
+
+/** A child process whose output goes to a log file. */
+export class LoggedProcess {
+  readonly name: string;
+  readonly logPath: string;
+  readonly pid: number;
+  /** Resolves with the exit status once the process has ended and its log is flushed. */
+  readonly exited: Promise<Deno.CommandStatus>;
+  #child: Deno.ChildProcess;
+  #done = false;
+
+  private constructor(name: string, logPath: string, child: Deno.ChildProcess, log: Deno.FsFile) {
+    this.name = name;
+    this.logPath = logPath;
+    this.pid = child.pid;
+    this.#child = child;
+    // FsFile.write, not FsFile.writable: the stream holds data back until it is closed, and the log must be
+    // readable while the process runs.
+    let writes = Promise.resolve();
+    const append = async (chunk: Uint8Array) => {
+      for (let done = 0; done < chunk.length;) done += await log.write(chunk.subarray(done));
+    };
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream) writes = writes.then(() => append(chunk));
+    };
+    const pumps = Promise.all([pump(child.stdout), pump(child.stderr)])
+      .then(() => writes)
+      .finally(() => log.close());
+    this.exited = child.status.then(async (status) => {
+      this.#done = true;
+      await pumps.catch(() => {});
+      return status;
+    });
+  }
+
+  /**
+   * Starts `deno run --allow-all <entry> <args>` with `env` on top of this process's environment minus every
+   * `METAL_*` variable (a shell that sourced the simulator's exports must not change what the demo runs).
+   */
+  static async start(
+    o: { name: string; entry: string; args: string[]; env?: Record<string, string>; logPath: string },
+  ): Promise<LoggedProcess> {
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(Deno.env.toObject())) {
+      if (!key.startsWith("METAL_") && key !== "PACKNGO_DEBUG") env[key] = value;
+    }
+    const log = await Deno.open(o.logPath, { create: true, append: true });
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", o.entry, ...o.args],
+        env: { ...env, ...o.env, NO_COLOR: "1" },
+        clearEnv: true,
+        cwd: ROOT,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (err) {
+      log.close();
+      throw new Error(`Failed to start ${o.name}: ${(err as Error).message}`, { cause: err });
+    }
+    return new LoggedProcess(o.name, o.logPath, child, log);
+  }
+
+  /** Whether the process has ended. */
+  get hasExited(): boolean {
+    return this.#done;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.#done) {
+      const kill = (signal: Deno.Signal) => {
+        try {
+          this.#child.kill(signal);
+        } catch {
+          // already gone
+        }
+      };
+      kill("SIGTERM");
+      const timer = setTimeout(() => kill("SIGKILL"), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    await this.exited;
+  }
+
+  /** The last `lines` lines of the log. */
+  async logTail(lines = 20): Promise<string> {
+    const text = await Deno.readTextFile(this.logPath).catch(() => "");
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
+  }
+}
+
+/** The simulator's seed: one project, one API key, three active devices, one tagged unassigned Elastic IP. */
+export function demoSeed(apiKey: string): unknown {
+  return {
+    projects: [{ id: DEMO_PROJECT_ID, name: "ccm-demo" }],
+    api_keys: [{ token: apiKey, project_ids: [DEMO_PROJECT_ID] }],
+    devices: DEMO_HOSTNAMES.map((hostname) => ({
+      project_id: DEMO_PROJECT_ID,
+      hostname,
+      plan: "c3.small.x86",
+      metro: DEMO_METRO,
+      tags: ["control-plane"],
+    })),
+    reservations: [{ project_id: DEMO_PROJECT_ID, metro: DEMO_METRO, tags: [DEMO_EIP_TAG] }],
+  };
+}
+
+/** A Node as the kubelet registers it with `--cloud-provider=external`: tainted, Ready, hostname only. */
+export function kubeletNode(hostname: string): V1Node {
+  const now = new Date();
+  return {
+    metadata: {
+      name: hostname,
+      labels: {
+        "kubernetes.io/hostname": hostname,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "node-role.kubernetes.io/control-plane": "",
+      },
+    },
+    spec: { taints: [{ key: UNINITIALIZED_TAINT, value: "true", effect: "NoSchedule" }] },
+    status: {
+      conditions: [{
+        type: "Ready",
+        status: "True",
+        reason: "KubeletReady",
+        message: "kubelet is posting ready status",
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      }],
+      addresses: [{ type: "Hostname", address: hostname }],
+    },
+  };
+}
+
+/** The demo's LoadBalancer Service. */
+export function demoService(): V1Service {
+  return {
+    metadata: { name: DEMO_SERVICE.name, namespace: DEMO_SERVICE.namespace },
+    spec: {
+      type: "LoadBalancer",
+      selector: { app: DEMO_SERVICE.name },
+      ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
+    },
+  };
+}
+
+/** Options of {@linkcode startLocalSystem}. */
+export interface LocalSystemOptions {
+  /** Called as each piece is up, with a short description. */
+  onStep?: (message: string) => void;
+  /**
+   * The kubeconfig `ccm run` uses; default the harness admin. The RBAC test passes one for the ServiceAccount
+   * bound to deploy/template/rbac.yaml.
+   */
+  ccmKubeconfig?: (cluster: TestCluster) => Promise<string>;
+  /** Extra `ccm run` flags (after the demo's). */
+  ccmArgs?: string[];
+}
+
+/** The running system. */
+export interface LocalSystem extends AsyncDisposable {
+  /** Temporary directory with the seed, cloud config and the logs of fake-api and ccm. */
+  readonly dir: string;
+  readonly cluster: TestCluster;
+  /** Simulator root URL, `http://127.0.0.1:<port>`. */
+  readonly fakeApiUrl: string;
+  /** `METAL_*` exports that point a `ccm run` (or any Metal client) at the simulator. */
+  readonly metalEnv: Record<string, string>;
+  readonly fakeApi: LoggedProcess;
+  readonly ccm: LoggedProcess;
+  /** Port of ccm's HTTPS health and metrics server. */
+  readonly ccmPort: number;
+  /** Registers the three Nodes (as kubelets would). */
+  registerNodes(): Promise<void>;
+  /** Creates the LoadBalancer Service. */
+  createService(): Promise<void>;
+  /** Stops ccm, the simulator, kube-apiserver and etcd; removes every temporary file. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+function randomToken(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+}
+
+/** Reads the `export NAME=value` lines fake-api prints once it listens. */
+async function waitForExports(process: LoggedProcess): Promise<Record<string, string>> {
+  return await waitFor(async () => {
+    if (process.hasExited) {
+      throw new Error(`fake-api exited (${(await process.exited).code}):\n${await process.logTail()}`);
+    }
+    const text = await Deno.readTextFile(process.logPath).catch(() => "");
+    const env: Record<string, string> = {};
+    for (const m of text.matchAll(/^export (METAL_[A-Z_]+)=(\S+)$/gm)) env[m[1] as string] = m[2] as string;
+    return env.METAL_BASE_URL ? env : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 50, message: "fake-api to print its URLs" });
+}
+
+/**
+ * Starts etcd + kube-apiserver, the seeded simulator and `ccm run`. Nodes and the Service are created by the
+ * caller ({@linkcode LocalSystem.registerNodes}, {@linkcode LocalSystem.createService}) so it can time them.
+ */
+export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
+  const step = options.onStep ?? (() => {});
+  const dir = await Deno.makeTempDir({ prefix: "ccm-demo-" });
+  const cleanups: Array<() => Promise<void>> = [];
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    })();
+  try {
+    const cluster = await startTestCluster();
+    cleanups.push(() => cluster.stop());
+    step(`kube-apiserver ${cluster.server} and etcd started (files in ${cluster.dir})`);
+
+    const apiKey = randomToken();
+    await Deno.writeTextFile(`${dir}/seed.json`, JSON.stringify(demoSeed(apiKey), null, 2));
+    const fakeApi = await LoggedProcess.start({
+      name: "fake-api",
+      entry: "main.ts",
+      args: [
+        "fake-api",
+        "--listen",
+        "127.0.0.1:0",
+        "--seed",
+        `${dir}/seed.json`,
+        "-v",
+        "2",
+        "--logging-format",
+        "text",
+      ],
+      logPath: `${dir}/fake-api.log`,
+    });
+    cleanups.push(() => fakeApi.stop());
+    const urls = await waitForExports(fakeApi);
+    const fakeApiUrl = new URL(urls.METAL_BASE_URL as string).origin;
+    const metalEnv = { METAL_API_KEY: apiKey, METAL_PROJECT_ID: DEMO_PROJECT_ID, ...urls };
+    await Deno.writeTextFile(
+      `${dir}/metal.env`,
+      Object.entries(metalEnv).map(([k, v]) => `export ${k}=${v}\n`).join(""),
+      { mode: 0o600 },
+    );
+    step(
+      `simulated Equinix Metal API ${fakeApiUrl} started: project ${DEMO_PROJECT_ID}, 3 devices (files in ${dir})`,
+    );
+
+    // The cloud config file, as the Secret metal-cloud-config would hold it.
+    await Deno.writeTextFile(
+      `${dir}/cloud-sa.json`,
+      JSON.stringify({
+        apiKey,
+        projectID: DEMO_PROJECT_ID,
+        "base-url": urls.METAL_BASE_URL,
+        loadbalancer: "kube-vip://",
+        metro: DEMO_METRO,
+        eipTag: DEMO_EIP_TAG,
+      }),
+      { mode: 0o600 },
+    );
+    const kubeconfig = options.ccmKubeconfig ? await options.ccmKubeconfig(cluster) : cluster.kubeconfigPath;
+    const ccmPort = freePort();
+    const ccm = await LoggedProcess.start({
+      name: "ccm",
+      entry: "main.ts",
+      args: [
+        "run",
+        "--cloud-provider=equinixmetal",
+        `--cloud-config=${dir}/cloud-sa.json`,
+        `--kubeconfig=${kubeconfig}`,
+        "--leader-elect=true",
+        "--bind-address=127.0.0.1",
+        `--secure-port=${ccmPort}`,
+        "--node-monitor-period=2s",
+        "--node-status-update-frequency=10s",
+        "-v=2",
+        "--logging-format=text",
+        ...options.ccmArgs ?? [],
+      ],
+      env: {
+        METAL_LBAAS_URL: urls.METAL_LBAAS_URL ?? "",
+        METAL_TOKEN_EXCHANGE_URL: urls.METAL_TOKEN_EXCHANGE_URL ?? "",
+      },
+      logPath: `${dir}/ccm.log`,
+    });
+    cleanups.push(() => ccm.stop());
+    step(`ccm run started (kube-vip mode, control-plane EIP tag "${DEMO_EIP_TAG}")`);
+
+    const system: LocalSystem = {
+      dir,
+      cluster,
+      fakeApiUrl,
+      metalEnv,
+      fakeApi,
+      ccm,
+      ccmPort,
+      async registerNodes() {
+        for (const hostname of DEMO_HOSTNAMES) {
+          await cluster.clients.core.createNode({ body: kubeletNode(hostname) });
+        }
+      },
+      async createService() {
+        await cluster.clients.core.createNamespacedService({
+          namespace: DEMO_SERVICE.namespace,
+          body: demoService(),
+        });
+      },
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+    return system;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
