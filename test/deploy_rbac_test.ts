@@ -83,9 +83,9 @@ Deno.test("every rule of rbac.yaml says which component uses it", async () => {
   const text = await Deno.readTextFile(`${TEMPLATE_DIR}/rbac.yaml`);
   const lines = text.split("\n");
   const ruleStarts = lines.flatMap((line, i) => /^ {2}- apiGroups:/.test(line) ? [i] : []);
-  assert.equal(ruleStarts.length, 10);
+  assert.equal(ruleStarts.length, 11);
   // The ClusterRole's rules each have a comment right above; the Lease Role's are explained above the Role.
-  for (const i of ruleStarts.slice(0, 8)) {
+  for (const i of ruleStarts.slice(0, 9)) {
     assert.match(lines[i - 1] ?? "", /^ {2}# /, `no comment above line ${i + 1}: ${lines[i]}`);
   }
 });
@@ -129,6 +129,8 @@ Deno.test("the API server's authorizer allows what ccm needs and denies the rest
     { verb: "create", resource: "events", namespace: "default" },
     { verb: "patch", resource: "configmaps", namespace: "metallb-system", name: "config" },
     { verb: "watch", resource: "endpointslices", group: "discovery.k8s.io" },
+    { verb: "get", resource: "namespaces", name: "kube-system" },
+    { verb: "get", resource: "configmaps", namespace: "kube-system", name: "kube-root-ca.crt" },
     { verb: "create", resource: "ipaddresspools", group: "metallb.io", namespace: "metallb-system" },
     { verb: "create", resource: "leases", group: "coordination.k8s.io", namespace: "kube-system" },
     {
@@ -163,7 +165,8 @@ Deno.test("the API server's authorizer allows what ccm needs and denies the rest
       namespace: "kube-system",
       subresource: "token",
     },
-    { verb: "get", resource: "namespaces", name: "kube-system" },
+    { verb: "get", resource: "namespaces", name: "default" },
+    { verb: "list", resource: "namespaces" },
   ];
   for (const attrs of allowed) assert.equal(await can(attrs), true, `should allow ${JSON.stringify(attrs)}`);
   for (const attrs of denied) assert.equal(await can(attrs), false, `should deny ${JSON.stringify(attrs)}`);
