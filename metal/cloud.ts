@@ -17,6 +17,7 @@ import { HttpMetalClient } from "./api/http_client.ts";
 import { MetalApiMetrics } from "./api/metrics.ts";
 import type { MetalConfig } from "./config.ts";
 import { type ControlPlaneEndpointController, createControlPlaneController } from "./control_plane/mod.ts";
+import type { HealthProber } from "./control_plane/health_probe.ts";
 import { DeviceCache } from "./device_cache.ts";
 import { MetalInstances } from "./instances.ts";
 import { type LoadBalancerSetup, setupLoadBalancers } from "./loadbalancers/setup.ts";
@@ -37,6 +38,8 @@ export interface MetalCloudOptions {
   version: string;
   /** Replaces `fetch` for Metal API calls; for tests. */
   fetch?: (request: Request) => Response | Promise<Response>;
+  /** Replaces the control-plane API server health check; for tests and the local demo. */
+  controlPlaneProber?: HealthProber;
 }
 
 /** Equinix Metal as a {@linkcode CloudProvider}; upstream's `cloud` type. */
@@ -49,6 +52,7 @@ export class MetalCloud implements CloudProvider {
   /** Version of this build. */
   readonly version: string;
   #fetch: MetalCloudOptions["fetch"];
+  #controlPlaneProber: HealthProber | undefined;
   #client: MetalClient | undefined;
   #instances: MetalInstances | undefined;
   #loadBalancers: LoadBalancerSetup | undefined;
@@ -59,6 +63,7 @@ export class MetalCloud implements CloudProvider {
     this.logger = options.logger;
     this.version = options.version;
     this.#fetch = options.fetch;
+    this.#controlPlaneProber = options.controlPlaneProber;
   }
 
   /** The Metal API client shared by every part of the provider; `undefined` before {@linkcode initialize}. */
@@ -102,6 +107,7 @@ export class MetalCloud implements CloudProvider {
       ctx,
       userAgent: `cloud-provider-equinix-metal/${this.version}`,
       fetch: this.#fetch === undefined ? undefined : async (request) => await this.#fetch!(request),
+      prober: this.#controlPlaneProber,
     });
   }
 

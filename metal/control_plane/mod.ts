@@ -11,6 +11,7 @@ import type { CloudInitContext } from "../../provider/cloud.ts";
 import type { MetalConfig } from "../config.ts";
 import { ControlPlaneEndpointController, type ControlPlaneTiming } from "./controller.ts";
 import type { EipMetal } from "./eip_manager.ts";
+import type { HealthProber } from "./health_probe.ts";
 import { kubeControlPlaneWriter } from "./kube_writer.ts";
 import { createLbaasClient } from "./lbaas.ts";
 import type { ControlPlaneLbaas } from "./load_balancer_pool.ts";
@@ -53,6 +54,8 @@ export interface ControlPlaneSetup {
   lbaas?: ControlPlaneLbaas;
   /** Replaces `fetch` for LBaaS calls (tests). */
   fetch?: (request: Request) => Promise<Response>;
+  /** Replaces the HTTPS API server health check (tests, the local demo's simulated network). */
+  prober?: HealthProber;
   timing?: Partial<ControlPlaneTiming>;
 }
 
@@ -93,6 +96,7 @@ export function createControlPlaneController(
     informers: ctx.informers,
     kube: kubeControlPlaneWriter(ctx.kube),
     kubeConfig: ctx.kube.config,
+    prober: setup.prober,
     recorder: ctx.recorder,
     metrics: ctx.metrics,
     logger: getLogger([...ctx.logger.category, "control-plane"]),
