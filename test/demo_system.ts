@@ -305,7 +305,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const ccmPort = freePort();
     const ccm = await LoggedProcess.start({
       name: "ccm",
-      entry: "main.ts",
+      // main.ts on a simulated network: health checks of node addresses reach the local kube-apiserver.
+      entry: "test/demo_ccm.ts",
       args: [
         "run",
         "--cloud-provider=equinixmetal",
@@ -323,6 +324,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       env: {
         METAL_LBAAS_URL: urls.METAL_LBAAS_URL ?? "",
         METAL_TOKEN_EXCHANGE_URL: urls.METAL_TOKEN_EXCHANGE_URL ?? "",
+        DEMO_APISERVER: new URL(cluster.server).host,
+        DEMO_APISERVER_CA: cluster.pki.caCert,
       },
       logPath: `${dir}/ccm.log`,
     });
