@@ -1,9 +1,9 @@
 import { deepEqual, equal, match, notEqual, rejects } from "node:assert/strict";
-import type { V1Node, V1Service } from "@kubernetes/client-node";
+import type { V1Node } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { parseLabelSelector } from "../../provider/label_selector.ts";
 import { FakeInformer } from "../../provider/testing/fake_informer.ts";
-import { apiError, FakeNodeWriter, mergePatch } from "../../provider/testing/fake_writers.ts";
+import { FakeNodeWriter } from "../../provider/testing/fake_writers.ts";
 import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
 import { InstantClock } from "../api/testing.ts";
 import type { AnnotationTemplates } from "../bgp/annotations.ts";
@@ -17,14 +17,9 @@ import type {
 } from "./implementation.ts";
 import { ReservationCache } from "./reservation_cache.ts";
 import { type ExposureMode, KUBE_VIP_IPS_ANNOTATION, METALLB_POOL_ANNOTATION } from "./service_ip.ts";
-import {
-  EXTERNAL_SERVICE_NAME,
-  EXTERNAL_SERVICE_NAMESPACE,
-  MetalLoadBalancer,
-  type ServicePatcher,
-} from "./service_lb.ts";
+import { EXTERNAL_SERVICE_NAME, EXTERNAL_SERVICE_NAMESPACE, MetalLoadBalancer } from "./service_lb.ts";
 import { serviceTags, USAGE_TAG } from "./tags.ts";
-import { makeNode, makeService, simulatedMetal } from "./testing.ts";
+import { FakeServicePatcher, makeNode, makeService, simulatedMetal } from "./testing.ts";
 
 const CLUSTER = "cluster-uid-1";
 const templates: AnnotationTemplates = {
@@ -57,34 +52,6 @@ class RecordingImplementation implements LoadBalancerImplementation {
   removeService(req: RemoveServiceRequest) {
     this.calls.push({ op: "remove", req });
     return this.fail ? Promise.reject(this.fail) : Promise.resolve();
-  }
-}
-
-class FakeServices implements ServicePatcher {
-  readonly informer = new FakeInformer<V1Service>();
-  readonly patches: unknown[] = [];
-  #rv = 100;
-  patch(namespace: string, name: string, body: unknown): Promise<void> {
-    this.patches.push(body);
-    const key = `${namespace}/${name}`;
-    const current = this.informer.get(key);
-    if (!current) return Promise.reject(apiError(404, "not found"));
-    const rv = (body as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
-    if (rv !== undefined && rv !== current.metadata?.resourceVersion) {
-      return Promise.reject(apiError(409, "conflict"));
-    }
-    const next = mergePatch(current, body) as V1Service;
-    next.metadata = { ...next.metadata, resourceVersion: String(++this.#rv) };
-    this.informer.upsert(next);
-    return Promise.resolve();
-  }
-  /** Adds or replaces a Service and returns the stored copy. */
-  put(service: V1Service): V1Service {
-    this.informer.upsert(service);
-    return this.informer.get(`${service.metadata!.namespace}/${service.metadata!.name}`)!;
-  }
-  get(namespace: string, name: string): V1Service {
-    return this.informer.get(`${namespace}/${name}`)!;
   }
 }
 
@@ -139,7 +106,7 @@ async function setup(options: SetupOptions = {}) {
     clock,
   });
   const impl = new RecordingImplementation(options.usesElasticIP ?? true);
-  const services = new FakeServices();
+  const services = new FakeServicePatcher();
   const lb = new MetalLoadBalancer({
     implementation: impl,
     clusterId: CLUSTER,
