@@ -1,11 +1,15 @@
 /**
  * Least privilege of ccm's RBAC (deploy/template/rbac.yaml, the chart renders the same rules): nothing wider
- * than the code needs, every rule explained, and the API server's authorizer agreeing with both what must be
- * allowed and what must not.
+ * than the code needs, every rule explained, the API server's authorizer agreeing with both what must be
+ * allowed and what must not — and ccm doing its work (node initialization, a Service load balancer, leader
+ * election, the control-plane EIP) as the ServiceAccount bound to exactly these rules.
  */
 import assert from "node:assert/strict";
 import { startTestCluster } from "./harness/cluster.ts";
+import { DemoProgress } from "./demo_progress.ts";
+import { DEMO_EIP_TAG, DEMO_HOSTNAMES, DEMO_SERVICE, startLocalSystem } from "./demo_system.ts";
 import { only, RawApplier, readTemplate, TEMPLATE_DIR } from "./deploy_util.ts";
+import { waitFor } from "./harness/wait.ts";
 
 const SA_USER = "system:serviceaccount:kube-system:cloud-provider-equinix-metal";
 
@@ -170,4 +174,51 @@ Deno.test("the API server's authorizer allows what ccm needs and denies the rest
   ];
   for (const attrs of allowed) assert.equal(await can(attrs), true, `should allow ${JSON.stringify(attrs)}`);
   for (const attrs of denied) assert.equal(await can(attrs), false, `should deny ${JSON.stringify(attrs)}`);
+});
+
+Deno.test("ccm does all its work with only the permissions of rbac.yaml", async () => {
+  await using system = await startLocalSystem({
+    ccmKubeconfig: async (cluster) => {
+      using applier = new RawApplier(cluster);
+      await applier.apply(await readTemplate("rbac.yaml"));
+      return await cluster.serviceAccountKubeconfig({
+        namespace: "kube-system",
+        name: "cloud-provider-equinix-metal",
+      });
+    },
+  });
+  await system.registerNodes();
+  await system.createService();
+  const core = system.cluster.clients.core;
+  const progress = new DemoProgress({ nodeNames: DEMO_HOSTNAMES, eipTag: DEMO_EIP_TAG });
+  await waitFor(async () => {
+    if (system.ccm.hasExited) throw new Error(`ccm exited:\n${await system.ccm.logTail(30)}`);
+    const nodes = (await core.listNode()).items;
+    const service = await core.readNamespacedService(DEMO_SERVICE);
+    progress.observe({ nodes, service, requests: [] });
+    return progress.milestones.nodesInitialized && progress.milestones.serviceIngress !== undefined;
+  }, { timeoutMs: 90_000, intervalMs: 250, message: "nodes initialized and Service ingress" }).catch(
+    async (err) => {
+      throw new Error(`${(err as Error).message}\n--- ccm log ---\n${await system.ccm.logTail(40)}`);
+    },
+  );
+
+  // Leader election took the Lease the Role names; the control-plane EIP wrote its external Service.
+  const lease = await system.cluster.clients.coordination.readNamespacedLease({
+    namespace: "kube-system",
+    name: "cloud-controller-manager",
+  });
+  assert.ok(lease.spec?.holderIdentity);
+  await waitFor(
+    () =>
+      core.readNamespacedService({
+        namespace: "kube-system",
+        name: "cloud-provider-equinix-metal-kubernetes-external",
+      })
+        .then((s) => s.status?.loadBalancer?.ingress?.[0]?.ip),
+    { timeoutMs: 60_000, intervalMs: 250, message: "the control-plane EIP's external Service" },
+  );
+  // Nothing was refused along the way.
+  const log = await Deno.readTextFile(system.ccm.logPath);
+  assert.doesNotMatch(log, /forbidden|cannot (get|list|watch|create|patch|update|delete) resource/i);
 });
