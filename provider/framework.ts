@@ -1,0 +1,168 @@
+/**
+ * The running framework around the controllers: Kubernetes clients, metrics registry, health endpoints and
+ * the secure port, the event recorder, informers and leader election — started in order and stopped in
+ * reverse order. `app.ts` calls {@linkcode runFramework} once the provider is built.
+ *
+ * Shutdown (SIGTERM/SIGINT): controllers stop taking work and finish in-flight reconciles (bounded), the lease
+ * is released so a standby takes over at once, pending Events are written, then the server stops; resolves.
+ * Losing the lease: controllers are stopped at once and the promise rejects (the process exits non-zero, like
+ * upstream).
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { Registry } from "prom-client";
+import type { CloudProvider } from "./cloud.ts";
+import { MANAGER_NAME, runControllers, type RunControllersOptions } from "./controller_manager.ts";
+import { coreV1EventSink, KubeEventRecorder } from "./event_recorder.ts";
+import { HealthChecks, type NamedCheck } from "./health.ts";
+import type { KubeClients } from "./kube/client.ts";
+import type { InformerFactory } from "./kube/informer_factory.ts";
+import type { RunOptions } from "./options.ts";
+import { type HealthEndpoints, type RunningServer, startServer } from "./server.ts";
+
+/** Informers that can be started and stopped (the shared informer factory of `provider/kube`). */
+export interface RunnableInformerFactory extends InformerFactory {
+  /** Starts list+watch of every informer created so far, and of later ones, until `signal` aborts. */
+  start(signal: AbortSignal): void;
+}
+
+/** Leader election as the framework uses it. */
+export interface Elector {
+  /** Campaigns until this replica holds the lease; rejects when `signal` aborts first. */
+  acquire(signal: AbortSignal): Promise<void>;
+  /** Aborted when this replica stops leading (renewal failed). Meaningful after {@linkcode acquire}. */
+  readonly lost: AbortSignal;
+  /** Gives the lease up so a standby takes over without waiting for it to expire. */
+  release(): Promise<void>;
+  /** `/healthz/leaderElection`: fails when this replica leads but has not renewed for too long. */
+  readonly check: NamedCheck;
+}
+
+/** The pieces {@linkcode runFramework} builds; tests replace them. */
+export interface FrameworkParts {
+  kube(options: RunOptions, registry: Registry): KubeClients;
+  informers(kube: KubeClients, options: RunOptions): RunnableInformerFactory;
+  elector(kube: KubeClients, options: RunOptions, registry: Registry): Elector;
+}
+
+/** Input of {@linkcode runFramework}. */
+export interface RunFrameworkOptions {
+  provider: CloudProvider;
+  options: RunOptions;
+  /** Aborted on SIGTERM/SIGINT. */
+  signal: AbortSignal;
+  parts: FrameworkParts;
+  /** Graceful stop bound for in-flight reconciles; default 20 s. */
+  shutdownTimeoutMs?: number;
+  /** Extra options for the controllers (tests). */
+  controllers?: Partial<Pick<RunControllersOptions, "writers" | "clock">>;
+  /** Called once serving, with the bound port (tests). */
+  onServing?(server: RunningServer): void;
+}
+
+/**
+ * Runs the framework until `signal` aborts (resolves) or leadership is lost (rejects).
+ *
+ * @throws {Error} When serving cannot start, the provider cannot initialize, or the lease is lost.
+ */
+export async function runFramework(o: RunFrameworkOptions): Promise<void> {
+  const { options, signal, parts } = o;
+  const logger = getLogger(["ccm", "app"]);
+  const registry = new Registry();
+  const health: HealthEndpoints = {
+    healthz: new HealthChecks("healthz"),
+    livez: new HealthChecks("livez"),
+    readyz: new HealthChecks("readyz"),
+  };
+  let phase: "standby" | "syncing" | "running" = "standby";
+  // A standby has nothing to sync; only a leader whose caches are not filled yet is not ready.
+  health.readyz.add({
+    name: "informer-sync",
+    check: () => {
+      if (phase === "syncing") throw new Error("informer caches have not synced yet");
+    },
+  });
+
+  await using kube = parts.kube(options, registry);
+  const serverStop = new AbortController();
+  let server: RunningServer | undefined;
+  if (options.securePort !== 0) {
+    server = await startServer({
+      bindAddress: options.bindAddress,
+      port: options.securePort,
+      tlsCertFile: options.tlsCertFile,
+      tlsPrivateKeyFile: options.tlsPrivateKeyFile,
+      registry,
+      health,
+      signal: serverStop.signal,
+    });
+    o.onServing?.(server);
+  }
+  const recorder = new KubeEventRecorder({ sink: coreV1EventSink(kube.core), component: MANAGER_NAME });
+  const informers = parts.informers(kube, options);
+  const informerStop = new AbortController();
+
+  try {
+    let lost: AbortSignal | undefined;
+    let elector: Elector | undefined;
+    if (options.leaderElect) {
+      elector = parts.elector(kube, options, registry);
+      health.healthz.add(elector.check);
+      health.livez.add(elector.check);
+      logger.info("Waiting to acquire the leader lease", {
+        lease: `${options.leaderElectResourceNamespace}/${options.leaderElectResourceName}`,
+      });
+      try {
+        await elector.acquire(signal);
+      } catch (err) {
+        if (signal.aborted) {
+          logger.info("Stopped while standing by");
+          return;
+        }
+        throw err;
+      }
+      lost = elector.lost;
+      logger.info("Became leader; starting controllers");
+    }
+    phase = "syncing";
+    informers.start(informerStop.signal);
+    const syncWatch = informers.waitForSync(informerStop.signal).then(() => {
+      if (phase === "syncing") phase = "running";
+    }, () => {});
+    await runControllers({
+      provider: o.provider,
+      options,
+      kube,
+      informers,
+      recorder,
+      registry,
+      health,
+      signal,
+      hardSignal: lost,
+      shutdownTimeoutMs: o.shutdownTimeoutMs,
+      ...o.controllers,
+    });
+    await Promise.race([syncWatch, Promise.resolve()]);
+    if (lost?.aborted) {
+      throw new Error(
+        `Lost the leader lease ${options.leaderElectResourceNamespace}/${options.leaderElectResourceName}; ` +
+          "stopped all controllers so another replica can take over",
+        { cause: lost.reason },
+      );
+    }
+    if (elector !== undefined) {
+      await elector.release().then(
+        () => logger.info("Released the leader lease"),
+        (err) =>
+          logger.warn("Failed to release the leader lease; a standby takes over when it expires", { err }),
+      );
+    }
+  } finally {
+    informerStop.abort();
+    await recorder.close();
+    serverStop.abort();
+    await server?.finished;
+    logger.info("Stopped cloud controller manager");
+  }
+}

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import type { CoreV1Event, V1Node } from "@kubernetes/client-node";
+import type { KubeClients } from "./kube/client.ts";
+import { parseRunFlags } from "./flags.ts";
+import {
+  type Elector,
+  type FrameworkParts,
+  runFramework,
+  type RunnableInformerFactory,
+} from "./framework.ts";
+import type { RunningServer } from "./server.ts";
+import { FakeInformerFactory } from "./testing/fake_informer.ts";
+import { FakeProvider } from "./testing/fake_provider.ts";
+import { FakeNodeWriter, FakeServiceWriter } from "./testing/fake_writers.ts";
+
+const UNINIT = { key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" };
+
+class FakeElector implements Elector {
+  readonly #lost = new AbortController();
+  #grant!: () => void;
+  readonly granted = new Promise<void>((resolve) => this.#grant = resolve);
+  released = 0;
+  readonly check = { name: "leaderElection", check: () => {} };
+
+  get lost(): AbortSignal {
+    return this.#lost.signal;
+  }
+
+  grant(): void {
+    this.#grant();
+  }
+
+  lose(): void {
+    this.#lost.abort(new Error("renewal failed"));
+  }
+
+  acquire(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      this.granted.then(resolve);
+    });
+  }
+
+  release(): Promise<void> {
+    this.released++;
+    return Promise.resolve();
+  }
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+function setup(args: string[]) {
+  const informers = new FakeInformerFactory() as FakeInformerFactory & RunnableInformerFactory;
+  let started = 0;
+  informers.start = () => void started++;
+  const elector = new FakeElector();
+  const events: CoreV1Event[] = [];
+  let closed = 0;
+  const kube = {
+    core: {
+      createNamespacedEvent: ({ body }: { body: CoreV1Event }) => {
+        events.push(body);
+        return Promise.resolve(body);
+      },
+    },
+    close: () => Promise.resolve(void closed++),
+    [Symbol.asyncDispose]: () => Promise.resolve(void closed++),
+  } as unknown as KubeClients;
+  const parts: FrameworkParts = { kube: () => kube, informers: () => informers, elector: () => elector };
+  const provider = new FakeProvider();
+  const stop = new AbortController();
+  const servers: RunningServer[] = [];
+  const run = () =>
+    runFramework({
+      provider,
+      options: parseRunFlags(["--bind-address=127.0.0.1", `--secure-port=${freePort()}`, ...args]),
+      signal: stop.signal,
+      parts,
+      controllers: {
+        writers: {
+          nodes: new FakeNodeWriter(informers.nodeInformer),
+          services: new FakeServiceWriter(informers.serviceInformer),
+        },
+      },
+      onServing: (s) => servers.push(s),
+    });
+  return {
+    informers,
+    elector,
+    provider,
+    stop,
+    run,
+    events,
+    servers,
+    started: () => started,
+    closed: () => closed,
+  };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (condition()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+Deno.test("runFramework() does nothing until leading, then initializes the provider and runs controllers", async () => {
+  const t = setup(["--leader-elect=true"]);
+  t.provider.setInstance("n1", {});
+  t.informers.nodeInformer.upsert(
+    { metadata: { name: "n1", uid: "u1" }, spec: { taints: [UNINIT] } } as V1Node,
+  );
+  const done = t.run();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(t.provider.calls.length, 0, "a standby never calls the provider");
+  assert.equal(t.started(), 0, "a standby starts no informers");
+  t.elector.grant();
+  await until(() => t.informers.nodeInformer.get("n1")?.spec?.providerID === "fake://n1", "node initialized");
+  await until(() => t.events.some((e) => e.reason === "Synced"), "Synced Event written");
+  t.stop.abort();
+  await done;
+  assert.equal(t.elector.released, 1, "lease released on graceful stop");
+  assert.equal(t.closed(), 1, "clients closed");
+});
+
+Deno.test("runFramework() stops while standing by without touching the provider", async () => {
+  const t = setup(["--leader-elect=true"]);
+  const done = t.run();
+  await new Promise((r) => setTimeout(r, 20));
+  t.stop.abort();
+  await done;
+  assert.equal(t.provider.calls.length, 0);
+  assert.equal(t.elector.released, 0);
+});
+
+Deno.test("runFramework() rejects when the lease is lost, after stopping the controllers", async () => {
+  const t = setup(["--leader-elect=true"]);
+  const done = t.run();
+  t.elector.grant();
+  await until(() => t.provider.callsOf("initialize").length === 1, "provider initialized");
+  t.elector.lose();
+  await assert.rejects(done, /Lost the leader lease kube-system\/cloud-controller-manager/);
+  assert.equal(t.elector.released, 0);
+});
+
+Deno.test("runFramework() runs at once without --leader-elect and serves health and metrics over HTTPS", async () => {
+  const t = setup(["--leader-elect=false"]);
+  const done = t.run();
+  await until(
+    () => t.servers.length === 1 && t.provider.callsOf("initialize").length === 1,
+    "serving and started",
+  );
+  const server = t.servers[0]!;
+  const client = Deno.createHttpClient({ caCerts: [server.certificate] });
+  try {
+    let res = await fetch(`https://127.0.0.1:${server.port}/healthz?verbose`, { client });
+    const body = await res.text();
+    assert.equal(res.status, 200);
+    assert.match(body, /\[\+\]cloud-node-controller ok/);
+    assert.doesNotMatch(body, /leaderElection/);
+    res = await fetch(`https://127.0.0.1:${server.port}/readyz`, { client });
+    assert.equal(res.status, 200, await res.text());
+    res = await fetch(`https://127.0.0.1:${server.port}/metrics`, { client });
+    assert.match(
+      await res.text(),
+      /running_managed_controllers\{name="cloud-node-controller",manager="cloud-controller-manager"\} 1/,
+    );
+  } finally {
+    client.close();
+  }
+  t.stop.abort();
+  await done;
+});
+
+Deno.test("runFramework() does not serve with --secure-port=0", async () => {
+  const t = setup(["--leader-elect=false"]);
+  const done = runFramework({
+    provider: t.provider,
+    options: parseRunFlags(["--secure-port=0", "--leader-elect=false", "--controllers=-route"]),
+    signal: t.stop.signal,
+    parts: {
+      kube: () => ({ core: {}, [Symbol.asyncDispose]: () => Promise.resolve() }) as unknown as KubeClients,
+      informers: () => t.informers,
+      elector: () => t.elector,
+    },
+    onServing: (s) => t.servers.push(s),
+  });
+  await until(() => t.provider.callsOf("initialize").length === 1, "started");
+  t.stop.abort();
+  await done;
+  assert.equal(t.servers.length, 0);
+});
