@@ -2,27 +2,112 @@
  * Kubernetes API clients shared by the whole process: one configuration, one client-side rate limiter
  * (`--kube-api-qps`/`--kube-api-burst`) and one user agent for every typed API client.
  *
+ * @example
+ * ```ts
+ * await using kube = createKubeClients({ kubeconfig: "/etc/kubernetes/ccm.conf", qps: 20, burst: 30 });
+ * const nodes = await kube.core.listNode();
+ * ```
+ *
  * @module
  */
-import type {
+import {
   CoordinationV1Api,
   CoreV1Api,
+  createConfiguration,
   CustomObjectsApi,
   DiscoveryV1Api,
-  KubeConfig,
+  type KubeConfig,
   KubernetesObjectApi,
-  Watch,
+  ServerConfiguration,
+  wrapHttpLibrary,
 } from "@kubernetes/client-node";
+import type { Registry } from "prom-client";
+import type { Clock } from "../clock.ts";
+import { TokenBucket } from "../token_bucket.ts";
+import { VERSION } from "../version.ts";
+import { loadKubeConfig, type LoadKubeConfigOptions } from "./kubeconfig.ts";
+import { registerRequestMetrics } from "./request_metrics.ts";
+import { RateLimitedHttpLibrary, RequestStats, shareDispatchers } from "./transport.ts";
+import { type WatchEvent, watchStream, type WatchStreamOptions } from "./watch.ts";
 
 /** The typed API clients; all requests made through them share the rate limiter. */
-export interface KubeClients {
+export interface KubeClients extends AsyncDisposable {
   readonly config: KubeConfig;
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;
   readonly discovery: DiscoveryV1Api;
   readonly custom: CustomObjectsApi;
-  /** Generic object client; used for server-side apply. */
+  /** Generic object client; used for server-side apply of arbitrary kinds. */
   readonly objects: KubernetesObjectApi;
-  /** Watch helper (long-lived requests are not rate limited). */
-  readonly watch: Watch;
+  /** The shared client-side limiter (`--kube-api-qps`/`--kube-api-burst`). */
+  readonly limiter: TokenBucket;
+  /** Request counters per Kubernetes verb, and a hook for per-request metrics. */
+  readonly requests: RequestStats;
+  /**
+   * Streams watch events of `path` (for example `/api/v1/nodes`). Starting a watch takes a limiter token; the
+   * stream itself is not limited. Used by informers; prefer an informer over a raw watch.
+   */
+  watch<T = unknown>(path: string, options: WatchStreamOptions): AsyncIterable<WatchEvent<T>>;
+  /** Closes every pooled connection (open watches end). */
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode createKubeClients}. */
+export interface KubeClientsOptions extends LoadKubeConfigOptions {
+  /** `--kube-api-qps`: sustained requests per second (default 20). */
+  qps?: number;
+  /** `--kube-api-burst`: requests allowed at once after a quiet period (default 30). */
+  burst?: number;
+  /** User-Agent header; default `ccm/<version>`. */
+  userAgent?: string;
+  /** Registers `rest_client_requests_total` and `rest_client_request_duration_seconds` here when given. */
+  registry?: Registry;
+  clock?: Clock;
+  /** Use this config instead of loading one (tests that build a KubeConfig in memory). */
+  kubeConfig?: KubeConfig;
+}
+
+/** Builds the process-wide {@linkcode KubeClients} from `--kubeconfig`/`--master` or the in-cluster account. */
+export function createKubeClients(options: KubeClientsOptions = {}): KubeClients {
+  const kc = options.kubeConfig ?? loadKubeConfig(options);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("Kubeconfig has no current cluster; set current-context");
+  const closePools = shareDispatchers(kc);
+  const limiter = new TokenBucket({
+    qps: options.qps ?? 20,
+    burst: options.burst ?? 30,
+    clock: options.clock,
+  });
+  const requests = new RequestStats();
+  if (options.registry) registerRequestMetrics(options.registry, requests);
+  const httpLibrary = new RateLimitedHttpLibrary({
+    limiter,
+    userAgent: options.userAgent ?? `ccm/${VERSION}`,
+    stats: requests,
+  });
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server.replace(/\/+$/, ""), {}),
+    authMethods: { default: kc },
+    httpApi: wrapHttpLibrary(httpLibrary),
+  });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await closePools();
+  };
+  return {
+    config: kc,
+    core: new CoreV1Api(configuration),
+    coordination: new CoordinationV1Api(configuration),
+    discovery: new DiscoveryV1Api(configuration),
+    custom: new CustomObjectsApi(configuration),
+    objects: new KubernetesObjectApi(configuration),
+    limiter,
+    requests,
+    watch: <T>(path: string, watchOptions: WatchStreamOptions) =>
+      watchStream<T>({ kubeConfig: kc, httpLibrary, path, ...watchOptions }),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }

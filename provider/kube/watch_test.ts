@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { KubeConfig, type RequestContext, ResponseContext } from "@kubernetes/client-node";
+import { isGone } from "./errors.ts";
+import { type WatchEvent, watchStream } from "./watch.ts";
+
+function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server: "https://k:6443/", skipTLSVerify: false }],
+    users: [{ name: "u", token: "t" }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  return kc;
+}
+
+function streamResponse(code: number, chunks: string[], keepOpen = false): ResponseContext {
+  const encoder = new TextEncoder();
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+      if (!keepOpen) controller.close();
+    },
+  });
+  const text = chunks.join("");
+  return new ResponseContext(code, {}, {
+    text: () => Promise.resolve(text),
+    binary: () => Promise.reject(new Error("unused")),
+    stream: () => stream,
+  });
+}
+
+async function collect<T>(iterable: AsyncIterable<WatchEvent<T>>): Promise<Array<[string, T]>> {
+  const out: Array<[string, T]> = [];
+  for await (const event of iterable) out.push([event.type, event.object]);
+  return out;
+}
+
+Deno.test("watchStream builds the watch URL and yields events split across chunks", async () => {
+  let request: RequestContext | undefined;
+  const events = await collect(watchStream<{ n: number }>({
+    kubeConfig: kubeConfig(),
+    httpLibrary: {
+      send(ctx) {
+        request = ctx;
+        return Promise.resolve(streamResponse(200, [
+          '{"type":"ADDED","object":{"n":1}}\n{"type":"MOD',
+          'IFIED","object":{"n":2}}\n\n{"type":"BOOKMARK","object":{"n":3}}\n',
+          '{"type":"DELETED","object":{"n":4}}',
+        ]));
+      },
+    },
+    path: "/api/v1/nodes",
+    resourceVersion: "42",
+    labelSelector: "a=b",
+    timeoutSeconds: 300,
+    signal: new AbortController().signal,
+  }));
+  // The unterminated DELETED line is treated as cut off by a dropped connection.
+  assert.deepEqual(events, [["ADDED", { n: 1 }], ["MODIFIED", { n: 2 }], ["BOOKMARK", { n: 3 }]]);
+  const url = new URL(request!.getUrl());
+  assert.equal(url.pathname, "/api/v1/nodes");
+  assert.equal(url.searchParams.get("watch"), "true");
+  assert.equal(url.searchParams.get("allowWatchBookmarks"), "true");
+  assert.equal(url.searchParams.get("resourceVersion"), "42");
+  assert.equal(url.searchParams.get("labelSelector"), "a=b");
+  assert.equal(url.searchParams.get("timeoutSeconds"), "300");
+  assert.equal(request!.getHeaders()["Authorization"], "Bearer t");
+});
+
+Deno.test("watchStream throws a 410 ERROR event as a KubeApiError", async () => {
+  const error =
+    '{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version: 1 (5)"}}\n';
+  await assert.rejects(
+    collect(watchStream({
+      kubeConfig: kubeConfig(),
+      httpLibrary: {
+        send: () => Promise.resolve(streamResponse(200, ['{"type":"ADDED","object":{}}\n', error])),
+      },
+      path: "/api/v1/nodes",
+      signal: new AbortController().signal,
+    })),
+    (err) => isGone(err) && /too old resource version/.test((err as Error).message),
+  );
+});
+
+Deno.test("watchStream throws the Status of a non-200 response", async () => {
+  const body = '{"kind":"Status","code":403,"reason":"Forbidden","message":"nodes is forbidden"}';
+  await assert.rejects(
+    collect(watchStream({
+      kubeConfig: kubeConfig(),
+      httpLibrary: { send: () => Promise.resolve(streamResponse(403, [body])) },
+      path: "/api/v1/nodes",
+      signal: new AbortController().signal,
+    })),
+    (err) => (err as { code?: number }).code === 403 && /nodes is forbidden/.test((err as Error).message),
+  );
+});
+
+Deno.test("watchStream ends quietly when the signal aborts and fails on an idle connection", async () => {
+  const controller = new AbortController();
+  const seen: string[] = [];
+  const done = (async () => {
+    for await (
+      const event of watchStream({
+        kubeConfig: kubeConfig(),
+        httpLibrary: {
+          send: () => Promise.resolve(streamResponse(200, ['{"type":"ADDED","object":{}}\n'], true)),
+        },
+        path: "/api/v1/nodes",
+        signal: controller.signal,
+      })
+    ) {
+      seen.push(event.type);
+      controller.abort();
+    }
+  })();
+  await done;
+  assert.deepEqual(seen, ["ADDED"]);
+
+  await assert.rejects(
+    collect(watchStream({
+      kubeConfig: kubeConfig(),
+      httpLibrary: { send: () => Promise.resolve(streamResponse(200, [], true)) },
+      path: "/api/v1/nodes",
+      idleTimeoutMs: 20,
+      signal: new AbortController().signal,
+    })),
+    /received nothing for 20 ms/,
+  );
+});

@@ -1,0 +1,163 @@
+/**
+ * Builders for the objects integration tests need: Nodes (with status, as a kubelet would report it),
+ * Services, namespaces, CRDs and arbitrary manifests.
+ *
+ * @module
+ */
+import {
+  type KubernetesObject,
+  loadAllYaml,
+  type V1CustomResourceDefinition,
+  type V1Node,
+  type V1NodeAddress,
+  type V1NodeCondition,
+  type V1Service,
+  type V1ServicePort,
+  type V1Taint,
+} from "@kubernetes/client-node";
+import type { KubeClients } from "../../provider/kube/client.ts";
+import { isAlreadyExists } from "../../provider/kube/errors.ts";
+import { patchOptions, serverSideApply } from "../../provider/kube/patch.ts";
+import { waitFor } from "./wait.ts";
+
+/** Taint the kubelet sets with `--cloud-provider=external`. */
+export const UNINITIALIZED_TAINT: V1Taint = {
+  key: "node.cloudprovider.kubernetes.io/uninitialized",
+  value: "true",
+  effect: "NoSchedule",
+};
+
+/** What {@linkcode createNode} puts on the Node. */
+export interface NodeInit {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  taints?: V1Taint[];
+  providerID?: string;
+  /** `status.addresses` (written through the status subresource). */
+  addresses?: V1NodeAddress[];
+  /** Ready condition: `true` (default), `false`, or `"Unknown"`. */
+  ready?: boolean | "Unknown";
+}
+
+function readyCondition(ready: boolean | "Unknown"): V1NodeCondition {
+  const now = new Date();
+  const status = ready === "Unknown" ? "Unknown" : ready ? "True" : "False";
+  return {
+    type: "Ready",
+    status,
+    reason: ready === true ? "KubeletReady" : "KubeletNotReady",
+    message: ready === true ? "kubelet is posting ready status" : "kubelet stopped posting node status",
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+  };
+}
+
+/** Creates Node `name`, then sets its status (Ready condition, addresses) like a kubelet; returns the Node. */
+export async function createNode(kube: KubeClients, name: string, init: NodeInit = {}): Promise<V1Node> {
+  await kube.core.createNode({
+    body: {
+      metadata: { name, labels: init.labels, annotations: init.annotations },
+      spec: { taints: init.taints, providerID: init.providerID },
+    },
+  });
+  return await kube.core.patchNodeStatus({
+    name,
+    body: { status: { conditions: [readyCondition(init.ready ?? true)], addresses: init.addresses ?? [] } },
+  }, patchOptions("merge"));
+}
+
+/** Sets the Node's Ready condition (strategic merge on `status.conditions`, keyed by type). */
+export async function setNodeReady(
+  kube: KubeClients,
+  name: string,
+  ready: boolean | "Unknown",
+): Promise<V1Node> {
+  return await kube.core.patchNodeStatus({
+    name,
+    body: { status: { conditions: [readyCondition(ready)] } },
+  }, patchOptions("strategic"));
+}
+
+/** What {@linkcode createService} puts on the Service. */
+export interface ServiceInit {
+  name: string;
+  /** Default `default`. */
+  namespace?: string;
+  /** Default `LoadBalancer`. */
+  type?: "LoadBalancer" | "ClusterIP" | "NodePort";
+  /** Default one TCP port 80 → 8080. */
+  ports?: V1ServicePort[];
+  loadBalancerClass?: string;
+  loadBalancerIP?: string;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  externalTrafficPolicy?: "Cluster" | "Local";
+  selector?: Record<string, string>;
+}
+
+/** Creates a Service (type LoadBalancer unless told otherwise); returns it as stored. */
+export async function createService(kube: KubeClients, init: ServiceInit): Promise<V1Service> {
+  const namespace = init.namespace ?? "default";
+  return await kube.core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name: init.name, namespace, annotations: init.annotations, labels: init.labels },
+      spec: {
+        type: init.type ?? "LoadBalancer",
+        ports: init.ports ?? [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
+        loadBalancerClass: init.loadBalancerClass,
+        loadBalancerIP: init.loadBalancerIP,
+        externalTrafficPolicy: init.externalTrafficPolicy,
+        selector: init.selector ?? { app: init.name },
+      },
+    },
+  });
+}
+
+/** Creates namespace `name` unless it exists. */
+export async function ensureNamespace(kube: KubeClients, name: string): Promise<void> {
+  try {
+    await kube.core.createNamespace({ body: { metadata: { name } } });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+}
+
+/**
+ * Parses a multi-document YAML (or JSON) manifest into the client's typed objects, skipping empty documents.
+ * Typed, because the client serializes known kinds by model: raw JSON would lose fields such as
+ * `x-kubernetes-preserve-unknown-fields`.
+ */
+export function parseManifests(text: string): KubernetesObject[] {
+  return (loadAllYaml(text) as Array<KubernetesObject | null | undefined>)
+    .filter((obj): obj is KubernetesObject => obj !== null && typeof obj === "object");
+}
+
+/** Server-side applies every object of a multi-document YAML manifest, in order; returns them as stored. */
+export async function applyManifests(kube: KubeClients, yamlText: string): Promise<KubernetesObject[]> {
+  const applied: KubernetesObject[] = [];
+  for (const obj of parseManifests(yamlText)) {
+    applied.push(await serverSideApply(kube.objects, obj, { fieldManager: "ccm-test-harness" }));
+  }
+  return applied;
+}
+
+/**
+ * Applies CustomResourceDefinitions (and anything else in the manifest) and waits until every CRD is
+ * Established, so custom resources can be created right away.
+ */
+export async function applyCRDs(kube: KubeClients, yamlText: string, timeoutMs = 20_000): Promise<void> {
+  const applied = await applyManifests(kube, yamlText);
+  for (const obj of applied) {
+    if (obj.kind !== "CustomResourceDefinition") continue;
+    const name = obj.metadata?.name ?? "";
+    await waitFor(async () => {
+      const crd = await kube.objects.read<V1CustomResourceDefinition>({
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name },
+      });
+      return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+    }, { timeoutMs, message: `CRD "${name}" to be Established` });
+  }
+}
