@@ -10,6 +10,9 @@ import { ConfigError } from "./errors.ts";
 import { configureLogging } from "./log.ts";
 import type { RunOptions } from "./options.ts";
 import { getCloudProviderFactory } from "./registry.ts";
+import { type FrameworkParts, runFramework } from "./framework.ts";
+import { createKubeClients } from "./kube/client.ts";
+import { createElector, createInformers } from "./framework_adapters.ts";
 import { VERSION } from "./version.ts";
 
 /** Dependencies of {@linkcode runController}, injectable for tests. */
@@ -100,16 +103,35 @@ export interface StartControllersContext {
   options: RunOptions;
   /** Aborted on shutdown. */
   signal: AbortSignal;
+  /** Replaces parts of the framework (tests). @default {@linkcode defaultFrameworkParts} */
+  parts?: Partial<FrameworkParts>;
 }
 
 /**
- * Starts informers, leader election, the health server and the controllers, and resolves when `signal`
- * aborts. Placeholder until the framework is wired in: it stops with a clear error.
+ * Starts Kubernetes clients, serving, leader election, informers and the controllers; resolves after a
+ * graceful stop when `signal` aborts, rejects when leadership is lost or start-up fails.
  */
-export function startControllers(_ctx: StartControllersContext): Promise<void> {
-  return Promise.reject(
-    new Error(
-      "Cannot start controllers: they are not wired into 'ccm run' yet; the configuration was valid",
-    ),
-  );
+export function startControllers(ctx: StartControllersContext): Promise<void> {
+  return runFramework({
+    provider: ctx.provider,
+    options: ctx.options,
+    signal: ctx.signal,
+    parts: { ...defaultFrameworkParts(), ...ctx.parts },
+  });
+}
+
+/** The real framework parts: rate-limited clients, shared informers and Lease-based leader election. */
+export function defaultFrameworkParts(): FrameworkParts {
+  return {
+    kube: (options, registry) =>
+      createKubeClients({
+        kubeconfig: options.kubeconfig,
+        master: options.master,
+        qps: options.kubeApiQps,
+        burst: options.kubeApiBurst,
+        registry,
+      }),
+    informers: (kube, options) => createInformers(kube, options),
+    elector: (kube, options, registry) => createElector(kube, options, registry),
+  };
 }

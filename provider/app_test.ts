@@ -160,8 +160,12 @@ Deno.test("runController() never lets a secret reach the startup log", async () 
   }
 });
 
-Deno.test("runController() fails with a clear message while controllers are not wired", async () => {
-  await runFails([], { startControllers: undefined }, /^Cannot start controllers: they are not wired/);
+Deno.test("runController() starts the framework and fails clearly on an unreadable kubeconfig", async () => {
+  await runFails(
+    ["--kubeconfig=/nonexistent/kubeconfig"],
+    { startControllers: undefined },
+    /\/nonexistent\/kubeconfig/,
+  );
 });
 
 Deno.test("runController() writes text logs with --logging-format=text", async () => {

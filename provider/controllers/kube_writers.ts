@@ -4,13 +4,8 @@
  *
  * @module
  */
-import {
-  type CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Node,
-  type V1Service,
-} from "@kubernetes/client-node";
+import type { CoreV1Api, V1Node, V1Service } from "@kubernetes/client-node";
+import { patchOptions } from "../kube/patch.ts";
 
 /** `merge` = JSON merge patch (RFC 7386); `strategic` = Kubernetes strategic merge patch. */
 export type PatchKind = "merge" | "strategic";
@@ -30,17 +25,12 @@ export interface ServiceWriter {
   patchStatus(namespace: string, name: string, body: unknown, kind?: PatchKind): Promise<V1Service>;
 }
 
-const CONTENT_TYPES = {
-  merge: setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-  strategic: setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
-};
-
 /** {@linkcode NodeWriter} over a `CoreV1Api`. */
 export function coreV1NodeWriter(core: CoreV1Api): NodeWriter {
   return {
     get: (name) => core.readNode({ name }),
-    patch: (name, body, kind = "merge") => core.patchNode({ name, body }, CONTENT_TYPES[kind]),
-    patchStatus: (name, body, kind = "merge") => core.patchNodeStatus({ name, body }, CONTENT_TYPES[kind]),
+    patch: (name, body, kind = "merge") => core.patchNode({ name, body }, patchOptions(kind)),
+    patchStatus: (name, body, kind = "merge") => core.patchNodeStatus({ name, body }, patchOptions(kind)),
     delete: async (name, uid) => {
       await core.deleteNode({ name, body: uid === undefined ? {} : { preconditions: { uid } } });
     },
@@ -51,7 +41,7 @@ export function coreV1NodeWriter(core: CoreV1Api): NodeWriter {
 export function coreV1ServiceWriter(core: CoreV1Api): ServiceWriter {
   return {
     patchStatus: (namespace, name, body, kind = "merge") =>
-      core.patchNamespacedServiceStatus({ namespace, name, body }, CONTENT_TYPES[kind]),
+      core.patchNamespacedServiceStatus({ namespace, name, body }, patchOptions(kind)),
   };
 }
 
