@@ -41,7 +41,12 @@ export interface Elector {
 
 /** The pieces {@linkcode runFramework} builds; tests replace them. */
 export interface FrameworkParts {
-  kube(options: RunOptions, registry: Registry): KubeClients;
+  /**
+   * Rate-limited clients. Called twice: for the controllers (with the registry, for `rest_client_*` metrics)
+   * and for Events (without), so Events have their own `--kube-api-qps` budget, as each upstream controller
+   * has its own client.
+   */
+  kube(options: RunOptions, registry?: Registry): KubeClients;
   informers(kube: KubeClients, options: RunOptions): RunnableInformerFactory;
   elector(kube: KubeClients, options: RunOptions, registry: Registry): Elector;
 }
@@ -99,7 +104,10 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
     });
     o.onServing?.(server);
   }
-  const recorder = new KubeEventRecorder({ sink: coreV1EventSink(kube.core), component: MANAGER_NAME });
+  // Events never wait behind (or delay) controller writes: a thousand Synced Events would otherwise cost a
+  // thousand node writes' worth of the limiter.
+  await using eventKube = parts.kube(options);
+  const recorder = new KubeEventRecorder({ sink: coreV1EventSink(eventKube.core), component: MANAGER_NAME });
   const informers = parts.informers(kube, options);
   const informerStop = new AbortController();
 

@@ -126,7 +126,7 @@ Deno.test("runFramework() does nothing until leading, then initializes the provi
   t.stop.abort();
   await done;
   assert.equal(t.elector.released, 1, "lease released on graceful stop");
-  assert.equal(t.closed(), 1, "clients closed");
+  assert.equal(t.closed(), 2, "controller and event clients closed");
 });
 
 Deno.test("runFramework() stops while standing by without touching the provider", async () => {
