@@ -10,7 +10,9 @@
  * - finalizer removal and status clearing are one patch;
  * - a node sync compares each Service's own last node set (names and providerIDs) and uses the newest Service
  *   spec; ensure and update of one Service never run at the same time;
- * - a `RetryError` is requeued after its delay without a SyncLoadBalancerFailed Warning (it is not a failure).
+ * - a `RetryError` is requeued after its delay without a SyncLoadBalancerFailed Warning (it is not a failure);
+ * - an informer resync (`--min-resync-period`) reconciles every managed Service again (level-triggered), so
+ *   a load balancer removed behind our back is re-created.
  *
  * @module
  */
@@ -111,11 +113,16 @@ export class ServiceController implements Controller {
         }
       },
       update: (old, svc) => {
+        // A resync replays the same object: level-triggered, every managed Service is reconciled again.
+        const resync = old.metadata?.resourceVersion === svc.metadata?.resourceVersion;
         const change = serviceChange(old, svc, this.#classes);
         if (change?.message !== undefined) {
           this.#o.recorder.event(svc, "Normal", change.reason, change.message);
         }
-        if (change !== undefined || needsCleanup(svc, this.#classes)) services.add(keyOf(svc));
+        const managed = wantsLoadBalancer(svc, this.#classes) || needsCleanup(svc, this.#classes);
+        if (change !== undefined || needsCleanup(svc, this.#classes) || (resync && managed)) {
+          services.add(keyOf(svc));
+        }
       },
       delete: (svc) => {
         if (this.#cache.has(keyOf(svc))) services.add(keyOf(svc));

@@ -208,7 +208,10 @@ Deno.test("run() reacts to Service adds, relevant updates, deletions and node ch
   assert.deepEqual(t.provider.callsOf("ensureLoadBalancer").map((c) => c.target), ["default/web"]);
 
   const current = t.serviceInformer.get("default/web")!;
-  t.serviceInformer.upsert({ ...current, metadata: { ...current.metadata, labels: { team: "x" } } });
+  t.serviceInformer.upsert({
+    ...current,
+    metadata: { ...current.metadata, resourceVersion: "999", labels: { team: "x" } },
+  });
   await flush();
   assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1, "label change does not resync");
 
@@ -251,6 +254,24 @@ Deno.test("run() retries a failed Service with 5 s backoff", async () => {
   for (let i = 0; i < 5; i++) await settle();
   assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 2);
   assert.ok(t.serviceInformer.get("default/web")!.status?.loadBalancer?.ingress);
+  stop.abort();
+  await running;
+});
+
+Deno.test("run() reconciles every managed Service again on an informer resync", async () => {
+  const t = setup([svc("web"), svc("internal", { type: "ClusterIP" })]);
+  const stop = new AbortController();
+  const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
+  for (let i = 0; i < 10; i++) await settle();
+  assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1);
+  t.provider.loadBalancers.clear(); // removed behind our back
+  for (const s of t.serviceInformer.list()) t.serviceInformer.upsert(s); // resync: same objects again
+  for (let i = 0; i < 10; i++) await settle();
+  assert.deepEqual(t.provider.callsOf("ensureLoadBalancer").map((c) => c.target), [
+    "default/web",
+    "default/web",
+  ]);
+  assert.ok(t.provider.loadBalancers.has("default/web"));
   stop.abort();
   await running;
 });
