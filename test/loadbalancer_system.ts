@@ -1,0 +1,378 @@
+/**
+ * Test bed of the load balancer integration tests (`test/loadbalancer_*_test.ts`): a real kube-apiserver (test
+ * harness), a real `ccm fake-api` process seeded with one project and two devices, Nodes for those devices, and
+ * `ccm run` as a process in a given `METAL_LOAD_BALANCER` mode — which can be SIGKILLed and started again.
+ * Plus readers of the simulator's state over its HTTP API (reservations, BGP, load balancers, request log).
+ *
+ * @module
+ */
+import type { V1Node, V1Service } from "@kubernetes/client-node";
+import { createNode, startTestCluster, type TestCluster, waitFor } from "./harness/mod.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Project of the seeded simulator. */
+export const PROJECT_ID = "6f1d2c3b-0000-4000-8000-00000000b1b0";
+/** Devices (and Nodes). */
+export const HOSTNAMES = ["lb-node-a", "lb-node-b"];
+/** Metro of devices and elastic IPs. */
+export const METRO = "sv";
+
+/** A child process with its output in a log file; can be SIGKILLed. */
+export class ChildProcess {
+  readonly name: string;
+  readonly logPath: string;
+  readonly exited: Promise<Deno.CommandStatus>;
+  #child: Deno.ChildProcess;
+  #done = false;
+
+  constructor(name: string, logPath: string, child: Deno.ChildProcess, log: Deno.FsFile) {
+    this.name = name;
+    this.logPath = logPath;
+    this.#child = child;
+    // Written synchronously: `FsFile.writable` buffers until close, and tests read the log while it runs.
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream) {
+        let rest = chunk;
+        while (rest.length > 0) rest = rest.subarray(log.writeSync(rest));
+      }
+    };
+    const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() => log.close());
+    this.exited = child.status.then(async (status) => {
+      this.#done = true;
+      await pumps.catch(() => {});
+      return status;
+    });
+  }
+
+  /** Starts `deno run --allow-all main.ts <args>` with exactly `env` (plus PATH, HOME, DENO_DIR). */
+  static async start(
+    name: string,
+    args: string[],
+    env: Record<string, string>,
+    logPath: string,
+  ): Promise<ChildProcess> {
+    const base: Record<string, string> = { NO_COLOR: "1" };
+    for (const key of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
+      const value = Deno.env.get(key);
+      if (value !== undefined) base[key] = value;
+    }
+    const log = await Deno.open(logPath, { create: true, append: true });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "main.ts", ...args],
+      env: { ...base, ...env },
+      clearEnv: true,
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    return new ChildProcess(name, logPath, child, log);
+  }
+
+  get hasExited(): boolean {
+    return this.#done;
+  }
+
+  /** Sends `signal` (SIGKILL: no chance to clean up) and waits for the exit. */
+  async kill(signal: Deno.Signal = "SIGTERM", graceMs = 10_000): Promise<void> {
+    if (!this.#done) {
+      try {
+        this.#child.kill(signal);
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          this.#child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    await this.exited;
+  }
+
+  async logTail(lines = 40): Promise<string> {
+    const text = await Deno.readTextFile(this.logPath).catch(() => "");
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
+  }
+}
+
+/** A reservation as the simulator lists it. */
+export interface Reservation {
+  id: string;
+  address: string;
+  cidr: number;
+  tags: string[];
+  details?: string;
+  type: string;
+  metro?: { code?: string } | null;
+}
+
+/** Options of {@linkcode startLbSystem}. */
+export interface LbSystemOptions {
+  /** `METAL_LOAD_BALANCER`. */
+  loadBalancer: string;
+  /** Extra environment of `ccm run`. */
+  env?: Record<string, string>;
+  /** Node labels by hostname. */
+  labels?: Record<string, Record<string, string>>;
+  /** Called once the cluster is up and before ccm starts (CRDs, ConfigMaps...). */
+  prepare?: (cluster: TestCluster) => Promise<void>;
+}
+
+/** The running test bed. */
+export interface LbSystem extends AsyncDisposable {
+  readonly dir: string;
+  readonly cluster: TestCluster;
+  /** Simulator root, `http://127.0.0.1:<port>`. */
+  readonly fakeApiUrl: string;
+  readonly apiKey: string;
+  /** Device ids by hostname. */
+  readonly deviceIds: Record<string, string>;
+  /** The running `ccm run`, if any. */
+  ccm: ChildProcess | undefined;
+  /** Starts `ccm run` (again). */
+  startCcm(): Promise<ChildProcess>;
+  /** SIGKILLs `ccm run`. */
+  killCcm(): Promise<void>;
+  /** GET on the Metal API with the project's key. */
+  metal<T = unknown>(path: string): Promise<T>;
+  /** Any request on the simulator root (admin API, LBaaS). */
+  raw(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  reservations(): Promise<Reservation[]>;
+  /** Reservations tagged for Service `namespace/name` (by the service tag only). */
+  reservationsOf(namespace: string, name: string): Promise<Reservation[]>;
+  /** Waits for the Service's ingress IPs (non-empty). */
+  ingress(namespace: string, name: string, timeoutMs?: number): Promise<string[]>;
+  service(namespace: string, name: string): Promise<V1Service | undefined>;
+  node(name: string): Promise<V1Node>;
+  /** Deletes the Service and waits until it is gone (finalizer removed). */
+  deleteService(namespace: string, name: string, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Standard base64 of sha256(`ns/name`), the Service part of reservation tags. */
+export async function serviceHash(namespace: string, name: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${namespace}/${name}`));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
+
+/** Starts the whole test bed (without ccm; call {@linkcode LbSystem.startCcm}). */
+export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem> {
+  const dir = await Deno.makeTempDir({ prefix: "ccm-lb-test-" });
+  const cleanups: Array<() => Promise<void>> = [];
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+      if (Deno.env.get("CCM_TEST_KEEP_DIR") !== "1") {
+        await Deno.remove(dir, { recursive: true }).catch(
+          () => {},
+        );
+      }
+    })();
+  try {
+    const cluster = await startTestCluster();
+    cleanups.push(() => cluster.stop());
+    const apiKey = `lb-test-${crypto.randomUUID()}`;
+    await Deno.writeTextFile(
+      `${dir}/seed.json`,
+      JSON.stringify({
+        projects: [{ id: PROJECT_ID, name: "lb-test" }],
+        api_keys: [{ token: apiKey, project_ids: [PROJECT_ID] }],
+        devices: HOSTNAMES.map((hostname) => ({ project_id: PROJECT_ID, hostname, metro: METRO })),
+      }),
+    );
+    const fakeApi = await ChildProcess.start(
+      "fake-api",
+      ["fake-api", "--listen", "127.0.0.1:0", "--seed", `${dir}/seed.json`, "--logging-format", "text"],
+      {},
+      `${dir}/fake-api.log`,
+    );
+    cleanups.push(() => fakeApi.kill("SIGTERM"));
+    const exports = await waitFor(async () => {
+      if (fakeApi.hasExited) throw new Error(`fake-api exited:\n${await fakeApi.logTail()}`);
+      const text = await Deno.readTextFile(fakeApi.logPath).catch(() => "");
+      const env: Record<string, string> = {};
+      for (const m of text.matchAll(/^export (METAL_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+      return env.METAL_BASE_URL ? env : undefined;
+    }, { timeoutMs: 60_000, message: "fake-api to print its URLs" });
+    const baseUrl = exports.METAL_BASE_URL!;
+    const fakeApiUrl = new URL(baseUrl).origin;
+
+    const raw = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${fakeApiUrl}${path}`, {
+        method,
+        headers: { "Content-Type": "application/json", ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const metal = async <T>(path: string): Promise<T> => {
+      const res = await raw("GET", `/metal/v1${path}`, undefined, { "X-Auth-Token": apiKey });
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+      return await res.json() as T;
+    };
+    const devices = await metal<{
+      devices: {
+        id: string;
+        hostname: string;
+        ip_addresses: { address: string; public: boolean; address_family: number }[];
+      }[];
+    }>(`/projects/${PROJECT_ID}/devices`);
+    const deviceIds = Object.fromEntries(devices.devices.map((d) => [d.hostname, d.id]));
+
+    // Nodes as the cloud node controller leaves them: providerID and the device's IPv4 addresses.
+    for (const device of devices.devices) {
+      const v4 = device.ip_addresses.filter((a) => a.address_family === 4);
+      await createNode(cluster.clients, device.hostname, {
+        labels: { "kubernetes.io/hostname": device.hostname, ...options.labels?.[device.hostname] },
+        providerID: `equinixmetal://${device.id}`,
+        addresses: [
+          { type: "Hostname", address: device.hostname },
+          ...v4.filter((a) => !a.public).map((a) => ({ type: "InternalIP", address: a.address })),
+          ...v4.filter((a) => a.public).map((a) => ({ type: "ExternalIP", address: a.address })),
+        ],
+      });
+    }
+    await options.prepare?.(cluster);
+
+    const ccmEnv: Record<string, string> = {
+      METAL_API_KEY: apiKey,
+      METAL_PROJECT_ID: PROJECT_ID,
+      METAL_BASE_URL: baseUrl,
+      METAL_LBAAS_URL: exports.METAL_LBAAS_URL ?? "",
+      METAL_TOKEN_EXCHANGE_URL: exports.METAL_TOKEN_EXCHANGE_URL ?? "",
+      METAL_LOAD_BALANCER: options.loadBalancer,
+      METAL_METRO_NAME: METRO,
+      ...options.env,
+    };
+    let starts = 0;
+    const system: LbSystem = {
+      dir,
+      cluster,
+      fakeApiUrl,
+      apiKey,
+      deviceIds,
+      ccm: undefined,
+      async startCcm() {
+        if (system.ccm && !system.ccm.hasExited) throw new Error("ccm is already running");
+        starts++;
+        const ccm = await ChildProcess.start(
+          "ccm",
+          [
+            "run",
+            "--cloud-provider=equinixmetal",
+            `--kubeconfig=${cluster.kubeconfigPath}`,
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            `--secure-port=${freePort()}`,
+            "--node-monitor-period=2s",
+            "-v=2",
+            "--logging-format=text",
+          ],
+          ccmEnv,
+          `${dir}/ccm-${starts}.log`,
+        );
+        system.ccm = ccm;
+        return ccm;
+      },
+      async killCcm() {
+        await system.ccm?.kill("SIGKILL");
+      },
+      metal,
+      raw,
+      async reservations() {
+        return (await metal<{ ip_addresses: Reservation[] }>(`/projects/${PROJECT_ID}/ips?per_page=1000`))
+          .ip_addresses.filter((r) => r.type === "public_ipv4");
+      },
+      async reservationsOf(namespace, name) {
+        const tag = `service=${await serviceHash(namespace, name)}`;
+        return (await system.reservations()).filter((r) => r.tags.includes(tag));
+      },
+      async ingress(namespace, name, timeoutMs = 30_000) {
+        return await waitFor(async () => {
+          await assertCcmRunning(system);
+          const svc = await system.service(namespace, name);
+          const ips = (svc?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? "").filter((ip) => ip);
+          return ips.length > 0 ? ips : undefined;
+        }, { timeoutMs, intervalMs: 100, message: `ingress of Service ${namespace}/${name}` });
+      },
+      async service(namespace, name) {
+        try {
+          return await cluster.clients.core.readNamespacedService({ namespace, name });
+        } catch (err) {
+          if ((err as { code?: number }).code === 404) return undefined;
+          throw err;
+        }
+      },
+      async node(name) {
+        return await cluster.clients.core.readNode({ name });
+      },
+      async deleteService(namespace, name, timeoutMs = 30_000) {
+        await cluster.clients.core.deleteNamespacedService({ namespace, name });
+        await waitFor(async () => {
+          await assertCcmRunning(system);
+          return (await system.service(namespace, name)) === undefined;
+        }, { timeoutMs, intervalMs: 100, message: `Service ${namespace}/${name} to be deleted` });
+      },
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+    cleanups.push(() => system.ccm?.kill("SIGTERM") ?? Promise.resolve());
+    return system;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Fails fast (with its log) when ccm died, instead of waiting for a timeout. */
+async function assertCcmRunning(system: LbSystem): Promise<void> {
+  if (system.ccm?.hasExited) {
+    throw new Error(`ccm run exited (${(await system.ccm.exited).code}):\n${await system.ccm.logTail()}`);
+  }
+}
+
+/** Creates a LoadBalancer Service with one TCP port. */
+export async function createLbService(
+  cluster: TestCluster,
+  namespace: string,
+  name: string,
+  fields: Partial<V1Service["spec"]> & { annotations?: Record<string, string> } = {},
+): Promise<V1Service> {
+  const { annotations, ...spec } = fields;
+  return await cluster.clients.core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name, namespace, annotations },
+      spec: {
+        type: "LoadBalancer",
+        selector: { app: name },
+        ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
+        ...spec,
+      },
+    },
+  });
+}
+
+/** A seeded random number generator (mulberry32), so "random" kill points are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
