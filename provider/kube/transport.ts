@@ -6,14 +6,15 @@
  */
 import {
   type Cluster,
-  IsomorphicFetchHttpLibrary,
   type KubeConfig,
   type PromiseHttpLibrary,
   type RequestContext,
-  type ResponseContext,
+  ResponseContext,
 } from "@kubernetes/client-node";
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { AgentOptions } from "node:https";
+import { Agent, type Dispatcher, request } from "undici";
 import type { TokenBucket } from "../token_bucket.ts";
 
 /** One finished API request, as seen by {@linkcode RequestStats} listeners. */
@@ -107,8 +108,7 @@ export class RateLimitedHttpLibrary implements PromiseHttpLibrary {
     this.#limiter = options.limiter;
     this.#userAgent = options.userAgent;
     this.#stats = options.stats;
-    const fetchLibrary = new IsomorphicFetchHttpLibrary();
-    this.#inner = options.inner ?? { send: (ctx) => fetchLibrary.send(ctx).toPromise() };
+    this.#inner = options.inner ?? new UndiciHttpLibrary();
   }
 
   async send(ctx: RequestContext): Promise<ResponseContext> {
@@ -130,28 +130,87 @@ export class RateLimitedHttpLibrary implements PromiseHttpLibrary {
   }
 }
 
-/** What we need of an undici dispatcher. */
-interface Closable {
-  close(): Promise<void>;
-  destroy(): Promise<void>;
+let fallbackAgent: Agent | undefined;
+
+/** Turns an async iterable of chunks into a web stream whose reads fail when the iterable fails. */
+function toWebStream(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const chunks = body[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await chunks.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel() {
+      await chunks.return?.();
+    },
+  });
 }
 
 /**
- * Makes `kc` reuse one connection pool per distinct TLS configuration. @kubernetes/client-node 2.0.1 builds a
- * new undici Agent for every request (a TLS handshake each time, and idle sockets left behind); we wrap its
- * private `createDispatcher` so equal options share one Agent. Returns a function that closes every pool.
+ * The request layer: undici's `request()` instead of the library's undici `fetch()`. Under Deno 2.9.6 a
+ * `fetch()` body never ends or fails when the server closes the connection mid-response, so a watch (or any
+ * request) cut by an API server restart would hang forever; `request()` reports "other side closed".
+ * Bodies are read in full before the response is returned (the generated clients do not always read them,
+ * which would hold the connection), except for watches, which stream and have no body timeout (the watch
+ * applies its own idle timeout).
+ */
+export class UndiciHttpLibrary implements PromiseHttpLibrary {
+  async send(ctx: RequestContext): Promise<ResponseContext> {
+    const url = ctx.getUrl();
+    const watch = new URL(url).searchParams.get("watch") === "true";
+    const body = ctx.getBody();
+    const response = await request(url, {
+      method: ctx.getHttpMethod(),
+      headers: ctx.getHeaders(),
+      body: body === undefined || typeof body === "string" ? body : body.toString(),
+      signal: ctx.getSignal(),
+      dispatcher: (ctx.getDispatcher() as Dispatcher | undefined) ??
+        (fallbackAgent ??= new Agent({ allowH2: false })),
+      bodyTimeout: watch ? 0 : undefined,
+    });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
+    if (watch) {
+      const stream = toWebStream(response.body);
+      return new ResponseContext(response.statusCode, headers, {
+        text: () => response.body.text(),
+        binary: async () => Buffer.from(await response.body.arrayBuffer()),
+        stream: () => stream,
+      });
+    }
+    const buffer = Buffer.from(await response.body.arrayBuffer());
+    return new ResponseContext(response.statusCode, headers, {
+      text: () => Promise.resolve(buffer.toString("utf8")),
+      binary: () => Promise.resolve(buffer),
+      stream: () => new Blob([buffer]).stream(),
+    });
+  }
+}
+
+/**
+ * Makes `kc` reuse one HTTP/1.1 connection pool per distinct TLS configuration, replacing its private
+ * `createDispatcher`:
+ * - @kubernetes/client-node 2.0.1 builds a new undici Agent for every request (a TLS handshake each time, and
+ *   idle sockets left behind);
+ * - undici offers HTTP/2, which the API server picks, and Deno 2.9.6 aborts the whole process when an HTTP/2
+ *   server sends GOAWAY (denoland/deno#36788) — as kube-apiserver does whenever it restarts.
+ * Proxy configurations keep the library's own dispatcher. Returns a function that closes every pool.
  */
 export function shareDispatchers(kc: KubeConfig): () => Promise<void> {
-  const pools = new Map<string, Closable>();
-  type CreateDispatcher = (cluster: Cluster | null, agentOptions: AgentOptions) => Closable | undefined;
+  const pools = new Map<string, Dispatcher>();
+  type CreateDispatcher = (cluster: Cluster | null, agentOptions: AgentOptions) => Dispatcher | undefined;
   const create: CreateDispatcher = kc["createDispatcher"].bind(kc);
   const shared: CreateDispatcher = (cluster, agentOptions) => {
-    const key = createHash("sha256")
-      .update(JSON.stringify(kc.createDispatcherOptions(cluster, agentOptions)))
-      .digest("hex");
+    const options = kc.createDispatcherOptions(cluster, agentOptions);
+    const key = createHash("sha256").update(JSON.stringify(options)).digest("hex");
     let pool = pools.get(key);
     if (!pool) {
-      pool = create(cluster, agentOptions);
+      if (options.type === "agent") pool = new Agent({ allowH2: false, connect: options.connect });
+      else if (options.type === "none") pool = new Agent({ allowH2: false });
+      else pool = create(cluster, agentOptions);
       if (!pool) return undefined;
       pools.set(key, pool);
     }

@@ -66,8 +66,11 @@ export interface TestCluster extends AsyncDisposable {
   readonly clients: KubeClients;
   readonly pki: Pki;
   readonly timings: StartupTimings;
-  /** Stops kube-apiserver and starts it again on the same port and etcd; resolves once it is ready. */
-  restartApiserver(): Promise<void>;
+  /**
+   * Stops kube-apiserver (SIGTERM, then SIGKILL after `graceMs`, default 1 s: over HTTP/1.1 it keeps open
+   * watches until killed) and starts it again on the same port and etcd; resolves once it is ready.
+   */
+  restartApiserver(options?: { graceMs?: number }): Promise<void>;
   /**
    * Compacts etcd up to its current revision, so reads and watches from any older resourceVersion fail with
    * 410 Gone (what happens in a real cluster after a long disconnect).
@@ -309,7 +312,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       }
     }
     let current = apiserver;
-    cleanup.push(() => current.stop());
+    cleanup.push(() => current.stop(2000));
     const server = `https://127.0.0.1:${port}`;
     const apiserverMs = performance.now() - started - etcdMs;
 
@@ -349,8 +352,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       clients,
       pki,
       timings: { etcdMs, apiserverMs, totalMs: performance.now() - started },
-      async restartApiserver() {
-        await current.stop();
+      async restartApiserver({ graceMs = 1000 } = {}) {
+        await current.stop(graceMs);
         current = await startApiserver({ bin: apiserverBin, pki, etcdUrl, port, dir, extra, timeoutMs });
       },
       compactEtcd: () => compactEtcd(etcdUrl),
