@@ -1,15 +1,47 @@
 /**
  * Shared informers: one list+watch cache per resource, shared by every controller and the provider.
  *
+ * @example
+ * ```ts
+ * const informers = new SharedInformerFactory({ kube, minResyncPeriodMs: 12 * 3600_000 });
+ * const nodes = informers.nodes();
+ * nodes.addHandlers({ add: (n) => queue.add(n.metadata!.name!) });
+ * const running = informers.start(signal); // runs until `signal` aborts
+ * await informers.waitForSync(signal);
+ * nodes.get("n1");
+ * ```
+ *
  * @module
  */
-import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
+import type { KubernetesObject, V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
+import type { Logger } from "@logtape/logtape";
+import type { Clock } from "../clock.ts";
+import type { BackoffOptions } from "./backoff.ts";
+import type { KubeClients } from "./client.ts";
+import { SharedInformer } from "./informer.ts";
+import {
+  descriptorKey,
+  ENDPOINT_SLICES,
+  listWatchFor,
+  NODES,
+  type ResourceDescriptor,
+  SERVICES,
+} from "./list_watch.ts";
 
-/** Handlers receive the new object (and the old one for updates). */
+/** Handlers receive the new object (and the old one for updates). A resync calls `update(obj, obj)`. */
 export interface InformerHandlers<T> {
   add?(obj: T): void;
   update?(oldObj: T, newObj: T): void;
   delete?(obj: T): void;
+}
+
+/** Per-registration options of {@linkcode Informer.addHandlers}. */
+export interface InformerHandlerOptions {
+  /**
+   * Replay every cached object to these handlers as `update(obj, obj)` this often (upstream
+   * `AddEventHandlerWithResyncPeriod`); default the informer's period (from `--min-resync-period`), 0 disables.
+   */
+  resyncPeriodMs?: number;
 }
 
 /** A read-only cache of one resource kept current by list+watch. */
@@ -19,7 +51,7 @@ export interface Informer<T> {
   /** One object by key: `name` for cluster-scoped resources, `namespace/name` otherwise. */
   get(key: string): T | undefined;
   /** Registers handlers; returns a function that removes them. Existing objects are replayed as adds. */
-  addHandlers(handlers: InformerHandlers<T>): () => void;
+  addHandlers(handlers: InformerHandlers<T>, options?: InformerHandlerOptions): () => void;
   /** Whether the initial list has been loaded. */
   hasSynced(): boolean;
 }
@@ -31,4 +63,110 @@ export interface InformerFactory {
   endpointSlices(): Informer<V1EndpointSlice>;
   /** Resolves once every informer created so far has synced; rejects if `signal` aborts first. */
   waitForSync(signal: AbortSignal): Promise<void>;
+}
+
+/** Options of {@linkcode SharedInformerFactory}. */
+export interface SharedInformerFactoryOptions {
+  kube: KubeClients;
+  /**
+   * `--min-resync-period` (default 12 h): each informer resyncs every `min × [1, 2)`, drawn once per informer
+   * as upstream does. 0 disables resync.
+   */
+  minResyncPeriodMs?: number;
+  clock?: Clock;
+  random?: () => number;
+  backoff?: BackoffOptions;
+  logger?: Logger;
+  /** List page size (default 500). */
+  pageSize?: number;
+}
+
+/** The {@linkcode InformerFactory} over the API server, plus informers for any other resource. */
+export class SharedInformerFactory implements InformerFactory {
+  readonly #o: SharedInformerFactoryOptions;
+  readonly #random: () => number;
+  readonly #informers = new Map<string, SharedInformer<KubernetesObject>>();
+  readonly #running = new Set<Promise<void>>();
+  #startSignal: AbortSignal | undefined;
+
+  constructor(options: SharedInformerFactoryOptions) {
+    this.#o = options;
+    this.#random = options.random ?? Math.random;
+  }
+
+  nodes(): SharedInformer<V1Node> {
+    return this.resource<V1Node>(NODES);
+  }
+
+  services(): SharedInformer<V1Service> {
+    return this.resource<V1Service>(SERVICES);
+  }
+
+  endpointSlices(): SharedInformer<V1EndpointSlice> {
+    return this.resource<V1EndpointSlice>(ENDPOINT_SLICES);
+  }
+
+  /**
+   * The shared informer of any resource, for example ConfigMaps of one namespace with a label selector, or
+   * MetalLB custom resources. One informer per distinct descriptor; started like the others.
+   *
+   * @example
+   * ```ts
+   * const pools = informers.resource<KubernetesObject>({
+   *   apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", plural: "ipaddresspools", namespace: "metallb-system",
+   * });
+   * ```
+   */
+  resource<T extends KubernetesObject>(descriptor: ResourceDescriptor): SharedInformer<T> {
+    const key = descriptorKey(descriptor);
+    let informer = this.#informers.get(key);
+    if (!informer) {
+      const min = this.#o.minResyncPeriodMs ?? 12 * 3600_000;
+      const scope = descriptor.namespace ? ` in "${descriptor.namespace}"` : "";
+      informer = new SharedInformer<KubernetesObject>({
+        name: `${descriptor.plural}${scope}`,
+        source: listWatchFor(this.#o.kube, descriptor, { pageSize: this.#o.pageSize }),
+        resyncPeriodMs: min > 0 ? Math.round(min * (1 + this.#random())) : 0,
+        typeMeta: { apiVersion: descriptor.apiVersion, kind: descriptor.kind },
+        clock: this.#o.clock,
+        random: this.#random,
+        backoff: this.#o.backoff,
+        logger: this.#o.logger,
+      });
+      this.#informers.set(key, informer);
+      if (this.#startSignal && !this.#startSignal.aborted) this.#run(informer, this.#startSignal);
+    }
+    return informer as unknown as SharedInformer<T>;
+  }
+
+  /**
+   * Starts every informer created so far, and any created later, until `signal` aborts. The returned promise
+   * resolves once all of them have stopped (after the abort).
+   */
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.#startSignal) throw new Error("Informers were already started");
+    this.#startSignal = signal;
+    for (const informer of this.#informers.values()) this.#run(informer, signal);
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    while (this.#running.size > 0) await Promise.all([...this.#running]);
+  }
+
+  /** Resolves once every informer created so far has synced; rejects if `signal` aborts first. */
+  async waitForSync(signal: AbortSignal): Promise<void> {
+    await Promise.all([...this.#informers.values()].map((informer) => informer.waitForSync(signal)));
+  }
+
+  /** Whether every informer created so far has synced (for `/readyz`). */
+  hasSynced(): boolean {
+    return [...this.#informers.values()].every((informer) => informer.hasSynced());
+  }
+
+  #run(informer: SharedInformer<KubernetesObject>, signal: AbortSignal): void {
+    const running = informer.run(signal);
+    this.#running.add(running);
+    running.finally(() => this.#running.delete(running));
+  }
 }

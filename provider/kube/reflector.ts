@@ -1,0 +1,149 @@
+/**
+ * The list+watch loop behind an informer (client-go's Reflector): list, then watch from the list's
+ * resourceVersion; on a normal end of the watch, watch again from the last seen resourceVersion; on 410 Gone,
+ * list again; on any other failure, retry with exponential backoff and jitter — forever, until stopped.
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import { type Clock, systemClock } from "../clock.ts";
+import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { isGone } from "./errors.ts";
+import type { WatchEvent } from "./watch.ts";
+
+/** A page-complete list: all items and the collection's resourceVersion. */
+export interface ListResult<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+/** Where a reflector gets its data; {@linkcode listWatchFor} builds one over the API server. */
+export interface ListWatchSource<T> {
+  /** Lists every object (all pages). */
+  list(options: { signal: AbortSignal }): Promise<ListResult<T>>;
+  /** Watches from `resourceVersion`; ends when the server ends the watch, throws on failure (410: re-list). */
+  watch(
+    options: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal },
+  ): AsyncIterable<WatchEvent<T>>;
+}
+
+/** What a reflector feeds: the informer's cache. */
+export interface ReflectorSink<T> {
+  /** Replaces the whole content with a fresh list. */
+  replace(items: T[], resourceVersion: string): void;
+  /** Applies one ADDED/MODIFIED/DELETED event. */
+  apply(type: "ADDED" | "MODIFIED" | "DELETED", obj: T): void;
+}
+
+/** Options of {@linkcode Reflector}. */
+export interface ReflectorOptions<T> {
+  /** Resource name for logs, for example `nodes`. */
+  name: string;
+  source: ListWatchSource<T>;
+  sink: ReflectorSink<T>;
+  clock?: Clock;
+  backoff?: BackoffOptions;
+  /** Random source in [0, 1) (watch timeouts and jitter). */
+  random?: () => number;
+  logger?: Logger;
+}
+
+/** Server-side watch timeout: 5–10 minutes, random per watch (client-go's `minWatchTimeout` × [1, 2)). */
+function watchTimeoutSeconds(random: () => number): number {
+  return Math.floor(300 * (1 + random()));
+}
+
+function resourceVersionOf(obj: unknown): string | undefined {
+  return (obj as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion;
+}
+
+/** Keeps a {@linkcode ReflectorSink} in step with the API server. */
+export class Reflector<T> {
+  readonly #o: ReflectorOptions<T>;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #backoff: Backoff;
+  readonly #logger: Logger;
+  #resourceVersion = "";
+  #lists = 0;
+  #watches = 0;
+
+  constructor(options: ReflectorOptions<T>) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#backoff = new Backoff({ random: this.#random, ...options.backoff });
+    this.#logger = options.logger ?? getLogger(["ccm", "informer"]);
+  }
+
+  /** The last resourceVersion seen (from a list, event or bookmark). */
+  get resourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
+  /** How many lists and watches were started (for tests and debugging). */
+  get stats(): { lists: number; watches: number } {
+    return { lists: this.#lists, watches: this.#watches };
+  }
+
+  /** Runs until `signal` aborts; never rejects. */
+  async run(signal: AbortSignal): Promise<void> {
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          this.#lists++;
+          const { items, resourceVersion } = await this.#o.source.list({ signal });
+          if (signal.aborted) return;
+          this.#o.sink.replace(items, resourceVersion);
+          this.#resourceVersion = resourceVersion;
+          needList = false;
+          this.#backoff.reset();
+        }
+        const delivered = await this.#watchOnce(signal);
+        if (delivered === 0 && !signal.aborted) {
+          // A watch the server ends at once, again and again (a broken proxy), must not spin.
+          await this.#clock.sleep(this.#backoff.next(), signal).catch(() => {});
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        if (isGone(err)) {
+          this.#logger.info("Watch expired; listing again", {
+            v: 2,
+            resource: this.#o.name,
+            resourceVersion: this.#resourceVersion,
+          });
+          needList = true;
+          continue;
+        }
+        const delayMs = this.#backoff.next();
+        this.#logger.warn("Failed to {op} {resource}; retrying in {delayMs} ms", {
+          op: needList ? "list" : "watch",
+          resource: this.#o.name,
+          delayMs,
+          failures: this.#backoff.failures,
+          err,
+        });
+        await this.#clock.sleep(delayMs, signal).catch(() => {});
+      }
+    }
+  }
+
+  /** One watch, until the server ends it (returns the number of events) or it fails (throws). */
+  async #watchOnce(signal: AbortSignal): Promise<number> {
+    this.#watches++;
+    const events = this.#o.source.watch({
+      resourceVersion: this.#resourceVersion,
+      timeoutSeconds: watchTimeoutSeconds(this.#random),
+      signal,
+    });
+    let delivered = 0;
+    for await (const event of events) {
+      const rv = resourceVersionOf(event.object);
+      if (event.type !== "BOOKMARK") this.#o.sink.apply(event.type, event.object);
+      if (rv) this.#resourceVersion = rv;
+      if (delivered++ === 0) this.#backoff.reset();
+    }
+    return delivered;
+  }
+}
