@@ -43,6 +43,7 @@ export interface MetalConfigValues {
   readonly bgpNodeSelector: LabelSelector;
   readonly eipHealthCheckUseHostIp: boolean;
   readonly bgpPasswordInAnnotations: boolean;
+  readonly metallbPasswordSecret: string;
   readonly eipOrphanSweep: boolean;
   readonly lbaasUrl: string;
   readonly tokenExchangeUrl: string;

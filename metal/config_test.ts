@@ -29,6 +29,7 @@ const EXPECTED = {
   apiServerPort: 0,
   eipHealthCheckUseHostIp: false,
   bgpPasswordInAnnotations: true,
+  metallbPasswordSecret: "",
   eipOrphanSweep: true,
   lbaasUrl: "https://lb.metalctrl.io",
   tokenExchangeUrl: "https://iam.metalctrl.io/api-keys/exchange",

@@ -276,6 +276,18 @@ export const METAL_SETTINGS: readonly MetalSetting[] = [
       "upstream does; `false` keeps it off Nodes (and removes old ones).",
   },
   {
+    field: "metallbPasswordSecret",
+    env: "METAL_METALLB_PASSWORD_SECRET",
+    json: "metallbPasswordSecret",
+    type: "string",
+    default: "",
+    label: "MetalLB BGP password Secret",
+    example: "'metallb-bgp-password'",
+    description:
+      "MetalLB CR mode: keep the BGP password in this Secret of MetalLB's namespace and reference it " +
+      "from BGPPeers (`passwordSecret`, MetalLB ≥ 0.14) instead of writing it into them; empty writes it inline.",
+  },
+  {
     field: "eipOrphanSweep",
     env: "METAL_EIP_ORPHAN_SWEEP",
     json: "eipOrphanSweep",

@@ -79,6 +79,7 @@ export async function setupLoadBalancers(
     recorder: ctx.recorder,
     metrics: ctx.metrics,
     userAgent: `cloud-provider-equinix-metal/${options.version}`,
+    metalLbPasswordSecret: config.metallbPasswordSecret,
     fetch: options.fetch,
   })!;
   const services = ctx.informers.services();

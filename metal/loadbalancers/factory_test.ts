@@ -1,0 +1,79 @@
+import { deepEqual, equal } from "node:assert/strict";
+import { ApiException } from "@kubernetes/client-node";
+import type { KubeClients } from "../../provider/kube/client.ts";
+import { parseLoadBalancerSetting } from "../load_balancer_config.ts";
+import { createLoadBalancerImplementation, exposureModeOf, usesBgp } from "./factory.ts";
+import { makeService } from "./testing.ts";
+
+/** Kubernetes clients that record MetalLB and Secret writes (no objects exist). */
+function recordingKube() {
+  const created: { kind: string; body: Record<string, unknown> }[] = [];
+  const kube = {
+    custom: {
+      listNamespacedCustomObject: () => Promise.resolve({ items: [] }),
+      createNamespacedCustomObject: (req: { plural: string; body: Record<string, unknown> }) => {
+        created.push({ kind: req.plural, body: req.body });
+        return Promise.resolve(req.body);
+      },
+    },
+    core: {
+      readNamespacedSecret: () => Promise.reject(new ApiException(404, "not found", "{}", {})),
+      createNamespacedSecret: (req: { body: Record<string, unknown> }) => {
+        created.push({ kind: "secrets", body: req.body });
+        return Promise.resolve(req.body);
+      },
+    },
+  } as unknown as KubeClients;
+  return { kube, created };
+}
+
+const deps = (kube: KubeClients, secret?: string) => ({
+  kube,
+  projectId: "p",
+  apiKey: "k",
+  metalLbPasswordSecret: secret,
+});
+
+Deno.test("every accepted METAL_LOAD_BALANCER maps to an implementation; '' to none", () => {
+  const { kube } = recordingKube();
+  const cases: [string, string | undefined, string, boolean][] = [
+    ["", undefined, "none", false],
+    ["kube-vip://", "kube-vip", "kube-vip", true],
+    ["empty://", "empty", "none", true],
+    ["metallb:///metallb-system/config", "metallb-configmap", "metallb-configmap", true],
+    ["metallb:///metallb-system?crdConfiguration=true", "metallb-crd", "metallb-crd", true],
+    ["emlb:///da", "emlb", "none", false],
+  ];
+  for (const [setting, name, exposure, bgp] of cases) {
+    const config = parseLoadBalancerSetting(setting);
+    equal(createLoadBalancerImplementation(config, deps(kube))?.name, name, setting);
+    equal(exposureModeOf(config), exposure, setting);
+    equal(usesBgp(config), bgp, setting);
+  }
+});
+
+Deno.test("the MetalLB password Secret option (METAL_METALLB_PASSWORD_SECRET) reaches the CR implementation: peers reference the Secret", async () => {
+  const { kube, created } = recordingKube();
+  const impl = createLoadBalancerImplementation(
+    parseLoadBalancerSetting("metallb:///metallb-system?crdConfiguration=true"),
+    deps(kube, "bgp-password"),
+  )!;
+  await impl.addService({
+    service: makeService("default", "web"),
+    ipCidr: "147.75.0.1/32",
+    peers: [{
+      nodeName: "n1",
+      sourceIP: "10.0.0.1",
+      localASN: 65000,
+      peerASN: 65530,
+      peerIPs: ["169.254.255.1"],
+      password: "Secret123abc",
+    }],
+    nodes: [{ metadata: { name: "n1" } }],
+    loadBalancerName: "lb",
+  });
+  const peer = created.find((c) => c.kind === "bgppeers")!.body as { spec: Record<string, unknown> };
+  deepEqual(peer.spec.passwordSecret, { name: "bgp-password", namespace: "metallb-system" });
+  equal(peer.spec.password, undefined);
+  equal(created.some((c) => c.kind === "secrets"), true);
+});
