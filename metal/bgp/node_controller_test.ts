@@ -70,7 +70,7 @@ Deno.test("the controller enables BGP and annotates every selected node when it 
   await run;
 });
 
-Deno.test("annotations follow neighbour changes at the next resync, with one patch per node and none when unchanged", async () => {
+Deno.test("annotations follow neighbour changes at the next resync (upstream §12.7 wrote once), one patch per node, none when unchanged", async () => {
   const { metal, controller, annotations, writer, clock } = await setup();
   const stop = new AbortController();
   const run = controller.run(stop.signal);
