@@ -54,6 +54,8 @@ export class CloudNodeController implements Controller {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #metrics?: { taintRemovalDelay: Histogram; initialSyncDelay: Histogram };
+  /** Resource versions our own init writes produced, per node, until the cache shows the node initialized. */
+  readonly #ownWrites = new Map<string, Set<string>>();
 
   constructor(options: CloudNodeControllerOptions) {
     this.#o = options;
@@ -99,11 +101,18 @@ export class CloudNodeController implements Controller {
   /** Initializes one node, or reconciles its labels when it is already initialized. */
   async syncNode(name: string, signal?: AbortSignal): Promise<void> {
     const node = this.#o.nodes.get(name);
-    if (node === undefined) return;
+    if (node === undefined) {
+      this.#ownWrites.delete(name);
+      return;
+    }
     if (!isUninitialized(node)) {
+      this.#ownWrites.delete(name);
       await this.#reconcileLabels(node);
       return;
     }
+    // Still tainted in a version we wrote ourselves (the status patch): the cache has not caught up with our
+    // final patch yet, whose event is on its way. Initializing again would only cost a conflict.
+    if (this.#ownWrites.get(name)?.has(node.metadata?.resourceVersion ?? "")) return;
     let meta;
     try {
       meta = await this.#o.instances.instanceMetadata(node, signal);
@@ -118,6 +127,7 @@ export class CloudNodeController implements Controller {
     }
     this.#metrics?.initialSyncDelay.observe(this.#ageSeconds(node));
     let current = node;
+    const written = new Set<string>();
     for (let attempt = 1;; attempt++) {
       const plan = planNodeInit(current, meta);
       try {
@@ -125,8 +135,11 @@ export class CloudNodeController implements Controller {
           // Addresses first, so the node is never schedulable without them.
           const updated = await this.#o.writer.patchStatus(name, { status: { addresses: plan.addresses } });
           plan.patch.metadata.resourceVersion = updated.metadata?.resourceVersion;
+          written.add(updated.metadata?.resourceVersion ?? "");
         }
-        await this.#o.writer.patch(name, plan.patch);
+        const final = await this.#o.writer.patch(name, plan.patch);
+        written.add(final.metadata?.resourceVersion ?? "");
+        this.#ownWrites.set(name, written);
         break;
       } catch (err) {
         const code = statusCode(err);

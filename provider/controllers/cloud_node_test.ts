@@ -148,3 +148,24 @@ Deno.test("run() initializes nodes as they appear and refreshes addresses every 
   await running;
   assert.equal(t.informer.handlerCount, 0, "handlers removed on stop");
 });
+
+Deno.test("syncNode() does not initialize again from a cache that only saw its own status patch", async () => {
+  const t = setup([node("n1")]);
+  t.provider.setInstance("n1", { addresses: [int("10.0.0.1")] });
+  // Capture the node as the cache saw it right after the status patch, then replay that stale version.
+  let afterStatus: V1Node | undefined;
+  const patchStatus = t.writer.patchStatus.bind(t.writer);
+  t.writer.patchStatus = async (name, body, kind) => {
+    afterStatus = await patchStatus(name, body, kind);
+    return afterStatus;
+  };
+  await t.controller.syncNode("n1");
+  const initialized = t.informer.get("n1")!;
+  t.informer.upsert(afterStatus!); // stale: tainted, our own resourceVersion
+  await t.controller.syncNode("n1");
+  assert.equal(t.provider.callsOf("instanceMetadata").length, 1, "no second init");
+  assert.deepEqual(t.writer.writes.map((w) => w.verb), ["patchStatus", "patch"]);
+  t.informer.upsert(initialized); // the cache catches up
+  await t.controller.syncNode("n1");
+  assert.equal(t.provider.callsOf("instanceMetadata").length, 1);
+});
