@@ -23,8 +23,11 @@ import { type HealthEndpoints, type RunningServer, startServer } from "./server.
 
 /** Informers that can be started and stopped (the shared informer factory of `provider/kube`). */
 export interface RunnableInformerFactory extends InformerFactory {
-  /** Starts list+watch of every informer created so far, and of later ones, until `signal` aborts. */
-  start(signal: AbortSignal): void;
+  /**
+   * Starts list+watch of every informer created so far, and of later ones, until `signal` aborts; the promise
+   * settles once they all stopped.
+   */
+  start(signal: AbortSignal): Promise<void> | void;
 }
 
 /** Leader election as the framework uses it. */
@@ -110,6 +113,7 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
   const recorder = new KubeEventRecorder({ sink: coreV1EventSink(eventKube.core), component: MANAGER_NAME });
   const informers = parts.informers(kube, options);
   const informerStop = new AbortController();
+  let informersRunning: Promise<void> | void = undefined;
 
   try {
     let lost: AbortSignal | undefined;
@@ -134,7 +138,7 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
       logger.info("Became leader; starting controllers");
     }
     phase = "syncing";
-    informers.start(informerStop.signal);
+    informersRunning = informers.start(informerStop.signal);
     const syncWatch = informers.waitForSync(informerStop.signal).then(() => {
       if (phase === "syncing") phase = "running";
     }, () => {});
@@ -168,6 +172,9 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
     }
   } finally {
     informerStop.abort();
+    await Promise.resolve(informersRunning).catch((err) =>
+      logger.warn("Informers stopped with an error", { err })
+    );
     await recorder.close();
     serverStop.abort();
     await server?.finished;

@@ -7,11 +7,12 @@
 import type { Registry } from "prom-client";
 import type { Elector, RunnableInformerFactory } from "./framework.ts";
 import type { KubeClients } from "./kube/client.ts";
+import { SharedInformerFactory } from "./kube/informer_factory.ts";
 import type { RunOptions } from "./options.ts";
 
 /** Shared informers over `kube`, resynced every `--min-resync-period` (randomized as upstream). */
-export function createInformers(_kube: KubeClients, _options: RunOptions): RunnableInformerFactory {
-  throw new Error("Cannot start informers: provider/kube informers are not available yet");
+export function createInformers(kube: KubeClients, options: RunOptions): RunnableInformerFactory {
+  return new SharedInformerFactory({ kube, minResyncPeriodMs: options.minResyncPeriodMs });
 }
 
 /** Lease-based leader election from the `--leader-elect-*` flags. */
