@@ -119,7 +119,7 @@ Deno.test("a leader that loses its lease stops its controllers and exits non-zer
       namespace: "kube-system",
       name: "cloud-controller-manager",
       body: {
-        spec: { holderIdentity: "intruder", leaseDurationSeconds: 60, renewTime: new Date().toISOString() },
+        spec: { holderIdentity: "intruder", leaseDurationSeconds: 60, renewTime: microTime(new Date()) },
       },
     }, patchOptions("merge"));
     const status = await Promise.race([
@@ -135,3 +135,8 @@ Deno.test("a leader that loses its lease stops its controllers and exits non-zer
     await cleanup();
   }
 });
+
+/** A Kubernetes MicroTime: RFC 3339 with six fractional digits. */
+function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
