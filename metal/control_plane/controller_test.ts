@@ -376,3 +376,34 @@ Deno.test("the control-plane load balancer pool follows the healthy nodes", asyn
   const gauge = await t.registry.getSingleMetric(CONTROL_PLANE_METRIC_NAMES.lbOrigins)!.get();
   assert.equal(gauge.values[0]?.value, 2);
 });
+
+Deno.test("with both METAL_EIP_TAG and METAL_LOAD_BALANCER_ID one set of health checks drives both", async () => {
+  const api = await createTestApi();
+  const client = createLbaasClient({
+    projectId: TEST_PROJECT_ID,
+    apiKey: TEST_API_KEY,
+    lbaasUrl: `http://fake.test${PATHS.lbaas}`,
+    tokenExchangeUrl: `http://fake.test${PATHS.tokenExchange}`,
+    fetch: (req) => Promise.resolve(api.app.fetch(req)),
+  });
+  const id = await client.createLoadBalancer({
+    name: "cp",
+    locationId: locationIdFor("da"),
+    providerId: LBAAS_PROVIDER_ID,
+  });
+  const origins = () => [...api.store.lbOrigins.values()].map((o) => o.target).sort();
+  await using t = await setup({ holders: ["cp1"], loadBalancer: { id, client } });
+  assert.deepEqual(origins(), ["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+  t.prober.probed.length = 0;
+  t.prober.answers.set(url("10.0.0.1"), "HTTP 500");
+  await t.advance();
+  await t.advance();
+  assert.deepEqual(t.metal.holders(EIP), ["dev-cp2"]);
+  assert.deepEqual(origins(), ["10.0.0.2", "10.0.0.3"]);
+  assert.equal(
+    t.prober.probed.filter((u) => u === url("10.0.0.1")).length,
+    2,
+    "each node checked once a period",
+  );
+  assert.deepEqual(t.kube.applied, ["service", "service/status", "endpointslice"]);
+});
