@@ -113,6 +113,13 @@ Deno.test("every rendering of the chart passes server-side dry-run on a real API
       daemonset: await helmTemplate({ valuesFiles: [CI_DAEMONSET] }),
       deployment: await helmTemplate({ valuesFiles: [CI_DEPLOYMENT] }),
       upstreamValues: await helmTemplate({ valuesFiles: [upstream], release: "metal" }),
+      metallbPasswordSecret: await helmTemplate({
+        valuesFiles: [CI_DAEMONSET],
+        set: [
+          "config.loadbalancer=metallb:///metallb-system?crdConfiguration=true",
+          "config.metallbPasswordSecret=bgp-pw",
+        ],
+      }),
       noRbac: await helmTemplate({
         valuesFiles: [CI_DAEMONSET],
         set: ["clusterRole.create=false", "serviceAccount.create=false", "serviceAccount.name=existing"],
@@ -139,6 +146,7 @@ Deno.test("every rendering of the chart passes server-side dry-run on a real API
 
     await using cluster = await startTestCluster();
     using applier = new RawApplier(cluster);
+    await cluster.clients.core.createNamespace({ body: { metadata: { name: "metallb-system" } } });
     for (const [name, objects] of Object.entries(renders)) {
       assert.deepEqual(await applier.dryRun(objects), [], `rendering "${name}"`);
     }
@@ -289,6 +297,15 @@ Deno.test("rendering fails with the fix when required values are missing or wron
       /kind must be DaemonSet or Deployment, not "StatefulSet"/,
     ],
     [
+      [
+        "config.apiKey=k",
+        "config.projectID=p",
+        "config.loadbalancer=kube-vip://",
+        "config.metallbPasswordSecret=s",
+      ],
+      /config\.metallbPasswordSecret needs config\.loadbalancer 'metallb:\/\/\/<namespace>\?crdConfiguration=true', not "kube-vip:\/\/"/,
+    ],
+    [
       ["config.apiKey=k", "config.projectID=p", "serviceAccount.create=false"],
       /serviceAccount\.name is required when serviceAccount\.create is false/,
     ],
@@ -326,4 +343,27 @@ Deno.test("the chart grants exactly the manifests' permissions, and the Lease Ro
   const command: string[] = (only(chart, "DaemonSet").spec as any).template.spec.containers[0].command;
   assert.ok(command.includes("--leader-elect-resource-namespace=ccm-system"));
   assert.ok(command.includes("--leader-elect-resource-name=metal-ccm"));
+});
+
+Deno.test("config.metallbPasswordSecret adds access to that one Secret in MetalLB's namespace, nothing else", async () => {
+  const plain = await helmTemplate({ valuesFiles: [CI_DAEMONSET] });
+  assert.equal(plain.filter((o) => o.kind === "Role").length, 1, "only the Lease Role without the setting");
+  const objects = await helmTemplate({
+    valuesFiles: [CI_DAEMONSET],
+    set: [
+      "config.loadbalancer=metallb:///lb-system?crdConfiguration=true",
+      "config.metallbPasswordSecret=bgp-pw",
+    ],
+  });
+  // deno-lint-ignore no-explicit-any
+  const role = only(objects, "Role", `${FULLNAME}:bgp-password`) as any;
+  assert.equal(role.metadata.namespace, "lb-system");
+  assert.deepEqual(role.rules, [
+    { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+    { apiGroups: [""], resources: ["secrets"], resourceNames: ["bgp-pw"], verbs: ["get", "patch", "delete"] },
+  ]);
+  // deno-lint-ignore no-explicit-any
+  const binding = only(objects, "RoleBinding", `${FULLNAME}:bgp-password`) as any;
+  assert.equal(binding.metadata.namespace, "lb-system");
+  assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: FULLNAME, namespace: "kube-system" }]);
 });
