@@ -42,6 +42,8 @@ export interface MetalConfigValues {
   readonly apiServerPort: number;
   readonly bgpNodeSelector: LabelSelector;
   readonly eipHealthCheckUseHostIp: boolean;
+  readonly controlPlaneCheckPeriod: number;
+  readonly controlPlaneFailureThreshold: number;
   readonly bgpPasswordInAnnotations: boolean;
   readonly metallbPasswordSecret: string;
   readonly eipOrphanSweep: boolean;

@@ -28,6 +28,8 @@ const EXPECTED = {
   loadBalancerId: "",
   apiServerPort: 0,
   eipHealthCheckUseHostIp: false,
+  controlPlaneCheckPeriod: 10,
+  controlPlaneFailureThreshold: 2,
   bgpPasswordInAnnotations: true,
   metallbPasswordSecret: "",
   eipOrphanSweep: true,

@@ -265,6 +265,31 @@ export const METAL_SETTINGS: readonly MetalSetting[] = [
     description: "Health-check control-plane nodes on their host IP instead of the Elastic IP.",
   },
   {
+    field: "controlPlaneCheckPeriod",
+    env: "METAL_CONTROL_PLANE_CHECK_PERIOD",
+    json: "controlPlaneCheckPeriod",
+    type: "int",
+    default: 10,
+    range: [1, 3600],
+    label: "control-plane check period",
+    example: "'10'",
+    description:
+      "Seconds between health checks of the control-plane API servers (EIP and load balancer pool).",
+  },
+  {
+    field: "controlPlaneFailureThreshold",
+    env: "METAL_CONTROL_PLANE_FAILURE_THRESHOLD",
+    json: "controlPlaneFailureThreshold",
+    type: "int",
+    default: 2,
+    range: [1, 100],
+    label: "control-plane failure threshold",
+    example: "'3'",
+    description:
+      "Consecutive failed health checks before a control-plane node loses the Elastic IP or leaves " +
+      "the load balancer pool.",
+  },
+  {
     field: "bgpPasswordInAnnotations",
     env: "METAL_BGP_PASSWORD_IN_ANNOTATIONS",
     json: "bgpPasswordInAnnotations",

@@ -169,6 +169,11 @@ export class ControlPlaneEndpointController implements ProviderController {
     }
   }
 
+  /** The timing in effect (defaults merged with the options). */
+  get timing(): Readonly<ControlPlaneTiming> {
+    return this.#timing;
+  }
+
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     await this.#o.informers.waitForSync(signal);

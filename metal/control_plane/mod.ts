@@ -40,6 +40,8 @@ export interface ControlPlaneSetup {
     | "loadBalancerId"
     | "apiServerPort"
     | "eipHealthCheckUseHostIp"
+    | "controlPlaneCheckPeriod"
+    | "controlPlaneFailureThreshold"
     | "projectId"
     | "apiKey"
     | "lbaasUrl"
@@ -56,6 +58,7 @@ export interface ControlPlaneSetup {
   fetch?: (request: Request) => Promise<Response>;
   /** Replaces the HTTPS API server health check (tests, the local demo's simulated network). */
   prober?: HealthProber;
+  /** Overrides the timing the configuration gives (tests). */
   timing?: Partial<ControlPlaneTiming>;
 }
 
@@ -100,6 +103,13 @@ export function createControlPlaneController(
     recorder: ctx.recorder,
     metrics: ctx.metrics,
     logger: getLogger([...ctx.logger.category, "control-plane"]),
-    timing: setup.timing,
+    timing: {
+      // 0 (a configuration without these settings) keeps the defaults.
+      ...(config.controlPlaneCheckPeriod > 0 ? { periodMs: config.controlPlaneCheckPeriod * 1000 } : {}),
+      ...(config.controlPlaneFailureThreshold > 0
+        ? { failureThreshold: config.controlPlaneFailureThreshold }
+        : {}),
+      ...setup.timing,
+    },
   });
 }

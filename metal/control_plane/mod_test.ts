@@ -25,6 +25,8 @@ function setup(config: Partial<ControlPlaneSetup["config"]>) {
       loadBalancerId: "",
       apiServerPort: 0,
       eipHealthCheckUseHostIp: false,
+      controlPlaneCheckPeriod: 10,
+      controlPlaneFailureThreshold: 2,
       projectId: "p",
       apiKey: "k",
       lbaasUrl: "http://127.0.0.1:1/lbaas",
@@ -51,4 +53,18 @@ Deno.test("createControlPlaneController makes one loop and asks for its informer
     assert.equal(controller?.name, "control-plane-endpoint");
     assert.deepEqual([...informers.requested].sort(), ["endpointSlices", "nodes", "services"]);
   }
+});
+
+Deno.test("createControlPlaneController takes the check period and failure threshold from the configuration", () => {
+  const { controller } = setup({
+    eipTag: "eip",
+    controlPlaneCheckPeriod: 3,
+    controlPlaneFailureThreshold: 4,
+  });
+  assert.deepEqual([controller?.timing.periodMs, controller?.timing.failureThreshold], [3000, 4]);
+  const unset = setup({ eipTag: "eip", controlPlaneCheckPeriod: 0, controlPlaneFailureThreshold: 0 });
+  assert.deepEqual([unset.controller?.timing.periodMs, unset.controller?.timing.failureThreshold], [
+    10_000,
+    2,
+  ]);
 });
