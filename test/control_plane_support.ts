@@ -1,13 +1,11 @@
 /**
- * Support for the control-plane integration tests: informers over a real kube-apiserver (list, then watch;
- * re-list on any watch error) — a small stand-in until the framework's shared informers are available — and
- * the scene the tests play in: stand-in API servers on 127.0.0.2–4 (HTTPS, a test CA published as ConfigMap
- * `kube-system/kube-root-ca.crt`), three control-plane Nodes whose devices live in the simulated Metal API
- * served on loopback, and the control-plane endpoint loop with the real HTTPS health check.
+ * The scene of the control-plane integration tests: a real kube-apiserver; stand-in API servers on
+ * 127.0.0.2–4 (HTTPS, certificates from a test CA published as ConfigMap `kube-system/kube-root-ca.crt`);
+ * three control-plane Nodes whose devices live in the simulated Metal API served on loopback; and the
+ * control-plane endpoint loop with the shared informers and the real HTTPS health check.
  *
  * @module
  */
-import type { KubernetesObject, V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { serveFakeApi } from "../fake_api/serve.ts";
 import { TEST_API_KEY, TEST_PROJECT_ID, testSeed } from "../fake_api/testing.ts";
@@ -25,121 +23,8 @@ import {
 } from "../metal/control_plane/testing.ts";
 import { coreV1EventSink, KubeEventRecorder } from "../provider/event_recorder.ts";
 import type { KubeClients } from "../provider/kube/client.ts";
-import type { Informer, InformerFactory, InformerHandlers } from "../provider/kube/informer_factory.ts";
-import { createNode, startTestCluster, type TestCluster, waitFor } from "./harness/mod.ts";
-
-function keyOf(obj: KubernetesObject): string {
-  const { name = "", namespace } = obj.metadata ?? {};
-  return namespace ? `${namespace}/${name}` : name;
-}
-
-interface ListResult<T> {
-  items: T[];
-  metadata?: { resourceVersion?: string };
-}
-
-/** One resource kept in memory by list+watch. */
-class ListWatchInformer<T extends KubernetesObject> implements Informer<T> {
-  readonly #objects = new Map<string, T>();
-  #handlers: InformerHandlers<T>[] = [];
-  #synced = false;
-
-  constructor(
-    readonly kube: KubeClients,
-    readonly path: string,
-    readonly listAll: () => Promise<ListResult<T>>,
-  ) {}
-
-  list(): T[] {
-    return [...this.#objects.values()];
-  }
-
-  get(key: string): T | undefined {
-    return this.#objects.get(key);
-  }
-
-  addHandlers(handlers: InformerHandlers<T>): () => void {
-    this.#handlers.push(handlers);
-    for (const obj of this.#objects.values()) handlers.add?.(obj);
-    return () => this.#handlers = this.#handlers.filter((h) => h !== handlers);
-  }
-
-  hasSynced(): boolean {
-    return this.#synced;
-  }
-
-  async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        const listed = await this.listAll();
-        const seen = new Set<string>();
-        for (const obj of listed.items) {
-          seen.add(keyOf(obj));
-          this.#put(obj);
-        }
-        for (const key of [...this.#objects.keys()]) if (!seen.has(key)) this.#remove(key);
-        this.#synced = true;
-        let resourceVersion = listed.metadata?.resourceVersion;
-        for await (
-          const ev of this.kube.watch<T>(this.path, { resourceVersion, signal, timeoutSeconds: 300 })
-        ) {
-          if (ev.type === "BOOKMARK") {
-            resourceVersion = ev.object.metadata?.resourceVersion ?? resourceVersion;
-            continue;
-          }
-          if (ev.type === "DELETED") this.#remove(keyOf(ev.object));
-          else this.#put(ev.object);
-        }
-      } catch {
-        if (signal.aborted) return;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
-  }
-
-  #put(obj: T): void {
-    const key = keyOf(obj);
-    const old = this.#objects.get(key);
-    if (old?.metadata?.resourceVersion === obj.metadata?.resourceVersion && old) return;
-    this.#objects.set(key, obj);
-    for (const h of this.#handlers) old ? h.update?.(old, obj) : h.add?.(obj);
-  }
-
-  #remove(key: string): void {
-    const old = this.#objects.get(key);
-    if (!old) return;
-    this.#objects.delete(key);
-    for (const h of this.#handlers) h.delete?.(old);
-  }
-}
-
-/** Node, Service and EndpointSlice informers over `kube`, running until `signal` aborts. */
-export function watchInformers(
-  kube: KubeClients,
-  signal: AbortSignal,
-): InformerFactory & { stopped: Promise<void> } {
-  const nodes = new ListWatchInformer<V1Node>(kube, "/api/v1/nodes", () => kube.core.listNode());
-  const services = new ListWatchInformer<V1Service>(
-    kube,
-    "/api/v1/services",
-    () => kube.core.listServiceForAllNamespaces(),
-  );
-  const slices = new ListWatchInformer<V1EndpointSlice>(
-    kube,
-    "/apis/discovery.k8s.io/v1/endpointslices",
-    () => kube.discovery.listEndpointSliceForAllNamespaces(),
-  );
-  const all = [nodes, services, slices] as ListWatchInformer<KubernetesObject>[];
-  const stopped = Promise.all(all.map((i) => i.run(signal))).then(() => {});
-  return {
-    nodes: () => nodes,
-    services: () => services,
-    endpointSlices: () => slices,
-    waitForSync: (s) =>
-      waitFor(() => all.every((i) => i.hasSynced()), { signal: s, timeoutMs: 30_000 }).then(() => {}),
-    stopped,
-  };
-}
+import { SharedInformerFactory } from "../provider/kube/informer_factory.ts";
+import { createNode, startTestCluster, type TestCluster } from "./harness/mod.ts";
 
 /** Control-plane node addresses (loopback, one stand-in API server each) and their devices. */
 export const NODES = [
@@ -265,7 +150,7 @@ export async function startScene(options: SceneOptions = {}): Promise<Scene> {
       },
       async startController(overrides) {
         const stop = new AbortController();
-        const informers = watchInformers(kube, stop.signal);
+        const informers = new SharedInformerFactory({ kube });
         const recorder = new KubeEventRecorder({
           sink: coreV1EventSink(kube.core),
           component: "cloud-controller-manager",
@@ -282,6 +167,7 @@ export async function startScene(options: SceneOptions = {}): Promise<Scene> {
           timing: { periodMs: 1000, failureThreshold: 2, eventDelayMs: 100, probeTimeoutMs: 1000 },
           ...overrides,
         });
+        const informing = informers.start(stop.signal);
         await informers.waitForSync(stop.signal);
         const running = controller.run(stop.signal);
         let stopped = false;
@@ -290,7 +176,7 @@ export async function startScene(options: SceneOptions = {}): Promise<Scene> {
           stopped = true;
           stop.abort();
           await running;
-          await informers.stopped;
+          await informing;
           await recorder.close();
         };
         cleanups.push(halt);
