@@ -63,14 +63,21 @@ export class ManagedProcess {
     this.name = options.name;
     this.logPath = options.logPath;
     this.#child = child;
-    const writer = log.writable.getWriter();
-    let writes = Promise.resolve();
+    // Written synchronously: in Deno 2.9 writes through `FsFile.writable` only reach the file on close, and
+    // `logTail()` reads the log while the process runs (e.g. when it does not become ready in time).
     const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) writes = writes.then(() => writer.write(chunk));
+      for await (const chunk of stream) {
+        let rest = chunk;
+        while (rest.length > 0) rest = rest.subarray(log.writeSync(rest));
+      }
     };
-    this.#pumps = Promise.all([pump(child.stdout), pump(child.stderr)])
-      .then(() => writes)
-      .finally(() => writer.close().catch(() => {}));
+    this.#pumps = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => {}).finally(() => {
+      try {
+        log.close();
+      } catch {
+        // already closed
+      }
+    });
     this.exited = child.status.then(async (status) => {
       this.#exitedNow = true;
       running.delete(child);
