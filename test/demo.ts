@@ -100,21 +100,30 @@ Everything runs locally; nothing here reaches the internet.
 
   Kubernetes API   ${system.cluster.server}
     export KUBECONFIG=${kubeconfig}
-    kubectl get nodes -o wide                      # if you have kubectl
+    # then, if you have kubectl:
+    kubectl get nodes -o wide
     kubectl get service ${DEMO_SERVICE.name} -o wide
     kubectl get events -A
 
   Simulated Metal  ${system.fakeApiUrl}
-    source ${system.dir}/metal.env                 # METAL_API_KEY, METAL_PROJECT_ID, METAL_BASE_URL, ...
+    # METAL_API_KEY, METAL_PROJECT_ID, METAL_BASE_URL, ... (also what a second 'ccm run' needs):
+    source ${system.dir}/metal.env
     curl -s -H "X-Auth-Token: $METAL_API_KEY" "$METAL_BASE_URL/projects/$METAL_PROJECT_ID/ips?include=assignments"
-    curl -s ${system.fakeApiUrl}/_fake/requests    # every Metal API call ccm made
+    # every Metal API call ccm made, and object counts:
+    curl -s ${system.fakeApiUrl}/_fake/requests
     curl -s ${system.fakeApiUrl}/_fake/stats
 
-  ccm              https://127.0.0.1:${system.ccmPort}/metrics (self-signed: curl -k), log ${system.ccm.logPath}
+  ccm              https://127.0.0.1:${system.ccmPort}/metrics (self-signed certificate: curl -k)
+    log            ${system.ccm.logPath}
   Simulator log    ${system.fakeApi.logPath}
 
 Press Ctrl-C to stop; every process and temporary file is removed.
 `;
+}
+
+async function reportCcmExit(system: LocalSystem): Promise<void> {
+  const { code } = await system.ccm.exited;
+  say(`ccm run exited (code ${code}); the end of its log:\n${await system.ccm.logTail(30)}`);
 }
 
 /** Runs the demo; resolves with the exit code. */
@@ -146,10 +155,7 @@ async function runDemo(timeoutMs: number | undefined): Promise<number> {
     let hinted = false;
     while (!stop.signal.aborted) {
       if (system.ccm.hasExited) {
-        say(
-          `ccm run exited (code ${(await system.ccm.exited).code}); the end of its log:\n${await system.ccm
-            .logTail(30)}`,
-        );
+        await reportCcmExit(system);
         return 1;
       }
       await poller.poll().catch((err) => say(`poll failed: ${(err as Error).message}`));
@@ -172,10 +178,12 @@ async function runDemo(timeoutMs: number | undefined): Promise<number> {
     if (timeoutMs !== undefined) return 0;
 
     print(usage(system));
-    await new Promise<void>((resolve) =>
-      stop.signal.addEventListener("abort", () => resolve(), { once: true })
+    const stopped = new Promise<"stopped">((resolve) =>
+      stop.signal.addEventListener("abort", () => resolve("stopped"), { once: true })
     );
-    return 0;
+    if (await Promise.race([stopped, system.ccm.exited]) === "stopped") return 0;
+    await reportCcmExit(system);
+    return 1;
   } catch (err) {
     say(`failed: ${(err as Error).message}`);
     return 1;
