@@ -12,6 +12,7 @@ import type {
   LoadBalancer,
   ProviderController,
 } from "../provider/cloud.ts";
+import type { Clock } from "../provider/clock.ts";
 import type { MetalClient } from "./api/client.ts";
 import { HttpMetalClient } from "./api/http_client.ts";
 import { MetalApiMetrics } from "./api/metrics.ts";
@@ -40,6 +41,8 @@ export interface MetalCloudOptions {
   fetch?: (request: Request) => Response | Promise<Response>;
   /** Replaces the control-plane API server health check; for tests and the local demo. */
   controlPlaneProber?: HealthProber;
+  /** Time source of the device cache; for tests. */
+  clock?: Clock;
 }
 
 /** Equinix Metal as a {@linkcode CloudProvider}; upstream's `cloud` type. */
@@ -53,6 +56,7 @@ export class MetalCloud implements CloudProvider {
   readonly version: string;
   #fetch: MetalCloudOptions["fetch"];
   #controlPlaneProber: HealthProber | undefined;
+  #clock: Clock | undefined;
   #client: MetalClient | undefined;
   #instances: MetalInstances | undefined;
   #loadBalancers: LoadBalancerSetup | undefined;
@@ -64,6 +68,7 @@ export class MetalCloud implements CloudProvider {
     this.version = options.version;
     this.#fetch = options.fetch;
     this.#controlPlaneProber = options.controlPlaneProber;
+    this.#clock = options.clock;
   }
 
   /** The Metal API client shared by every part of the provider; `undefined` before {@linkcode initialize}. */
@@ -86,7 +91,13 @@ export class MetalCloud implements CloudProvider {
       observer: new MetalApiMetrics(ctx.metrics),
       fetch: this.#fetch,
     });
-    const devices = new DeviceCache({ client, projectId: this.config.projectId, metrics: ctx.metrics });
+    const devices = new DeviceCache({
+      client,
+      projectId: this.config.projectId,
+      ttlMs: this.config.deviceCacheTtl * 1000,
+      clock: this.#clock,
+      metrics: ctx.metrics,
+    });
     this.#client = client;
     this.#instances = new MetalInstances({
       devices,

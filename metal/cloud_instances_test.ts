@@ -3,6 +3,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
 import type { CloudInitContext } from "../provider/cloud.ts";
+import { FakeClock } from "../provider/clock.ts";
 import { json, stubFetch } from "./api/testing.ts";
 import { MetalCloud } from "./cloud.ts";
 import { loadMetalConfig } from "./config.ts";
@@ -78,4 +79,42 @@ Deno.test("MetalCloud.initialize() wires InstancesV2 to a Metal API client on th
       'cloudprovider_equinixmetal_api_requests_total{request="list_devices",code="200"}',
     ),
   );
+});
+
+Deno.test("METAL_DEVICE_CACHE_TTL sets how long one device list serves every lookup (default 30 s)", async () => {
+  const listsAfter = async (env: Record<string, string>, ages: number[]) => {
+    const fetch = stubFetch(() =>
+      json({
+        devices: [{
+          id: DEVICE,
+          hostname: "worker-1",
+          state: "active",
+          plan: { slug: "c3.small.x86" },
+          metro: { code: "da" },
+          ip_addresses: [
+            { address: "10.0.0.2", address_family: 4, public: false },
+            { address: "147.75.0.2", address_family: 4, public: true },
+          ],
+        }],
+        meta: { current_page: 1, last_page: 1 },
+      })
+    );
+    const config = loadMetalConfig({
+      env: { METAL_API_KEY: "key-1234", METAL_PROJECT_ID: PROJECT, ...env },
+    });
+    const clock = new FakeClock(0);
+    const cloud = new MetalCloud({ config, logger, version: "v9.9.9", fetch, clock });
+    const recorder = { event() {}, warn() {} };
+    await cloud.initialize({ metrics: new Registry(), recorder, logger } as unknown as CloudInitContext);
+    const node = { metadata: { name: "n1" }, spec: { providerID: `equinixmetal://${DEVICE}` } };
+    const counts: number[] = [];
+    for (const age of ages) {
+      await clock.advance(age - clock.now());
+      await cloud.instancesV2()!.instanceShutdown(node);
+      counts.push(fetch.requests.length);
+    }
+    return counts;
+  };
+  deepEqual(await listsAfter({ METAL_DEVICE_CACHE_TTL: "5" }, [0, 4_999, 5_000]), [1, 1, 2]);
+  deepEqual(await listsAfter({}, [0, 29_999, 30_000]), [1, 1, 2]);
 });

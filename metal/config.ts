@@ -47,6 +47,7 @@ export interface MetalConfigValues {
   readonly bgpPasswordInAnnotations: boolean;
   readonly metallbPasswordSecret: string;
   readonly eipOrphanSweep: boolean;
+  readonly deviceCacheTtl: number;
   readonly lbaasUrl: string;
   readonly tokenExchangeUrl: string;
   readonly debug: boolean;

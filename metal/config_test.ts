@@ -33,6 +33,7 @@ const EXPECTED = {
   bgpPasswordInAnnotations: true,
   metallbPasswordSecret: "",
   eipOrphanSweep: true,
+  deviceCacheTtl: 30,
   lbaasUrl: "https://lb.metalctrl.io",
   tokenExchangeUrl: "https://iam.metalctrl.io/api-keys/exchange",
   debug: false,

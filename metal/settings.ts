@@ -325,6 +325,20 @@ export const METAL_SETTINGS: readonly MetalSetting[] = [
       "minutes, released on the second sighting; never on an API error).",
   },
   {
+    field: "deviceCacheTtl",
+    env: "METAL_DEVICE_CACHE_TTL",
+    json: "deviceCacheTTL",
+    type: "int",
+    default: 30,
+    range: [1, 3600],
+    label: "device cache TTL",
+    example: "'30'",
+    description:
+      "Seconds one list of the project's devices serves node initialization, address refresh and node " +
+      "lifecycle checks; lower reacts sooner to device changes (state, addresses, deletion) at the cost of " +
+      "more list calls.",
+  },
+  {
     field: "lbaasUrl",
     env: "METAL_LBAAS_URL",
     json: "lbaasURL",
