@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { V1Node, V1Service } from "@kubernetes/client-node";
+import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
 import { startTestCluster, type TestCluster } from "./harness/cluster.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -166,6 +166,26 @@ export function kubeletNode(hostname: string): V1Node {
   };
 }
 
+/**
+ * Address the API server advertises in `default/kubernetes` (the API refuses loopback there). TEST-NET-1:
+ * documentation only, never routed, and nothing in the demo connects to it.
+ */
+export const DEMO_APISERVER_ADVERTISED = "192.0.2.10";
+
+/** EndpointSlice `default/kubernetes` of the API server: {@linkcode DEMO_APISERVER_ADVERTISED}:`port`. */
+export function apiServerEndpointSlice(port: number): V1EndpointSlice {
+  return {
+    metadata: {
+      name: "kubernetes",
+      namespace: "default",
+      labels: { "kubernetes.io/service-name": "kubernetes" },
+    },
+    addressType: "IPv4",
+    endpoints: [{ addresses: [DEMO_APISERVER_ADVERTISED], conditions: { ready: true } }],
+    ports: [{ name: "https", port, protocol: "TCP" }],
+  };
+}
+
 /** The demo's LoadBalancer Service. */
 export function demoService(): V1Service {
   return {
@@ -256,6 +276,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const cluster = await startTestCluster();
     cleanups.push(() => cluster.stop());
     step(`kube-apiserver ${cluster.server} and etcd started (files in ${cluster.dir})`);
+
+    // What kube-apiserver's endpoint reconciler publishes (the harness turns it off): the control-plane EIP
+    // mirrors this slice onto its external Service.
+    await cluster.clients.discovery.createNamespacedEndpointSlice({
+      namespace: "default",
+      body: apiServerEndpointSlice(Number(new URL(cluster.server).port)),
+    });
 
     const apiKey = randomToken();
     await Deno.writeTextFile(`${dir}/seed.json`, JSON.stringify(demoSeed(apiKey), null, 2));

@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { startTestCluster } from "./harness/cluster.ts";
 import { DemoProgress } from "./demo_progress.ts";
-import { DEMO_EIP_TAG, DEMO_HOSTNAMES, DEMO_SERVICE, startLocalSystem } from "./demo_system.ts";
+import {
+  DEMO_APISERVER_ADVERTISED,
+  DEMO_EIP_TAG,
+  DEMO_HOSTNAMES,
+  DEMO_SERVICE,
+  startLocalSystem,
+} from "./demo_system.ts";
 import { only, RawApplier, readTemplate, TEMPLATE_DIR } from "./deploy_util.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -171,6 +177,13 @@ Deno.test("the API server's authorizer allows what ccm needs and denies the rest
     },
     { verb: "get", resource: "namespaces", name: "default" },
     { verb: "list", resource: "namespaces" },
+    {
+      verb: "delete",
+      resource: "endpointslices",
+      group: "discovery.k8s.io",
+      namespace: "default",
+      name: "kubernetes",
+    },
   ];
   for (const attrs of allowed) assert.equal(await can(attrs), true, `should allow ${JSON.stringify(attrs)}`);
   for (const attrs of denied) assert.equal(await can(attrs), false, `should deny ${JSON.stringify(attrs)}`);
@@ -217,6 +230,14 @@ Deno.test("ccm does all its work with only the permissions of rbac.yaml", async 
       })
         .then((s) => s.status?.loadBalancer?.ingress?.[0]?.ip),
     { timeoutMs: 60_000, intervalMs: 250, message: "the control-plane EIP's external Service" },
+  );
+  await waitFor(
+    () =>
+      system.cluster.clients.discovery.readNamespacedEndpointSlice({
+        namespace: "kube-system",
+        name: "cloud-provider-equinix-metal-kubernetes-external",
+      }).then((s) => s.endpoints?.[0]?.addresses?.[0] === DEMO_APISERVER_ADVERTISED),
+    { timeoutMs: 30_000, intervalMs: 250, message: "the mirrored API server EndpointSlice" },
   );
   // Nothing was refused along the way.
   const log = await Deno.readTextFile(system.ccm.logPath);
