@@ -155,6 +155,11 @@ function buildBaseline(
   return scratch.snapshot();
 }
 
+function retryAfterOf(res: Response): { retryAfter?: string } {
+  const value = res.headers.get("retry-after");
+  return value === null ? {} : { retryAfter: value };
+}
+
 function defaultsOf(store: Store): FakeApi["defaults"] {
   const project = store.projects.values().next().value;
   const key = store.apiKeys.values().next().value;
@@ -181,6 +186,7 @@ function requestLogger(
       status: c.res.status,
       time,
       durationMs,
+      ...retryAfterOf(c.res),
     };
     options.requestLog.add(entry);
     if (options.verbosity >= 2) {

@@ -27,6 +27,8 @@ export interface ScriptedFailure {
   status: number;
   count: number;
   message?: string;
+  /** Seconds sent as `Retry-After` with the failure (none when absent). */
+  retryAfter?: number;
 }
 
 /** Default settings: no faults. */
@@ -83,6 +85,7 @@ export class Faults {
       if (latencyMs > 0) await this.#clock.sleep(latencyMs);
       const scripted = this.#takeScripted(c.req.method, c.req.path);
       if (scripted) {
+        if (scripted.retryAfter !== undefined) c.header("Retry-After", String(scripted.retryAfter));
         return c.json(
           { errors: [scripted.message ?? `Simulated failure (scripted with status ${scripted.status})`] },
           scripted.status as 500,

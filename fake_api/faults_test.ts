@@ -78,6 +78,32 @@ Deno.test("admin: faults change at run time; scripted failures hit the next matc
   assert.equal(api.store.reservations.size, 1);
 });
 
+Deno.test("scripted failures may carry Retry-After; the request log records the Retry-After of each answer", async () => {
+  const api = await createTestApi({ faults: { rateLimit: 1 } });
+  const scripted = await api.call("POST", "/_fake/faults/scripted", {
+    token: null,
+    body: { method: "GET", path: LIST, status: 429, retryAfter: 3 },
+  });
+  assert.equal(scripted.status, 201);
+  const first = await api.call("GET", LIST);
+  assert.deepEqual([first.status, first.headers.get("Retry-After")], [429, "3"]);
+  const limited = await api.call("GET", LIST);
+  assert.deepEqual([limited.status, limited.headers.get("Retry-After")], [429, "1"]);
+  await api.clock.advance(1000);
+  assert.equal((await api.call("GET", LIST)).status, 200);
+  const log = await api.call("GET", "/_fake/requests", { token: null });
+  assert.deepEqual(
+    log.body.requests.map((r: { status: number; retryAfter?: string }) => [r.status, r.retryAfter]),
+    [[429, "3"], [429, "1"], [200, undefined]],
+  );
+  const bad = await api.call("POST", "/_fake/faults/scripted", {
+    token: null,
+    body: { path: LIST, status: 503, retryAfter: -1 },
+  });
+  assert.equal(bad.status, 422);
+  assert.match(bad.body.errors[0], /"retryAfter"/);
+});
+
 Deno.test("admin: request log records method, path, query, status, time and duration, never the key", async () => {
   const api = await createTestApi();
   await api.call("GET", `${LIST}?per_page=5`);

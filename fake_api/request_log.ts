@@ -18,6 +18,8 @@ export interface RequestLogEntry {
   /** When the request arrived (ISO 8601). */
   time: string;
   durationMs: number;
+  /** The `Retry-After` header of the answer (429s and scripted failures), when there was one. */
+  retryAfter?: string;
 }
 
 /** A bounded in-memory log (oldest entries are dropped beyond `capacity`). */
