@@ -7,7 +7,7 @@
  * | PUT `/_fake/faults` | any of `{latencyMs, errorRate, rateLimit}` | the new settings |
  * | POST `/_fake/faults/scripted` | `{path, status, count?, method?, message?, retryAfter?}` | 201; the next `count` matching API requests fail with `status` (and `Retry-After: retryAfter` seconds) |
  * | DELETE `/_fake/faults/scripted` | – | 204 |
- * | GET `/_fake/requests?since=N` | – | `{requests: [{seq, method, path, query, status, time, durationMs, retryAfter?}]}` |
+ * | GET `/_fake/requests?since=N` | – | `{requests: [{seq, method, path, query, status, time, durationMs, userAgent, retryAfter?}]}` |
  * | DELETE `/_fake/requests` | – | 204 |
  * | POST `/_fake/reset` | – | 204: state back to the seed (or the default project and key), faults off, log empty |
  * | POST `/_fake/projects` | `{name, id?, asn?, md5?}` | 201 Metal project |

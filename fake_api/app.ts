@@ -186,6 +186,7 @@ function requestLogger(
       status: c.res.status,
       time,
       durationMs,
+      userAgent: c.req.header("user-agent") ?? "",
       ...retryAfterOf(c.res),
     };
     options.requestLog.add(entry);

@@ -104,9 +104,9 @@ Deno.test("scripted failures may carry Retry-After; the request log records the 
   assert.match(bad.body.errors[0], /"retryAfter"/);
 });
 
-Deno.test("admin: request log records method, path, query, status, time and duration, never the key", async () => {
+Deno.test("admin: request log records method, path, query, status, time, duration and user agent, never the key", async () => {
   const api = await createTestApi();
-  await api.call("GET", `${LIST}?per_page=5`);
+  await api.call("GET", `${LIST}?per_page=5`, { headers: { "User-Agent": "test-client/1" } });
   await api.call("GET", "/metal/v1/projects", { token: "bad-key" });
   await api.call("GET", "/_fake/faults", { token: null });
   const log = await api.call("GET", "/_fake/requests", { token: null });
@@ -115,6 +115,7 @@ Deno.test("admin: request log records method, path, query, status, time and dura
   assert.deepEqual([a.method, a.path, a.query, a.status], ["GET", LIST, "per_page=5", 200]);
   assert.equal(a.time, new Date(TEST_START_MS).toISOString());
   assert.equal(typeof a.durationMs, "number");
+  assert.equal(a.userAgent, "test-client/1");
   assert.equal(b.status, 401);
   const text = JSON.stringify(log.body);
   assert.ok(!text.includes(TEST_API_KEY) && !text.includes("bad-key"), "no keys in the log");

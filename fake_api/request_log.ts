@@ -1,6 +1,7 @@
 /**
- * The admin request log: one entry per API request (method, path, query, status, time, duration). Headers and
- * bodies are never recorded, so API keys, tokens and BGP passwords cannot leak through it.
+ * The admin request log: one entry per API request (method, path, query, status, time, duration, user agent and
+ * the answer's `Retry-After`). No other header and no body is recorded, so API keys, tokens and BGP passwords
+ * cannot leak through it.
  *
  * @module
  */
@@ -18,6 +19,8 @@ export interface RequestLogEntry {
   /** When the request arrived (ISO 8601). */
   time: string;
   durationMs: number;
+  /** The request's `User-Agent` ("" when none), to tell clients apart. */
+  userAgent: string;
   /** The `Retry-After` header of the answer (429s and scripted failures), when there was one. */
   retryAfter?: string;
 }
