@@ -89,6 +89,11 @@ export interface MetalClient {
     addressFamily: "ipv4" | "ipv6",
     options?: CallOptions,
   ): Promise<BgpSession>;
+  /**
+   * Every BGP session of a project's devices (`GET /projects/{id}/bgp/sessions`, one call, not paginated);
+   * each names its device (`deviceId`).
+   */
+  listProjectBgpSessions(projectId: string, options?: CallOptions): Promise<BgpSession[]>;
   /** A device's BGP sessions (`GET /devices/{id}/bgp/sessions`). */
   listBgpSessions(deviceId: string, options?: CallOptions): Promise<BgpSession[]>;
   /** A device's BGP neighbour data (`GET /devices/{id}/bgp/neighbors`). */

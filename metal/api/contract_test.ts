@@ -164,6 +164,10 @@ Deno.test("contract: BGP config, sessions and neighbours", async () => {
   const duplicate = await client.createBgpSession(device.id, "ipv4").catch((e) => e);
   ok(isInvalidWith(duplicate, "already has session"), String(duplicate));
   deepEqual((await client.listBgpSessions(device.id)).map((s) => s.id), [session.id]);
+  deepEqual(
+    (await client.listProjectBgpSessions(TEST_PROJECT_ID)).map((s) => [s.id, s.deviceId, s.addressFamily]),
+    [[session.id, device.id, "ipv4"]],
+  );
 
   const neighbors = await client.getBgpNeighbors(device.id);
   const v4 = neighbors.find((n) => n.addressFamily === 4);

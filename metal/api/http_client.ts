@@ -226,6 +226,11 @@ export class HttpMetalClient implements MetalClient {
     return decode(spec, bgpSessionSchema, await this.#request(spec));
   }
 
+  async listProjectBgpSessions(projectId: string, options?: CallOptions): Promise<BgpSession[]> {
+    const spec = this.#get("list_project_bgp_sessions", `/projects/${id(projectId)}/bgp/sessions`, options);
+    return decodeItems(spec, "bgp_sessions", bgpSessionSchema, await this.#request(spec));
+  }
+
   async listBgpSessions(deviceId: string, options?: CallOptions): Promise<BgpSession[]> {
     const spec = this.#get("list_bgp_sessions", `/devices/${id(deviceId)}/bgp/sessions`, options);
     return decodeItems(spec, "bgp_sessions", bgpSessionSchema, await this.#request(spec));

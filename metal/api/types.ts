@@ -185,12 +185,15 @@ export const bgpSessionSchema = z.object({
   address_family: z.string(),
   status: opt(z.string()),
   default_route: opt(z.boolean()),
+  device: opt(hrefSchema),
 }).transform((w) => ({
   id: w.id,
   /** `ipv4` or `ipv6`. */
   addressFamily: w.address_family,
   status: w.status ?? "",
   defaultRoute: w.default_route ?? false,
+  /** Id of the session's device (last segment of `device.href`), when the API names it. */
+  deviceId: w.device?.href?.split("/").filter((s) => s !== "").at(-1),
 }));
 
 /** A device's BGP session. */

@@ -2,10 +2,17 @@
  * {@linkcode BgpNodeManager}: BGP for one Node's device — the IPv4 BGP session (spec §5.2), the neighbour data
  * the load balancer implementations peer with, and the Node's BGP annotations (§5.3). Shared by the service load
  * balancer (which needs the peers) and the BGP node controller (which keeps annotations current), with caches
- * so that N Services over M nodes do not cost N×M API calls:
- * - devices known to have a session are not asked again (until their neighbour data shows none);
- * - neighbour data and private networks are cached per device for a while (single-flight);
+ * so that N Services over M nodes do not cost N×M API calls, and idle nodes cost no per-node calls at all:
+ * - devices known to have a session are not asked again (until the project's session list or their neighbour
+ *   data shows none);
+ * - neighbour data and private networks are cached per device (single-flight) until something they derive
+ *   from changes: {@linkcode BgpNodeManager.checkProject} reads the project's BGP configuration and session list
+ *   (two calls, whatever the number of nodes) and drops what they show to be stale;
  * - a Node is patched only when its annotations differ.
+ *
+ * Neighbour data is the project's ASN and MD5 password, the device's private address and the Metal routers'
+ * (fixed) peers; a device's private network is the parent block of its management address, which it keeps for
+ * its lifetime. Re-reading either per device on a timer cost 14 calls per node per hour for nothing.
  *
  * @module
  */
@@ -39,10 +46,13 @@ export const BGP_NODE_EVENT_REASONS = Object.freeze({
   nodeSkipped: "BGPNodeSkipped",
 });
 
-/** Default time neighbour data is reused. */
-export const DEFAULT_NEIGHBOR_TTL_MS = 5 * 60_000;
-/** Default time a device's private network is reused. */
-export const DEFAULT_NETWORK_TTL_MS = 30 * 60_000;
+/**
+ * Default time neighbour data is reused: until {@linkcode BgpNodeManager.checkProject} (or a missing neighbour)
+ * invalidates it.
+ */
+export const DEFAULT_NEIGHBOR_TTL_MS = Infinity;
+/** Default time a device's private network is reused: until its Node is deleted. */
+export const DEFAULT_NETWORK_TTL_MS = Infinity;
 
 /** `include` that expands the parent blocks of a device's addresses (upstream's string). */
 export const PRIVATE_NETWORK_INCLUDE = ["ip_addresses.parent_block", "parent_block"];
@@ -59,7 +69,12 @@ export class BgpNodeError extends Error {
 
 /** Options of {@linkcode BgpNodeManager}. */
 export interface BgpNodeManagerOptions {
-  client: Pick<MetalClient, "createBgpSession" | "getBgpNeighbors" | "getDevice">;
+  client: Pick<
+    MetalClient,
+    "createBgpSession" | "getBgpNeighbors" | "getDevice" | "getBgpConfig" | "listProjectBgpSessions"
+  >;
+  /** Project of the nodes' devices, read by {@linkcode BgpNodeManager.checkProject}. */
+  projectId: string;
   /** Writes Node annotations (JSON merge patch). */
   nodes: Pick<NodeWriter, "patch">;
   templates: AnnotationTemplates;
@@ -94,12 +109,23 @@ interface Cached<T> {
 /** IPv4 neighbour data of a device, or `undefined` when the API lists none (yet). */
 type Neighbor = BgpNeighbor | undefined;
 
+/** What {@linkcode BgpNodeManager.checkProject} found. */
+export interface ProjectCheck {
+  /** The project's BGP configuration (status, ASN, MD5) changed since the last check: neighbours re-read. */
+  configChanged: boolean;
+  /** Devices we had a session for that the project's session list no longer shows: set up again. */
+  lostSessions: string[];
+}
+
 /** See the module documentation. */
 export class BgpNodeManager {
   #o: BgpNodeManagerOptions;
   #clock: Clock;
   #logger: Logger;
-  #sessions = new Set<string>();
+  /** Devices known to have an IPv4 session, with when that was confirmed. */
+  #sessions = new Map<string, number>();
+  /** Status, ASN and MD5 of the project's BGP configuration at the last {@linkcode checkProject}. */
+  #projectFingerprint: string | undefined;
   #neighbors = new TtlCache<Neighbor>();
   #networks = new TtlCache<string>();
   #sessionsTotal: Counter<"result"> | undefined;
@@ -237,6 +263,44 @@ export class BgpNodeManager {
     };
   }
 
+  /**
+   * Looks for changes that make cached data stale, with two project-level calls: a changed project BGP
+   * configuration drops every device's neighbour data; a device missing from the project's session list loses
+   * its cached session and neighbour data, so the next {@linkcode ensureNode} sets it up again. Call it once
+   * per resync period, before ensuring the nodes.
+   *
+   * @throws {Error} When either call fails (nothing is invalidated then).
+   */
+  async checkProject(signal?: AbortSignal): Promise<ProjectCheck> {
+    const started = this.#clock.now();
+    const [config, sessions] = await Promise.all([
+      this.#o.client.getBgpConfig(this.#o.projectId, { signal }),
+      this.#o.client.listProjectBgpSessions(this.#o.projectId, { signal }),
+    ]);
+    const fingerprint = JSON.stringify([config.status ?? "", config.asn ?? 0, config.md5 ?? ""]);
+    const configChanged = this.#projectFingerprint !== undefined && fingerprint !== this.#projectFingerprint;
+    this.#projectFingerprint = fingerprint;
+    if (configChanged) {
+      this.#neighbors.clear();
+      this.#logger.info("Project BGP configuration changed; re-reading BGP neighbours of every node");
+    }
+    const live = new Set(sessions.filter((s) => s.addressFamily === "ipv4").map((s) => s.deviceId));
+    const lostSessions: string[] = [];
+    for (const [deviceId, confirmedAt] of this.#sessions) {
+      // A session confirmed after the list was requested may simply be missing from it.
+      if (live.has(deviceId) || confirmedAt >= started) continue;
+      lostSessions.push(deviceId);
+      this.#sessions.delete(deviceId);
+      this.#neighbors.delete(deviceId);
+    }
+    if (lostSessions.length > 0) {
+      this.#logger.warn("BGP sessions of devices disappeared; creating them again", {
+        deviceIds: lostSessions,
+      });
+    }
+    return { configChanged, lostSessions };
+  }
+
   /** Removes the per-peer BGP annotations of a Node that is no longer selected for BGP. */
   async clearNode(node: V1Node, signal?: AbortSignal): Promise<void> {
     await this.#patch(node, removedBgpAnnotations(node.metadata?.annotations, this.#o.templates), signal);
@@ -304,7 +368,7 @@ export class BgpNodeManager {
           throw err;
         }
       }
-      this.#sessions.add(deviceId);
+      this.#sessions.set(deviceId, this.#clock.now());
       return;
     }
   }
@@ -361,6 +425,12 @@ class TtlCache<T> {
   delete(key: string): void {
     this.#values.delete(key);
     this.#inflight.delete(key);
+  }
+
+  /** Forgets every value (reads in flight are not stored). */
+  clear(): void {
+    this.#values.clear();
+    this.#inflight.clear();
   }
 }
 

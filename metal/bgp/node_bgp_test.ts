@@ -38,6 +38,7 @@ async function setup(options: { includePassword?: boolean; bgp?: boolean; md5?: 
   const clock = new InstantClock();
   const manager = new BgpNodeManager({
     client: metal.client,
+    projectId: metal.projectId,
     nodes: writer,
     templates,
     includePassword: options.includePassword ?? true,
@@ -159,6 +160,42 @@ Deno.test("neighbour data is re-read after maxAgeMs, and a changed peer list rew
   clock.advance(1000);
   await manager.ensureNode(informer.get("node-a")!, { maxAgeMs: 500 });
   equal(informer.get("node-a")!.metadata!.annotations!["metal.equinix.com/bgp-peers-0-node-asn"], "65001");
+});
+
+Deno.test("neighbours and private network stay cached for days; checkProject() re-reads neighbours only after a project change", async () => {
+  const { metal, informer, manager, clock } = await setup({ md5: "Secret123abc" });
+  await manager.checkProject();
+  await manager.ensureNode(informer.get("node-a")!);
+  metal.mark();
+  clock.advance(3 * 24 * 3600_000);
+  deepEqual(await manager.checkProject(), { configChanged: false, lostSessions: [] });
+  await manager.ensureNode(informer.get("node-a")!);
+  deepEqual(metal.requests().sort(), [
+    `GET /projects/${metal.projectId}/bgp-config`,
+    `GET /projects/${metal.projectId}/bgp/sessions`,
+  ]);
+  metal.api.store.projects.get(metal.projectId)!.bgp!.md5 = "Changed456def";
+  metal.mark();
+  deepEqual(await manager.checkProject(), { configChanged: true, lostSessions: [] });
+  await manager.ensureNode(informer.get("node-a")!);
+  deepEqual(metal.requests().filter((r) => r.includes("/devices/")), [
+    `GET /devices/${metal.deviceIds["node-a"]}/bgp/neighbors`,
+  ]);
+  equal(
+    informer.get("node-a")!.metadata!.annotations!["metal.equinix.com/bgp-peers-0-bgp-pass"],
+    btoa("Changed456def"),
+  );
+});
+
+Deno.test("checkProject() reports a device whose session is gone, and ensureNode() creates it again", async () => {
+  const { metal, informer, manager, clock } = await setup();
+  const deviceId = metal.deviceIds["node-a"]!;
+  await manager.ensureNode(informer.get("node-a")!);
+  clock.advance(1000);
+  metal.api.store.removeBgpSession(metal.api.store.sessionsOf(deviceId)[0]!);
+  deepEqual(await manager.checkProject(), { configChanged: false, lostSessions: [deviceId] });
+  await manager.ensureNode(informer.get("node-a")!);
+  equal(metal.api.store.sessionsOf(deviceId).length, 1);
 });
 
 Deno.test("clearNode() removes peer annotations but keeps the private network", async () => {

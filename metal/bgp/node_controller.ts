@@ -1,8 +1,12 @@
 /**
  * `bgp-node-controller`: keeps BGP level-triggered on every Node the BGP node selector picks — session enabled,
- * annotations matching the current neighbour data (re-read every resync period), stale peer indexes removed —
- * and removes the peer annotations of Nodes that are no longer selected. Upstream wrote annotations once, only
- * while ensuring a Service (§12.7). Runs on the leader, in the modes that announce with BGP.
+ * annotations matching the current neighbour data, stale peer indexes removed — and removes the peer
+ * annotations of Nodes that are no longer selected. Upstream wrote annotations once, only while ensuring a
+ * Service (§12.7). Runs on the leader, in the modes that announce with BGP.
+ *
+ * Every resync period it first checks the project for changes (BGP configuration, session list: two calls,
+ * see {@linkcode BgpNodeManager.checkProject}), then reconciles every Node from cached data: an idle cluster
+ * costs two Metal calls per period however many nodes it has.
  *
  * @module
  */
@@ -72,12 +76,15 @@ export class BgpNodeController implements ProviderController {
       },
     });
     const resync = (async () => {
+      // The first check records the project's state; later ones compare with it.
+      await this.#checkProject(signal);
       while (!signal.aborted) {
         try {
           await this.#clock.sleep(this.#resyncMs, signal);
         } catch {
           return;
         }
+        await this.#checkProject(signal);
         for (const node of this.#o.nodes.list()) enqueue(node);
       }
     })();
@@ -109,9 +116,19 @@ export class BgpNodeController implements ProviderController {
     }
     // Not initialized yet (the cloud node controller sets the providerID), or another provider's node.
     if (!node.spec?.providerID || ourDeviceId(node) === undefined) return;
-    const peer = await this.#o.manager.ensureNode(node, { signal, maxAgeMs: this.#resyncMs });
+    const peer = await this.#o.manager.ensureNode(node, { signal });
     if (peer === undefined) {
       throw new RetryError(`Waiting for BGP neighbour data of node "${name}"`, NEIGHBOR_RETRY_MS);
+    }
+  }
+
+  async #checkProject(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#o.manager.checkProject(signal);
+    } catch (err) {
+      if (signal.aborted) return;
+      // Cached data stays in use; the next period checks again.
+      this.#logger.warn("Failed to check the project's BGP configuration and sessions", { err });
     }
   }
 }

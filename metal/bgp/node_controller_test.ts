@@ -31,6 +31,7 @@ async function setup(selector = "") {
   const recorder = new RecordingRecorder();
   const manager = new BgpNodeManager({
     client: metal.client,
+    projectId: metal.projectId,
     nodes: writer,
     templates,
     includePassword: true,
@@ -94,6 +95,43 @@ Deno.test("annotations follow neighbour changes at the next resync (upstream §1
   await run;
 });
 
+Deno.test("an idle resync costs two project-level Metal calls however many nodes, none per node", async () => {
+  const { metal, controller, annotations, clock } = await setup();
+  const stop = new AbortController();
+  const run = controller.run(stop.signal);
+  await until(() =>
+    annotations("node-a")["metal.equinix.com/bgp-peers-1-peer-ip"] !== undefined &&
+    annotations("node-b")["metal.equinix.com/bgp-peers-1-peer-ip"] !== undefined
+  );
+  await until(() => clock.pendingSleeps > 0);
+  for (let period = 1; period <= 3; period++) {
+    metal.mark();
+    await clock.advance(60_000);
+    await until(() => metal.requests().length >= 2 && clock.pendingSleeps > 0, clock);
+    for (let i = 0; i < 20; i++) await settle();
+    deepEqual(metal.requests().sort(), [
+      `GET /projects/${metal.projectId}/bgp-config`,
+      `GET /projects/${metal.projectId}/bgp/sessions`,
+    ], `resync ${period}`);
+  }
+  stop.abort();
+  await run;
+});
+
+Deno.test("a BGP session deleted behind our back is created again at the next resync", async () => {
+  const { metal, controller, annotations, clock } = await setup();
+  const stop = new AbortController();
+  const run = controller.run(stop.signal);
+  const deviceId = metal.deviceIds["node-a"]!;
+  await until(() => annotations("node-a")["metal.equinix.com/bgp-peers-1-peer-ip"] !== undefined);
+  await until(() => clock.pendingSleeps > 0);
+  metal.api.store.removeBgpSession(metal.api.store.sessionsOf(deviceId)[0]!);
+  await clock.advance(60_000);
+  await until(() => metal.api.store.sessionsOf(deviceId).length === 1, clock);
+  stop.abort();
+  await run;
+});
+
 Deno.test("a node that stops matching METAL_BGP_NODE_SELECTOR loses its peer annotations", async () => {
   const { controller, annotations, informer } = await setup("bgp=yes");
   await controller.syncNode("node-a");
@@ -133,8 +171,16 @@ Deno.test("no IPv4 neighbour yet: annotate the network and ask again later (Retr
     createBgpSession: metal.client.createBgpSession.bind(metal.client),
     getDevice: metal.client.getDevice.bind(metal.client),
     getBgpNeighbors: () => Promise.resolve([]),
+    getBgpConfig: metal.client.getBgpConfig.bind(metal.client),
+    listProjectBgpSessions: metal.client.listProjectBgpSessions.bind(metal.client),
   };
-  const manager = new BgpNodeManager({ client, nodes: writer, templates, includePassword: true });
+  const manager = new BgpNodeManager({
+    client,
+    projectId: metal.projectId,
+    nodes: writer,
+    templates,
+    includePassword: true,
+  });
   const controller = new BgpNodeController({ manager, nodes: informer, selector: parseLabelSelector("") });
   await rejects(controller.syncNode("node-a"), RetryError);
   deepEqual(Object.keys(informer.get("node-a")!.metadata!.annotations!), [

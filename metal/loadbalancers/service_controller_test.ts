@@ -38,6 +38,7 @@ async function setup() {
     }),
     bgp: new BgpNodeManager({
       client: metal.client,
+      projectId: metal.projectId,
       nodes: new FakeNodeWriter(nodes),
       templates: {
         localAsn: "a/{{n}}",

@@ -99,6 +99,7 @@ async function setup(options: SetupOptions = {}) {
   });
   const bgp = new BgpNodeManager({
     client: metal.client,
+    projectId: metal.projectId,
     nodes: nodeWriter,
     templates,
     includePassword: true,

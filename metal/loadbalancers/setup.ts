@@ -101,6 +101,7 @@ export async function setupLoadBalancers(
   if (bgpMode) {
     bgp = new BgpNodeManager({
       client,
+      projectId: config.projectId,
       nodes: coreV1NodeWriter(ctx.kube.core),
       templates: {
         localAsn: config.annotationLocalAsn,
