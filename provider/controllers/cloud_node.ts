@@ -156,14 +156,17 @@ export class CloudNodeController implements Controller {
     this.#o.recorder.event(node, "Normal", "Synced", "Node synced successfully");
   }
 
-  /** Refreshes the addresses of every initialized node once; returns how many were patched. */
-  async refreshAddresses(signal?: AbortSignal): Promise<number> {
+  /**
+   * Refreshes the addresses of every initialized node once; returns how many were patched. `signal` aborts
+   * provider calls; `stop` only stops starting new nodes (graceful shutdown finishes the nodes in progress).
+   */
+  async refreshAddresses(signal?: AbortSignal, stop?: AbortSignal): Promise<number> {
     const nodes = this.#o.nodes.list().filter((n) => !isUninitialized(n));
     const workers = Math.max(1, this.#o.statusUpdateWorkers || this.#o.workers);
     let next = 0;
     let patched = 0;
     const worker = async () => {
-      while (next < nodes.length && !signal?.aborted) {
+      while (next < nodes.length && !signal?.aborted && !stop?.aborted) {
         if (await this.#refreshNode(nodes[next++]!, signal)) patched++;
       }
     };
@@ -191,7 +194,8 @@ export class CloudNodeController implements Controller {
     // Like upstream's wait.Until: once at start, then every period.
     while (!ctx.signal.aborted) {
       try {
-        await this.refreshAddresses(ctx.syncSignal);
+        // A pass can be long while the provider fails (every node waits for its retries): stop it on shutdown.
+        await this.refreshAddresses(ctx.syncSignal, ctx.signal);
       } catch (err) {
         this.#logger.error("Failed to refresh node addresses", { err });
       }

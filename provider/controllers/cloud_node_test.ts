@@ -169,3 +169,41 @@ Deno.test("syncNode() does not initialize again from a cache that only saw its o
   await t.controller.syncNode("n1");
   assert.equal(t.provider.callsOf("instanceMetadata").length, 1);
 });
+
+Deno.test("run() stops a long address refresh pass on shutdown after the node in progress", async () => {
+  const nodes = ["n1", "n2", "n3"].map((name) => node(name, { tainted: false }));
+  const informer = new FakeInformer<V1Node>(nodes);
+  const clock = new FakeClock();
+  const asked: string[] = [];
+  const controller = new CloudNodeController({
+    instances: {
+      instanceExists: () => Promise.resolve(true),
+      instanceShutdown: () => Promise.resolve(false),
+      // A provider whose API is down: each call fails only after its retries.
+      instanceMetadata: async (n) => {
+        asked.push(n.metadata?.name ?? "");
+        await clock.sleep(2_000);
+        throw new Error("Metal API answered 503 Service Unavailable");
+      },
+    },
+    nodes: informer,
+    writer: new FakeNodeWriter(informer),
+    recorder: new RecordingRecorder(),
+    workers: 1,
+    statusUpdateWorkers: 1,
+    statusUpdateFrequencyMs: 300_000,
+    clock,
+  });
+  const stop = new AbortController();
+  let stopped = false;
+  const running = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal })
+    .then(() => stopped = true);
+  for (let i = 0; i < 5; i++) await settle();
+  assert.deepEqual(asked, ["n1"]);
+  stop.abort();
+  await clock.advance(2_000);
+  for (let i = 0; i < 5; i++) await settle();
+  assert.ok(stopped, "stopped once the node in progress was done");
+  assert.deepEqual(asked, ["n1"], "no other node started after the stop");
+  await running;
+});
