@@ -17,6 +17,7 @@ import type { Informer } from "../kube/informer_factory.ts";
 import type { Controller, ControllerRunContext } from "./controller.ts";
 import { apiErrorMessage, type NodeWriter, statusCode } from "./kube_writers.ts";
 import { decideLifecycle, type LifecycleAction } from "./lifecycle_logic.ts";
+import { isUninitialized } from "./node_init.ts";
 import { TAINT_SHUTDOWN } from "./well_known.ts";
 
 /** Canonical name; also the Event source component. */
@@ -163,6 +164,12 @@ export class CloudNodeLifecycleController implements Controller {
     const name = node.metadata?.name ?? "";
     const what = step === "exists" ? "whether its instance exists" : "whether its instance is shut down";
     const reason = err instanceof Error ? err.message : String(err);
+    if (isUninitialized(node)) {
+      // Still joining (kubelets register NotReady, usually before the cloud node controller has set a
+      // providerID to check by): that controller reports its own failures, so no Warning here.
+      this.#logger.info(`Kept uninitialized node: cannot tell ${what}`, { v: 2, node: name, err: reason });
+      return;
+    }
     this.#logger.error(`Kept node: cannot tell ${what}`, { node: name, err });
     const now = this.#clock.now();
     const last = this.#lastWarning.get(name);

@@ -74,6 +74,23 @@ Deno.test("monitorNodes() never deletes when the provider errors, and warns at m
   assert.deepEqual(t.recorder.reasons(), ["InstanceCheckFailed", "InstanceCheckFailed"]);
 });
 
+Deno.test("monitorNodes() keeps a NotReady node not initialized yet without a Warning when the provider errors", async () => {
+  const uninitialized = {
+    key: "node.cloudprovider.kubernetes.io/uninitialized",
+    value: "true",
+    effect: "NoSchedule",
+  };
+  const joining = node("joining", false, { taints: [uninitialized] }); // registered NotReady, no providerID yet
+  delete joining.spec!.providerID;
+  const t = setup([joining]);
+  t.provider.fail("instanceExists", new Error("providerID cannot be empty string"));
+  await t.controller.monitorNodes();
+  assert.ok(t.informer.get("joining"));
+  assert.deepEqual(t.writer.writes, []);
+  assert.deepEqual(t.recorder.events, [], "the cloud node controller reports its own init failures");
+  assert.equal(t.provider.callsOf("instanceExists").length, 1, "still checked, as upstream");
+});
+
 Deno.test("monitorNodes() taints a shut-down node and untaints it once Ready, keeping other taints", async () => {
   const other = { key: "dedicated", value: "db", effect: "NoSchedule" };
   const t = setup([node("n1", false, { taints: [other] })]);
