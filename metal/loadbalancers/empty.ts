@@ -13,6 +13,7 @@ export function createEmptyImplementation(): LoadBalancerImplementation {
   return {
     name: "empty",
     usesElasticIP: true,
+    usesPeers: false,
     addService: () => Promise.resolve(undefined),
     updateService: () => Promise.resolve(),
     removeService: () => Promise.resolve(),

@@ -66,6 +66,12 @@ export interface LoadBalancerImplementation {
   /** Whether the shared logic reserves an EIP and sets up BGP for Services (false for EMLB). */
   readonly usesElasticIP: boolean;
   /**
+   * Whether `addService`/`updateService` use `peers` (default true). When false (kube-vip, empty: the announcer
+   * reads the Node annotations the BGP node controller keeps), a Service sync neither waits for nor calls the
+   * BGP setup of every node, so Services get their address while new nodes are still being set up.
+   */
+  readonly usesPeers?: boolean;
+  /**
    * Makes the Service's load balancer exist. Returns a status when the implementation itself knows the ingress
    * (EMLB); `undefined` to let the shared logic report the EIP.
    */

@@ -5,8 +5,9 @@
  *
  * For implementations that announce elastic IPs with BGP (all but EMLB), ensuring a Service:
  * 1. finds its reservation by tags, or reserves one (unless `spec.loadBalancerIP` is the user's own address);
- * 2. sets up BGP on every node the BGP node selector picks, skipping (with a Warning Event on the Node) nodes
- *    that fail — in ensure and update alike (upstream aborted updates, §12.8);
+ * 2. for implementations that configure peers (MetalLB), sets up BGP on every node the BGP node selector
+ *    picks, skipping (with a Warning Event on the Node) nodes that fail — in ensure and update alike (upstream
+ *    aborted updates, §12.8); kube-vip and empty leave that to the BGP node controller;
  * 3. configures the implementation, then makes the address visible to the announcer (`service_ip.ts`);
  * 4. reports the address as the Service's ingress (also for bring-your-own addresses, §12.5).
  * Deleting one cleans the implementation up first and releases the reservation only after that succeeded
@@ -162,7 +163,7 @@ export class MetalLoadBalancer implements LoadBalancer {
         address: ip.address,
       });
     }
-    const peers = await this.#peers(selected, signal);
+    const peers = this.#impl.usesPeers === false ? [] : await this.#peers(selected, signal);
     const status = await this.#impl.addService(
       { service, ipCidr: ipCidrOf(ip), peers, nodes: selected, loadBalancerName: lbName },
       signal,
@@ -191,7 +192,7 @@ export class MetalLoadBalancer implements LoadBalancer {
     }
     if (this.#isExternal(service)) return;
     const ip = resolveServiceIp(service, await this.#o.eips!.findAll(service, signal));
-    const peers = await this.#peers(selected, signal);
+    const peers = this.#impl.usesPeers === false ? [] : await this.#peers(selected, signal);
     await this.#impl.updateService(
       { service, ipCidr: ipCidrOf(ip), peers, nodes: selected, loadBalancerName: lbName },
       signal,

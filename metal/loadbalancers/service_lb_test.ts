@@ -38,8 +38,10 @@ class RecordingImplementation implements LoadBalancerImplementation {
   calls: { op: string; req: AddServiceRequest | UpdateServiceRequest | RemoveServiceRequest }[] = [];
   fail: Error | undefined;
   status: { ingress: { ip: string }[] } | undefined;
-  constructor(usesElasticIP = true) {
+  readonly usesPeers: boolean;
+  constructor(usesElasticIP = true, usesPeers = true) {
     this.usesElasticIP = usesElasticIP;
+    this.usesPeers = usesPeers;
   }
   addService(req: AddServiceRequest) {
     this.calls.push({ op: "add", req });
@@ -61,6 +63,7 @@ interface SetupOptions {
   eipTag?: string;
   selector?: string;
   usesElasticIP?: boolean;
+  usesPeers?: boolean;
   hostnames?: string[];
   reservations?: Parameters<typeof simulatedMetal>[0] extends infer O
     ? O extends { reservations?: infer R } ? R
@@ -106,7 +109,7 @@ async function setup(options: SetupOptions = {}) {
     recorder,
     clock,
   });
-  const impl = new RecordingImplementation(options.usesElasticIP ?? true);
+  const impl = new RecordingImplementation(options.usesElasticIP ?? true, options.usesPeers ?? true);
   const services = new FakeServicePatcher();
   const lb = new MetalLoadBalancer({
     implementation: impl,
@@ -271,6 +274,20 @@ Deno.test("kube-vip: the IP is in spec.loadBalancerIP and kube-vip.io/loadbalanc
   notEqual(second!.id, first!.id);
   deepEqual(status, { ingress: [{ ip: second!.network }] });
   equal(services.get("default", "web").spec?.loadBalancerIP, second!.network);
+});
+
+Deno.test("implementations without peers (kube-vip, empty): a Service sync makes no BGP call and waits for no node", async () => {
+  const { lb, impl, metal, services, nodes, reservationsOf } = await setup({ usesPeers: false });
+  metal.mark();
+  const status = await lb.ensureLoadBalancer(
+    "kubernetes",
+    services.put(makeService("default", "web")),
+    nodes(),
+  );
+  await lb.updateLoadBalancer("kubernetes", services.get("default", "web"), nodes());
+  deepEqual(status, { ingress: [{ ip: reservationsOf("default", "web")[0]!.network }] });
+  deepEqual(metal.requests().filter((r) => r.includes("/devices/")), []);
+  deepEqual(impl.calls.map((c) => [c.op, (c.req as AddServiceRequest).peers]), [["add", []], ["update", []]]);
 });
 
 Deno.test("a spec.loadBalancerIP that upstream wrote for our reservation is ours: reused, then cleared on delete", async () => {
