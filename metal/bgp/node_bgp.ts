@@ -266,8 +266,9 @@ export class BgpNodeManager {
   /**
    * Looks for changes that make cached data stale, with two project-level calls: a changed project BGP
    * configuration drops every device's neighbour data; a device missing from the project's session list loses
-   * its cached session and neighbour data, so the next {@linkcode ensureNode} sets it up again. Call it once
-   * per resync period, before ensuring the nodes.
+   * its cached session and neighbour data, so the next {@linkcode ensureNode} sets it up again; devices the list
+   * shows with a session need no session request. Call it at start and once per resync period, before ensuring
+   * the nodes.
    *
    * @throws {Error} When either call fails (nothing is invalidated then).
    */
@@ -297,6 +298,11 @@ export class BgpNodeManager {
       this.#logger.warn("BGP sessions of devices disappeared; creating them again", {
         deviceIds: lostSessions,
       });
+    }
+    // Sessions that exist already (a restart) need no request.
+    const now = this.#clock.now();
+    for (const deviceId of live) {
+      if (deviceId && !this.#sessions.has(deviceId)) this.#sessions.set(deviceId, now);
     }
     return { configChanged, lostSessions };
   }

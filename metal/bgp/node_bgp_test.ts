@@ -198,6 +198,23 @@ Deno.test("checkProject() reports a device whose session is gone, and ensureNode
   equal(metal.api.store.sessionsOf(deviceId).length, 1);
 });
 
+Deno.test("after checkProject() a restarted manager asks no session for devices that have one", async () => {
+  const { metal, informer, manager } = await setup();
+  await manager.ensureNode(informer.get("node-a")!);
+  const restarted = new BgpNodeManager({
+    client: metal.client,
+    projectId: metal.projectId,
+    nodes: new FakeNodeWriter(informer),
+    templates,
+    includePassword: true,
+    clock: new InstantClock(),
+  });
+  await restarted.checkProject();
+  metal.mark();
+  await restarted.ensureNode(informer.get("node-a")!);
+  deepEqual(metal.requests().filter((r) => r.startsWith("POST")), []);
+});
+
 Deno.test("clearNode() removes peer annotations but keeps the private network", async () => {
   const { informer, manager } = await setup();
   await manager.ensureNode(informer.get("node-a")!);

@@ -75,9 +75,10 @@ export class BgpNodeController implements ProviderController {
         if (deviceId !== undefined) this.#o.manager.forgetDevice(deviceId);
       },
     });
+    // The first check records the project's state (later ones compare with it) and the sessions that exist, so
+    // a restart does not ask for every node's session again.
+    await this.#checkProject(signal);
     const resync = (async () => {
-      // The first check records the project's state; later ones compare with it.
-      await this.#checkProject(signal);
       while (!signal.aborted) {
         try {
           await this.#clock.sleep(this.#resyncMs, signal);
