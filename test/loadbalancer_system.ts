@@ -74,6 +74,15 @@ export class ChildProcess {
     return this.#done;
   }
 
+  /** Sends `signal` without waiting (SIGSTOP, SIGCONT...). */
+  signal(signal: Deno.Signal): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+
   /** Sends `signal` (SIGKILL: no chance to clean up) and waits for the exit. */
   async kill(signal: Deno.Signal = "SIGTERM", graceMs = 10_000): Promise<void> {
     if (!this.#done) {
@@ -122,6 +131,16 @@ export interface LbSystemOptions {
   labels?: Record<string, Record<string, string>>;
   /** Called once the cluster is up and before ccm starts (CRDs, ConfigMaps...). */
   prepare?: (cluster: TestCluster) => Promise<void>;
+  /** A running cluster to use (and leave running) instead of starting one. */
+  cluster?: TestCluster;
+  /** Hostnames of the seeded devices (and Nodes); default {@linkcode HOSTNAMES}. */
+  hostnames?: string[];
+  /** The project's API key; default a random one. */
+  apiKey?: string;
+  /** Extra `ccm fake-api` arguments. */
+  fakeApiArgs?: string[];
+  /** Extra `ccm run` arguments (later flags win). */
+  ccmArgs?: string[];
 }
 
 /** The running test bed. */
@@ -137,6 +156,13 @@ export interface LbSystem extends AsyncDisposable {
   ccm: ChildProcess | undefined;
   /** Starts `ccm run` (again). */
   startCcm(): Promise<ChildProcess>;
+  /**
+   * Starts another `ccm run` process (not tracked as {@linkcode LbSystem.ccm}; stopped with the system), logging
+   * to `<dir>/<name>.log`; `args` come after the defaults (later flags win), `env` over the default environment.
+   */
+  startCcmProcess(
+    options: { name: string; args?: string[]; env?: Record<string, string> },
+  ): Promise<ChildProcess>;
   /** SIGKILLs `ccm run`. */
   killCcm(): Promise<void>;
   /** GET on the Metal API with the project's key. */
@@ -162,6 +188,54 @@ function freePort(): number {
   return port;
 }
 
+/** A running `ccm fake-api` process and the URLs it printed. */
+export interface FakeApiProcess {
+  process: ChildProcess;
+  /** Simulator root, `http://127.0.0.1:<port>`. */
+  url: string;
+  /** `METAL_BASE_URL`. */
+  baseUrl: string;
+  /** Every `export METAL_*=` line it printed. */
+  exports: Record<string, string>;
+}
+
+/** Starts `ccm fake-api` on a free port with `seed` (written to `<dir>/seed.json`), logging to `<dir>/fake-api.log`. */
+export async function startFakeApi(
+  options: { dir: string; seed: unknown; args?: string[] },
+): Promise<FakeApiProcess> {
+  const { dir } = options;
+  await Deno.writeTextFile(`${dir}/seed.json`, JSON.stringify(options.seed));
+  const process = await ChildProcess.start(
+    "fake-api",
+    [
+      "fake-api",
+      "--listen",
+      "127.0.0.1:0",
+      "--seed",
+      `${dir}/seed.json`,
+      "--logging-format",
+      "text",
+      ...options.args ?? [],
+    ],
+    {},
+    `${dir}/fake-api.log`,
+  );
+  try {
+    const exports = await waitFor(async () => {
+      if (process.hasExited) throw new Error(`fake-api exited:\n${await process.logTail()}`);
+      const text = await Deno.readTextFile(process.logPath).catch(() => "");
+      const env: Record<string, string> = {};
+      for (const m of text.matchAll(/^export (METAL_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+      return env.METAL_BASE_URL ? env : undefined;
+    }, { timeoutMs: 60_000, message: "fake-api to print its URLs" });
+    const baseUrl = exports.METAL_BASE_URL!;
+    return { process, url: new URL(baseUrl).origin, baseUrl, exports };
+  } catch (err) {
+    await process.kill("SIGKILL");
+    throw err;
+  }
+}
+
 /** Standard base64 of sha256(`ns/name`), the Service part of reservation tags. */
 export async function serviceHash(namespace: string, name: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${namespace}/${name}`));
@@ -183,33 +257,25 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
       }
     })();
   try {
-    const cluster = await startTestCluster();
-    cleanups.push(() => cluster.stop());
-    const apiKey = `lb-test-${crypto.randomUUID()}`;
-    await Deno.writeTextFile(
-      `${dir}/seed.json`,
-      JSON.stringify({
+    const cluster = options.cluster ?? await startTestCluster();
+    if (!options.cluster) cleanups.push(() => cluster.stop());
+    const apiKey = options.apiKey ?? `lb-test-${crypto.randomUUID()}`;
+    const fakeApi = await startFakeApi({
+      dir,
+      seed: {
         projects: [{ id: PROJECT_ID, name: "lb-test" }],
         api_keys: [{ token: apiKey, project_ids: [PROJECT_ID] }],
-        devices: HOSTNAMES.map((hostname) => ({ project_id: PROJECT_ID, hostname, metro: METRO })),
-      }),
-    );
-    const fakeApi = await ChildProcess.start(
-      "fake-api",
-      ["fake-api", "--listen", "127.0.0.1:0", "--seed", `${dir}/seed.json`, "--logging-format", "text"],
-      {},
-      `${dir}/fake-api.log`,
-    );
-    cleanups.push(() => fakeApi.kill("SIGTERM"));
-    const exports = await waitFor(async () => {
-      if (fakeApi.hasExited) throw new Error(`fake-api exited:\n${await fakeApi.logTail()}`);
-      const text = await Deno.readTextFile(fakeApi.logPath).catch(() => "");
-      const env: Record<string, string> = {};
-      for (const m of text.matchAll(/^export (METAL_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
-      return env.METAL_BASE_URL ? env : undefined;
-    }, { timeoutMs: 60_000, message: "fake-api to print its URLs" });
-    const baseUrl = exports.METAL_BASE_URL!;
-    const fakeApiUrl = new URL(baseUrl).origin;
+        devices: (options.hostnames ?? HOSTNAMES).map((hostname) => ({
+          project_id: PROJECT_ID,
+          hostname,
+          metro: METRO,
+        })),
+      },
+      args: options.fakeApiArgs,
+    });
+    cleanups.push(() => fakeApi.process.kill("SIGTERM"));
+    const { baseUrl, exports } = fakeApi;
+    const fakeApiUrl = fakeApi.url;
 
     const raw = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
       fetch(`${fakeApiUrl}${path}`, {
@@ -257,6 +323,7 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
       ...options.env,
     };
     let starts = 0;
+    const processes: ChildProcess[] = [];
     const system: LbSystem = {
       dir,
       cluster,
@@ -266,9 +333,12 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
       ccm: undefined,
       async startCcm() {
         if (system.ccm && !system.ccm.hasExited) throw new Error("ccm is already running");
-        starts++;
+        system.ccm = await system.startCcmProcess({ name: `ccm-${++starts}` });
+        return system.ccm;
+      },
+      async startCcmProcess({ name, args = [], env = {} }) {
         const ccm = await ChildProcess.start(
-          "ccm",
+          name,
           [
             "run",
             "--cloud-provider=equinixmetal",
@@ -279,11 +349,13 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
             "--node-monitor-period=2s",
             "-v=2",
             "--logging-format=text",
+            ...options.ccmArgs ?? [],
+            ...args,
           ],
-          ccmEnv,
-          `${dir}/ccm-${starts}.log`,
+          { ...ccmEnv, ...env },
+          `${dir}/${name}.log`,
         );
-        system.ccm = ccm;
+        processes.push(ccm);
         return ccm;
       },
       async killCcm() {
@@ -328,7 +400,9 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
       stop,
       [Symbol.asyncDispose]: stop,
     };
-    cleanups.push(() => system.ccm?.kill("SIGTERM") ?? Promise.resolve());
+    cleanups.push(async () => {
+      await Promise.all(processes.map((p) => p.kill("SIGTERM")));
+    });
     return system;
   } catch (err) {
     await stop();

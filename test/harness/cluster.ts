@@ -43,8 +43,16 @@ export interface AuditEvent {
   userAgent?: string;
   user: { username: string; groups?: string[] };
   responseStatus?: { code?: number };
-  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
+  objectRef?: {
+    resource?: string;
+    namespace?: string;
+    name?: string;
+    subresource?: string;
+    apiGroup?: string;
+  };
   stage: string;
+  /** When the API server received the request (RFC 3339, microseconds). */
+  requestReceivedTimestamp?: string;
 }
 
 /** How long each startup phase took, in milliseconds. */

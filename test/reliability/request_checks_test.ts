@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import type { LoggedRequest } from "./bed.ts";
+import { peakCount, rateViolations, retryAfterViolations } from "./request_checks.ts";
+
+const T0 = Date.parse("2026-06-30T00:00:00.000Z");
+let seq = 0;
+
+function req(atMs: number, fields: Partial<LoggedRequest> = {}): LoggedRequest {
+  return {
+    seq: ++seq,
+    method: "GET",
+    path: "/metal/v1/devices/d1",
+    query: "",
+    status: 200,
+    time: new Date(T0 + atMs).toISOString(),
+    durationMs: 1,
+    userAgent: "cloud-provider-equinix-metal/dev ccm",
+    ...fields,
+  };
+}
+
+Deno.test("Retry-After: the next request for the same path must wait the given seconds", () => {
+  const ok = [req(0, { status: 429, retryAfter: "1" }), req(1000), req(1001)];
+  assert.deepEqual(retryAfterViolations(ok), []);
+  const early = [req(0, { status: 429, retryAfter: "2" }), req(1500)];
+  const [v] = retryAfterViolations(early);
+  assert.equal(v?.earlyMs, 500);
+  // Other paths, methods and clients are not held back; an answer without Retry-After asks for nothing.
+  assert.deepEqual(
+    retryAfterViolations([
+      req(0, { status: 429, retryAfter: "1" }),
+      req(10, { path: "/metal/v1/devices/d2" }),
+      req(20, { method: "DELETE" }),
+      req(30, { userAgent: "Deno/2" }),
+      req(40, { path: "/x", status: 503 }),
+      req(50, { path: "/x" }),
+    ]).length,
+    0,
+  );
+  // Only the request right after the answer counts.
+  assert.equal(
+    retryAfterViolations([req(0, { status: 429, retryAfter: "1" }), req(1000), req(1001)]).length,
+    0,
+  );
+});
+
+Deno.test("rate: the peak of a sliding window and the token bucket bound", () => {
+  const burst = Array.from({ length: 25 }, (_, i) => req(i * 10));
+  assert.equal(peakCount(burst, 1000), 25);
+  assert.deepEqual(rateViolations(burst, { qps: 10, burst: 20, slack: 0, windowsMs: [1000] }), []);
+  const flood = Array.from({ length: 40 }, (_, i) => req(i * 10));
+  assert.deepEqual(rateViolations(flood, { qps: 10, burst: 20, slack: 2, windowsMs: [1000, 5000] }), [
+    { windowMs: 1000, count: 40, allowed: 32 },
+  ]);
+  const steady = Array.from({ length: 100 }, (_, i) => req(i * 100));
+  assert.equal(peakCount(steady, 1000), 10);
+  assert.deepEqual(rateViolations(steady, { qps: 10, burst: 20, slack: 0, windowsMs: [1000, 10_000] }), []);
+});
