@@ -90,6 +90,7 @@ export class MetalCloud implements CloudProvider {
       version: this.version,
       observer: new MetalApiMetrics(ctx.metrics),
       fetch: this.#fetch,
+      beforeWrite: ctx.fence,
     });
     const devices = new DeviceCache({
       client,
@@ -105,19 +106,24 @@ export class MetalCloud implements CloudProvider {
       recorder: ctx.recorder,
       logger: getLogger([...ctx.logger.category, "instances"]),
     });
+    // LBaaS and token exchange calls: fenced like the Metal API's writes.
+    const lbaasFetch = async (request: Request) => {
+      if (request.method !== "GET") ctx.fence?.();
+      return await (this.#fetch ?? fetch)(request);
+    };
     this.#loadBalancers = await setupLoadBalancers({
       ctx,
       config: this.config,
       client,
       version: this.version,
-      fetch: this.#fetch === undefined ? undefined : async (request) => await this.#fetch!(request),
+      fetch: lbaasFetch,
     });
     this.#controlPlane = createControlPlaneController({
       config: this.config,
       metal: client,
       ctx,
       userAgent: `cloud-provider-equinix-metal/${this.version}`,
-      fetch: this.#fetch === undefined ? undefined : async (request) => await this.#fetch!(request),
+      fetch: lbaasFetch,
       prober: this.#controlPlaneProber,
     });
   }

@@ -123,13 +123,14 @@ export function startControllers(ctx: StartControllersContext): Promise<void> {
 /** The real framework parts: rate-limited clients, shared informers and Lease-based leader election. */
 export function defaultFrameworkParts(): FrameworkParts {
   return {
-    kube: (options, registry) =>
+    kube: (options, registry, beforeWrite) =>
       createKubeClients({
         kubeconfig: options.kubeconfig,
         master: options.master,
         qps: options.kubeApiQps,
         burst: options.kubeApiBurst,
         registry,
+        beforeWrite,
       }),
     informers: (kube, options) => createInformers(kube, options),
     elector: (kube, options, registry) => createElector(kube, options, registry),

@@ -25,6 +25,12 @@ export interface CloudInitContext {
   signal: AbortSignal;
   /** Logger for the provider, category `["ccm", <provider name>]`. */
   logger: Logger;
+  /**
+   * Leader-election fencing: call right before every write to the cloud; it throws when this replica may no
+   * longer hold the lease (after a pause past the renew deadline), so a deposed leader never acts. Writes
+   * through {@linkcode kube} are fenced already.
+   */
+  fence?: () => void;
 }
 
 /** A long-running provider loop (BGP, control-plane EIP) that runs only on the leader. */

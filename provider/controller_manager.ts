@@ -53,6 +53,8 @@ export interface RunControllersOptions {
   hardSignal?: AbortSignal;
   /** How long a graceful stop waits for in-flight work; default 20 s. */
   shutdownTimeoutMs?: number;
+  /** The write fence handed to the provider (see `CloudInitContext.fence`). */
+  fence?: () => void;
   /** Default: adapters over `kube.core`. */
   writers?: { nodes: NodeWriter; services: ServiceWriter };
   clock?: Clock;
@@ -92,6 +94,7 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
         metrics: o.registry,
         signal: stop.signal,
         logger: getLogger(["ccm", o.provider.providerName]),
+        fence: o.fence,
       });
     } catch (err) {
       throw new Error(

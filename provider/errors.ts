@@ -30,6 +30,17 @@ export class RetryError extends Error {
   }
 }
 
+/**
+ * Thrown instead of a write when this replica may no longer hold the leader lease (fencing): its last renewal
+ * is older than the renew deadline, for example after the process was paused.
+ */
+export class LeaseFenceError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LeaseFenceError";
+  }
+}
+
 /** Configuration is invalid; the message names the setting, the bad value (secrets masked) and the fix. */
 export class ConfigError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -13,6 +13,7 @@
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
 import type { CloudProvider } from "./cloud.ts";
+import { LeaseFenceError } from "./errors.ts";
 import { MANAGER_NAME, runControllers, type RunControllersOptions } from "./controller_manager.ts";
 import { coreV1EventSink, KubeEventRecorder } from "./event_recorder.ts";
 import { HealthChecks, type NamedCheck } from "./health.ts";
@@ -40,6 +41,8 @@ export interface Elector {
   release(): Promise<void>;
   /** `/healthz/leaderElection`: fails when this replica leads but has not renewed for too long. */
   readonly check: NamedCheck;
+  /** Whether this replica may write now (fencing; see `LeaderElector.holdsLease`); absent means yes. */
+  holdsLease?(): boolean;
 }
 
 /** The pieces {@linkcode runFramework} builds; tests replace them. */
@@ -47,9 +50,9 @@ export interface FrameworkParts {
   /**
    * Rate-limited clients. Called twice: for the controllers (with the registry, for `rest_client_*` metrics)
    * and for Events (without), so Events have their own `--kube-api-qps` budget, as each upstream controller
-   * has its own client.
+   * has its own client. The controllers' client gets `beforeWrite`, the write fence.
    */
-  kube(options: RunOptions, registry?: Registry): KubeClients;
+  kube(options: RunOptions, registry?: Registry, beforeWrite?: (url: URL) => void): KubeClients;
   informers(kube: KubeClients, options: RunOptions): RunnableInformerFactory;
   elector(kube: KubeClients, options: RunOptions, registry: Registry): Elector;
 }
@@ -92,7 +95,22 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
     },
   });
 
-  await using kube = parts.kube(options, registry);
+  // Fencing: once leading, no write leaves this process unless the lease is surely still ours. Lease
+  // requests pass (the elector renews through this client); Events have their own client.
+  let elector: Elector | undefined;
+  const lease = `${options.leaderElectResourceNamespace}/${options.leaderElectResourceName}`;
+  const fence = () => {
+    if (elector?.holdsLease && !elector.holdsLease()) {
+      throw new LeaseFenceError(
+        `Not writing: this replica may no longer hold the leader lease ${lease} (not renewed within the ` +
+          "renew deadline, for example after a pause); another replica may be leading",
+      );
+    }
+  };
+  const kubeFence = (url: URL) => {
+    if (!url.pathname.includes("/apis/coordination.k8s.io/")) fence();
+  };
+  await using kube = parts.kube(options, registry, kubeFence);
   const serverStop = new AbortController();
   let server: RunningServer | undefined;
   if (options.securePort !== 0) {
@@ -117,7 +135,6 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
 
   try {
     let lost: AbortSignal | undefined;
-    let elector: Elector | undefined;
     if (options.leaderElect) {
       elector = parts.elector(kube, options, registry);
       health.healthz.add(elector.check);
@@ -153,6 +170,7 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
       signal,
       hardSignal: lost,
       shutdownTimeoutMs: o.shutdownTimeoutMs,
+      fence,
       ...o.controllers,
     });
     await Promise.race([syncWatch, Promise.resolve()]);

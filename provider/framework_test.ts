@@ -20,7 +20,12 @@ class FakeElector implements Elector {
   #grant!: () => void;
   readonly granted = new Promise<void>((resolve) => this.#grant = resolve);
   released = 0;
+  leaseHeld = true;
   readonly check = { name: "leaderElection", check: () => {} };
+
+  holdsLease(): boolean {
+    return this.leaseHeld;
+  }
 
   get lost(): AbortSignal {
     return this.#lost.signal;
@@ -71,7 +76,15 @@ function setup(args: string[]) {
     close: () => Promise.resolve(void closed++),
     [Symbol.asyncDispose]: () => Promise.resolve(void closed++),
   } as unknown as KubeClients;
-  const parts: FrameworkParts = { kube: () => kube, informers: () => informers, elector: () => elector };
+  const fences: Array<((url: URL) => void) | undefined> = [];
+  const parts: FrameworkParts = {
+    kube: (_options, _registry, beforeWrite) => {
+      fences.push(beforeWrite);
+      return kube;
+    },
+    informers: () => informers,
+    elector: () => elector,
+  };
   const provider = new FakeProvider();
   const stop = new AbortController();
   const servers: RunningServer[] = [];
@@ -99,6 +112,7 @@ function setup(args: string[]) {
     servers,
     started: () => started,
     closed: () => closed,
+    fences,
   };
 }
 
@@ -127,6 +141,41 @@ Deno.test("runFramework() does nothing until leading, then initializes the provi
   await done;
   assert.equal(t.elector.released, 1, "lease released on graceful stop");
   assert.equal(t.closed(), 2, "controller and event clients closed");
+});
+
+Deno.test("runFramework() fences writes: none leaves once the lease may have expired, except lease renewals", async () => {
+  const t = setup(["--leader-elect=true"]);
+  const done = t.run();
+  t.elector.grant();
+  await until(() => t.provider.callsOf("initialize").length === 1, "provider initialized");
+  const [controllers, events] = t.fences;
+  assert.ok(controllers, "the controllers' client is fenced");
+  assert.equal(events, undefined, "the Events client is not");
+  const cloud = t.provider.initContext?.fence;
+  assert.ok(cloud, "the provider gets the fence");
+  const node = new URL("https://k/api/v1/nodes/n1");
+  const lease = new URL("https://k/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/ccm");
+  controllers(node);
+  cloud();
+  t.elector.leaseHeld = false;
+  assert.throws(() => controllers(node), /Not writing: this replica may no longer hold the leader lease/);
+  assert.throws(() => cloud(), /kube-system\/cloud-controller-manager/);
+  controllers(lease);
+  t.elector.leaseHeld = true;
+  cloud();
+  t.stop.abort();
+  await done;
+});
+
+Deno.test("runFramework() without --leader-elect never fences", async () => {
+  const t = setup(["--leader-elect=false"]);
+  t.elector.leaseHeld = false;
+  const done = t.run();
+  await until(() => t.provider.callsOf("initialize").length === 1, "provider initialized");
+  t.fences[0]!(new URL("https://k/api/v1/nodes/n1"));
+  t.provider.initContext!.fence!();
+  t.stop.abort();
+  await done;
 });
 
 Deno.test("runFramework() stops while standing by without touching the provider", async () => {

@@ -5,7 +5,9 @@
  *
  * Safety: a standby takes over only when the record it observed has not changed for a lease duration,
  * timed by its own clock (no clock-skew assumptions); the leader stops acting after the renew deadline, which
- * is shorter than the lease duration.
+ * is shorter than the lease duration. {@linkcode LeaderElector.holdsLease} fences writes: a leader that was
+ * paused (SIGSTOP, a VM or GC pause) past its renew deadline must not write before its renew loop has noticed
+ * that another replica may lead by now.
  *
  * @example
  * ```ts
@@ -135,6 +137,15 @@ export class LeaderElector {
   /** Whether this replica currently holds the lease. */
   isLeader(): boolean {
     return this.#leading;
+  }
+
+  /**
+   * Whether this replica may act now: it leads, and its last successful renewal began less than the renew
+   * deadline ago. Check it right before every write: after a pause, timers and answers that were due run in
+   * any order, and the renew loop may only find out later that the lease was taken over meanwhile.
+   */
+  holdsLease(): boolean {
+    return this.#leading && this.#clock.now() - this.#lastRenew < this.renewDeadlineMs;
   }
 
   /** The holder this replica last observed (may be itself); empty when unknown or released. */

@@ -200,6 +200,27 @@ Deno.test("the leader steps down when renewals fail for the renew deadline, not 
   await e.stop();
 });
 
+Deno.test("holdsLease fences writes: false once the last renewal is older than the renew deadline", async () => {
+  const fake = new FakeClock(0);
+  // A paused process: time jumps forward while no timer (renew loop) has a chance to run.
+  let jumped = 0;
+  const clock = { now: () => fake.now() + jumped, sleep: (ms: number, s?: AbortSignal) => fake.sleep(ms, s) };
+  const lock = new FakeLock();
+  const e = new LeaderElector({ lock, identity: "a", clock, random: () => 0 });
+  assert.equal(e.holdsLease(), false, "a standby holds nothing");
+  await e.acquire(new AbortController().signal);
+  assert.equal(e.holdsLease(), true);
+  await fake.advance(9_000); // renewed at 2, 4, 6, 8 s
+  assert.equal(e.holdsLease(), true);
+  jumped = 10_000; // 11 s since the renewal at 8 s, and the renew loop has not run yet
+  assert.equal(e.isLeader(), true, "the renew loop has not noticed");
+  assert.equal(e.holdsLease(), false, "but the fence has");
+  jumped = 0;
+  assert.equal(e.holdsLease(), true);
+  await e.release();
+  assert.equal(e.holdsLease(), false, "released");
+});
+
 Deno.test("the leader steps down at once when someone else holds the lease", async () => {
   const clock = new FakeClock(0);
   const lock = new FakeLock();

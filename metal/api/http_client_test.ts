@@ -473,6 +473,30 @@ Deno.test("getProject() reads the project", async () => {
   equal(new URL(fetch.requests[0]!.url).pathname, `/metal/v1/projects/${PROJECT}`);
 });
 
+Deno.test("beforeWrite runs before every write attempt only; a throw fails the write unsent and unretried", async () => {
+  const fetch = stubFetch((request) =>
+    request.method === "GET"
+      ? json({ id: DEVICE, hostname: "h", state: "active" })
+      : json({ id: "r1", type: "public_ipv4", address: "1.2.3.4" }, { status: 201 })
+  );
+  let fenced = false;
+  let checks = 0;
+  const client = newClient(fetch, {
+    beforeWrite() {
+      checks++;
+      if (fenced) throw new Error("Not writing: this replica may no longer hold the leader lease");
+    },
+  });
+  await client.getDevice(DEVICE);
+  await client.createIpReservation(PROJECT, { type: "public_ipv4", quantity: 1, metro: "sv" });
+  equal(checks, 1, "reads are not fenced");
+  fenced = true;
+  await rejects(client.deleteIpReservation("r1"), /no longer hold the leader lease/);
+  await client.getDevice(DEVICE);
+  equal(checks, 2, "the refused delete was checked once, not retried");
+  deepEqual(fetch.requests.map((r) => r.method), ["GET", "POST", "GET"]);
+});
+
 Deno.test("the shared rate limiter spaces requests of every caller", async () => {
   const clock = new InstantClock();
   const registry = new Registry();

@@ -52,6 +52,11 @@ export interface MetalTransportOptions {
   logger?: Logger;
   /** Injected for tests; default the global `fetch`. */
   fetch?: (request: Request) => Response | Promise<Response>;
+  /**
+   * Called right before every attempt of a request that is not a GET (after the rate limiter); throwing
+   * fails the request unsent. Leader-election fencing: a deposed leader must not write.
+   */
+  beforeWrite?: () => void;
   /** Injected for tests; times backoff, pauses and the rate limiter. */
   clock?: Clock;
   /** Uniform random numbers in [0, 1) for jitter; injected for tests. */
@@ -108,6 +113,7 @@ export class MetalTransport {
   #fetch: (request: Request) => Response | Promise<Response>;
   #clock: Clock;
   #random: () => number;
+  #beforeWrite: (() => void) | undefined;
   /** Until when (clock ms) every request waits, after a 429. */
   #pausedUntil = 0;
 
@@ -135,6 +141,7 @@ export class MetalTransport {
     this.#logger = options.logger ?? getLogger(["ccm", "metal", "api"]);
     this.#fetch = options.fetch ?? ((request) => fetch(request));
     this.#random = options.random ?? Math.random;
+    this.#beforeWrite = options.beforeWrite;
   }
 
   /** The base URL requests go to, without trailing slash. */
@@ -155,6 +162,7 @@ export class MetalTransport {
   async #attempts(spec: RequestSpec): Promise<unknown> {
     for (let retry = 0;; retry++) {
       await this.#waitForTurn(spec);
+      if (spec.method !== "GET") this.#beforeWrite?.();
       const outcome = await this.#attempt(spec);
       if (!("error" in outcome)) return outcome.body;
       const { error, reason, waitMs } = outcome;

@@ -65,6 +65,8 @@ export interface KubeClientsOptions extends LoadKubeConfigOptions {
   clock?: Clock;
   /** Use this config instead of loading one (tests that build a KubeConfig in memory). */
   kubeConfig?: KubeConfig;
+  /** Called before every write request; throwing cancels it (leader-election fencing). */
+  beforeWrite?: (url: URL) => void;
 }
 
 /** Builds the process-wide {@linkcode KubeClients} from `--kubeconfig`/`--master` or the in-cluster account. */
@@ -84,6 +86,7 @@ export function createKubeClients(options: KubeClientsOptions = {}): KubeClients
     limiter,
     userAgent: options.userAgent ?? `ccm/${VERSION}`,
     stats: requests,
+    beforeWrite: options.beforeWrite,
   });
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server.replace(/\/+$/, ""), {}),

@@ -88,6 +88,8 @@ export function requestVerb(method: string, url: URL): string {
   }
 }
 
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 /** Options of {@linkcode RateLimitedHttpLibrary}. */
 export interface RateLimitedHttpLibraryOptions {
   limiter: TokenBucket;
@@ -95,6 +97,11 @@ export interface RateLimitedHttpLibraryOptions {
   stats: RequestStats;
   /** The library doing the actual request; defaults to the client library's fetch. */
   inner?: PromiseHttpLibrary;
+  /**
+   * Called right before every request that is not a read (any method but GET, HEAD, OPTIONS), after the
+   * limiter; throwing cancels the request (leader-election fencing).
+   */
+  beforeWrite?: (url: URL) => void;
 }
 
 /** A `PromiseHttpLibrary` that waits for the rate limiter, sets the user agent and counts each request. */
@@ -103,12 +110,14 @@ export class RateLimitedHttpLibrary implements PromiseHttpLibrary {
   #userAgent: string;
   #stats: RequestStats;
   #inner: PromiseHttpLibrary;
+  #beforeWrite: ((url: URL) => void) | undefined;
 
   constructor(options: RateLimitedHttpLibraryOptions) {
     this.#limiter = options.limiter;
     this.#userAgent = options.userAgent;
     this.#stats = options.stats;
     this.#inner = options.inner ?? new UndiciHttpLibrary();
+    this.#beforeWrite = options.beforeWrite;
   }
 
   async send(ctx: RequestContext): Promise<ResponseContext> {
@@ -116,6 +125,7 @@ export class RateLimitedHttpLibrary implements PromiseHttpLibrary {
     ctx.setHeaderParam("User-Agent", this.#userAgent);
     const url = new URL(ctx.getUrl());
     const method = ctx.getHttpMethod();
+    if (!READ_METHODS.has(method)) this.#beforeWrite?.(url);
     const base = { verb: requestVerb(method, url), method, host: url.host };
     const start = performance.now();
     try {

@@ -36,6 +36,37 @@ function okResponse(): ResponseContext {
   );
 }
 
+Deno.test("RateLimitedHttpLibrary calls beforeWrite before writes only; a throw cancels the request", async () => {
+  const sent: string[] = [];
+  const checked: string[] = [];
+  let fenced = false;
+  const library = new RateLimitedHttpLibrary({
+    limiter: new TokenBucket({ qps: Infinity, burst: 1 }),
+    userAgent: "ccm/v9",
+    stats: new RequestStats(),
+    beforeWrite(url) {
+      checked.push(url.pathname);
+      if (fenced) throw new Error("not leading");
+    },
+    inner: {
+      send(ctx) {
+        sent.push(`${ctx.getHttpMethod()} ${new URL(ctx.getUrl()).pathname}`);
+        return Promise.resolve(okResponse());
+      },
+    },
+  });
+  await library.send(new RequestContext("https://k/api/v1/nodes", "GET"));
+  await library.send(new RequestContext("https://k/api/v1/nodes/n1", "PATCH"));
+  fenced = true;
+  await assert.rejects(
+    library.send(new RequestContext("https://k/api/v1/nodes/n1", "DELETE")),
+    /not leading/,
+  );
+  await library.send(new RequestContext("https://k/api/v1/nodes/n2", "GET"));
+  assert.deepEqual(checked, ["/api/v1/nodes/n1", "/api/v1/nodes/n1"]);
+  assert.deepEqual(sent, ["GET /api/v1/nodes", "PATCH /api/v1/nodes/n1", "GET /api/v1/nodes/n2"]);
+});
+
 Deno.test("RateLimitedHttpLibrary waits for the limiter, sets the user agent and counts by verb and code", async () => {
   const clock = new FakeClock(0);
   const limiter = new TokenBucket({ qps: 1, burst: 1, clock });
