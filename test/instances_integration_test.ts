@@ -126,7 +126,8 @@ Deno.test("Metal instances end to end: 50 nodes, device deletion, power, address
         const done = list.filter(isInitialized);
         return done.length === NODE_COUNT ? list : undefined;
       }, { timeoutMs: 30_000, intervalMs: 200, message: `${NODE_COUNT} nodes to be initialized` });
-      const requests = (await sys.requests(seq)).filter((r) => r.path.includes("/devices"));
+      const calls = await sys.requests(seq);
+      const requests = calls.filter((r) => r.path.includes("/devices"));
 
       for (const node of nodes) assertInitializedFrom(node, byHostname.get(node.metadata!.name!)!);
       const zones = new Set(nodes.map((n) => n.metadata!.labels!["topology.kubernetes.io/zone"]));
@@ -137,7 +138,7 @@ Deno.test("Metal instances end to end: 50 nodes, device deletion, power, address
       const gets = requests.filter((r) => r.method === "GET" && /^\/metal\/v1\/devices\/[^/]+$/.test(r.path));
       report(
         `Metal API device calls for initializing ${NODE_COUNT} nodes: ${requests.length} ` +
-          `(${lists.length} project list, ${gets.length} single-device GETs): ` +
+          `(${lists.length} project list, ${gets.length} single-device GETs; ${calls.length} calls in all): ` +
           requests.map((r) => `${r.method} ${r.path}?${r.query}`).join(", "),
       );
       assert.ok(lists.length >= 1, "the devices were listed");
@@ -309,14 +310,15 @@ Deno.test("Metal instances end to end: 50 nodes, device deletion, power, address
       const nodes = (await clients.core.listNode()).items;
       assert.equal(nodes.length, NODE_COUNT - 1, "50 - node-03 - node-12 + the late node");
       for (const node of nodes) assertInitializedFrom(node, devices.get(node.metadata!.name!)!);
-      const warnedAbout = new Set(
+      const warningEvents =
         (await clients.core.listNamespacedEvent({ namespace: "default", fieldSelector: "type=Warning" }))
-          .items.map((e) => `${e.reason} ${e.involvedObject.name}`),
-      );
+          .items;
       assert.deepEqual(
-        [...warnedAbout].sort(),
+        [...new Set(warningEvents.map((e) => `${e.reason} ${e.involvedObject.name}`))].sort(),
         notReady.map((name) => `${INSTANCE_CHECK_FAILED} ${name}`),
-        "no Warning but the outage's, on the NotReady nodes",
+        `no Warning but the outage's, on the NotReady nodes; got ${
+          JSON.stringify(warningEvents.map((e) => [e.involvedObject.name, e.reason, e.message, e.count]))
+        }`,
       );
     },
   );

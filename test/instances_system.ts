@@ -11,6 +11,9 @@ import { ChildProcess } from "./loadbalancer_system.ts";
 /** Project of the seeded simulator. */
 export const PROJECT_ID = "6f1d2c3b-0000-4000-8000-0000000005e5";
 
+/** How `ccm run` introduces itself to the Metal API (`cloud-provider-equinix-metal/<version> ccm`). */
+const CCM_USER_AGENT = "cloud-provider-equinix-metal/";
+
 /** Facilities and plans the seeded devices cycle through (the simulator's catalogue). */
 const FACILITIES = ["am6", "da11", "dc13", "ny5", "sg1", "sv15"];
 const PLANS = ["c3.small.x86", "c3.medium.x86", "m3.small.x86", "m3.large.x86", "s3.xlarge.x86"];
@@ -33,6 +36,7 @@ export interface LoggedRequest {
   path: string;
   query: string;
   status: number;
+  userAgent: string;
 }
 
 /** Options of {@linkcode startInstancesSystem}. */
@@ -58,7 +62,7 @@ export interface InstancesSystem extends AsyncDisposable {
   metal<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** An admin API request (`/_fake/...`); rejects unless 2xx. */
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
-  /** Requests logged after `since`. */
+  /** Requests `ccm run` made (by user agent), logged after `since`. */
   requests(since?: number): Promise<LoggedRequest[]>;
   /** Sequence number of the last logged request (0 when none). */
   lastRequestSeq(): Promise<number>;
@@ -178,7 +182,8 @@ export async function startInstancesSystem(options: InstancesSystemOptions): Pro
     }, { timeoutMs: 60_000, intervalMs: 100, message: "ccm run to start its controllers" });
 
     const requests = async (since = 0) =>
-      (await admin<{ requests: LoggedRequest[] }>("GET", `/requests?since=${since}`)).requests;
+      (await admin<{ requests: LoggedRequest[] }>("GET", `/requests?since=${since}`)).requests
+        .filter((r) => r.userAgent.startsWith(CCM_USER_AGENT));
     return {
       dir,
       cluster,
@@ -188,7 +193,8 @@ export async function startInstancesSystem(options: InstancesSystemOptions): Pro
       admin,
       requests,
       async lastRequestSeq() {
-        return (await requests()).at(-1)?.seq ?? 0;
+        const all = await admin<{ requests: LoggedRequest[] }>("GET", "/requests");
+        return all.requests.at(-1)?.seq ?? 0;
       },
       assertRunning,
       stop,
