@@ -1,14 +1,17 @@
 /**
  * The list+watch loop behind an informer (client-go's Reflector): list, then watch from the list's
  * resourceVersion; on a normal end of the watch, watch again from the last seen resourceVersion; on 410 Gone,
- * list again; on any other failure, retry with exponential backoff and jitter — forever, until stopped.
+ * list again; on any other failure, retry with exponential backoff and jitter — forever, until stopped. As in
+ * client-go, only a connection failure or a 429 is retried with the same resourceVersion; when the API server
+ * answers a watch with any other error (an etcd "PrevKv=nil" 500 after compaction, say), the retry lists
+ * again, so an error tied to the resourceVersion cannot repeat forever.
  *
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
-import { isGone } from "./errors.ts";
+import { isGone, isTooManyRequests, KubeApiError } from "./errors.ts";
 import type { WatchEvent } from "./watch.ts";
 
 /** A page-complete list: all items and the collection's resourceVersion. */
@@ -117,11 +120,14 @@ export class Reflector<T> {
           continue;
         }
         const delayMs = this.#backoff.next();
+        const op = needList ? "list" : "watch";
+        if (err instanceof KubeApiError && !isTooManyRequests(err)) needList = true;
         this.#logger.warn("Failed to {op} {resource}; retrying in {delayMs} ms", {
-          op: needList ? "list" : "watch",
+          op,
           resource: this.#o.name,
           delayMs,
           failures: this.#backoff.failures,
+          relist: needList,
           err,
         });
         await this.#clock.sleep(delayMs, signal).catch(() => {});
