@@ -175,7 +175,7 @@ export async function runScenario(t: Deno.TestContext, system: LbSystem, mode: M
 }
 
 /** Project BGP enabled, an IPv4 session per device, and upstream's annotations on each Node. */
-async function checkBgp(system: LbSystem, password: string): Promise<void> {
+export async function checkBgp(system: LbSystem, password: string): Promise<void> {
   const bgp = await waitFor(async () => {
     const config = await system.metal<{ status?: string; asn?: number; deployment_type?: string }>(
       `/projects/${PROJECT_ID}/bgp-config`,

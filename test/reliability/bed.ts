@@ -8,12 +8,13 @@
  */
 import type { CoreV1Event } from "@kubernetes/client-node";
 import { selfSignedCertificate } from "../../provider/server.ts";
-import { createNode, type TestCluster, UNINITIALIZED_TAINT } from "../harness/mod.ts";
+import { createNode, type TestCluster, UNINITIALIZED_TAINT, waitFor } from "../harness/mod.ts";
 import {
   type ChildProcess,
   type LbSystem,
   type LbSystemOptions,
   PROJECT_ID,
+  serviceHash,
   startLbSystem,
 } from "../loadbalancer_system.ts";
 
@@ -80,6 +81,73 @@ export function secretForms(): string[] {
 export function leakedLines(text: string): string[] {
   const needles = secretForms();
   return text.split("\n").filter((line) => needles.some((n) => line.includes(n)));
+}
+
+/** A Service a scenario made, and what it should have now. */
+export interface TrackedService {
+  name: string;
+  /** `lb`: a LoadBalancer Service; `clusterip`: switched away from LoadBalancer; `deleted`: gone. */
+  state: "lb" | "clusterip" | "deleted";
+}
+
+const USAGE = "usage=cloud-provider-equinix-metal-auto";
+const FINALIZER = "service.kubernetes.io/load-balancer-cleanup";
+
+/**
+ * What is not (yet) as it should be for these Services of `namespace` — an empty list once converged: each
+ * LoadBalancer Service holds exactly one tagged elastic IP, shows it as its ingress and carries the cleanup
+ * finalizer; the others hold none and carry no finalizer; deleted ones are gone; and the project holds no
+ * other reservation of ours.
+ */
+export async function eipProblems(
+  system: LbSystem,
+  namespace: string,
+  services: readonly TrackedService[],
+): Promise<string[]> {
+  const out: string[] = [];
+  const ours = (await system.reservations()).filter((r) => r.tags.includes(USAGE));
+  for (const s of services) {
+    const tag = `service=${await serviceHash(namespace, s.name)}`;
+    const mine = ours.filter((r) => r.tags.includes(tag));
+    const svc = await system.service(namespace, s.name);
+    const ingress = (svc?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
+    const finalized = (svc?.metadata?.finalizers ?? []).includes(FINALIZER);
+    if (s.state === "deleted") {
+      if (svc !== undefined) out.push(`${s.name}: not deleted (finalizers ${svc.metadata?.finalizers})`);
+      if (mine.length > 0) out.push(`${s.name}: deleted but holds ${mine.length} reservations`);
+    } else if (s.state === "clusterip") {
+      if (mine.length > 0) out.push(`${s.name}: ClusterIP but holds ${mine.length} reservations`);
+      if (finalized || ingress.length > 0) out.push(`${s.name}: ClusterIP with finalizer or ingress`);
+    } else if (mine.length !== 1) {
+      out.push(`${s.name}: ${mine.length} reservations`);
+    } else if (ingress.length !== 1 || ingress[0] !== mine[0]!.address || !finalized) {
+      out.push(
+        `${s.name}: ingress ${JSON.stringify(ingress)}, finalizer ${finalized}, EIP ${mine[0]!.address}`,
+      );
+    }
+  }
+  const live = services.filter((s) => s.state === "lb").length;
+  if (ours.length !== live) out.push(`${ours.length} tagged reservations for ${live} LoadBalancer Services`);
+  return out;
+}
+
+/** Waits (up to `timeoutMs`) for {@linkcode eipProblems} to be empty; the error lists what is left. */
+export async function waitConverged(
+  bed: Bed,
+  namespace: string,
+  services: readonly TrackedService[],
+  timeoutMs: number,
+  extra: () => Promise<string[]> = () => Promise.resolve([]),
+): Promise<number> {
+  const started = Date.now();
+  let last: string[] = [];
+  await waitFor(async () => {
+    last = [...await eipProblems(bed.system, namespace, services), ...await extra()];
+    return last.length === 0;
+  }, { timeoutMs, intervalMs: 500, message: "convergence" }).catch(async (err) => {
+    throw new Error(`${(err as Error).message}: ${last.join("; ")}\n${await bed.logTails()}`);
+  });
+  return Date.now() - started;
 }
 
 /** Polls the Node list and remembers when each Node disappeared. */
@@ -289,6 +357,18 @@ export class Bed implements AsyncDisposable {
       throw new Error(`Secrets leaked (${leaks.length}):\n${leaks.slice(0, 20).join("\n")}`);
     }
     return { logLines, events: events.length, requests: this.requestLog.length, metricLines };
+  }
+
+  /** Waits until a ccm's log has a line matching `pattern` (default: the service controller started). */
+  async ready(
+    ccm: Ccm,
+    pattern = /"Starting controller" controller="service-lb-controller"/,
+    timeoutMs = 60_000,
+  ) {
+    await waitFor(async () => {
+      if (ccm.process.hasExited) throw new Error(`${ccm.name} exited:\n${await ccm.process.logTail()}`);
+      return pattern.test(await Deno.readTextFile(ccm.process.logPath).catch(() => ""));
+    }, { timeoutMs, intervalMs: 100, message: `${ccm.name} to log ${pattern}` });
   }
 
   /** Last lines of every ccm's log, for failure messages. */
