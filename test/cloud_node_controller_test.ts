@@ -94,8 +94,9 @@ Deno.test("cloud-node-controller leaves nodes of other providers alone", async (
     taints: [UNINITIALIZED_TAINT],
     providerID: "aws:///us-east-1a/i-1",
   });
-  await createNode(cluster.clients, "ours", { taints: [UNINITIALIZED_TAINT] });
+  // The instance exists before the node does: the lifecycle controller may check the node at once.
   ccm.provider.setInstance("ours", {});
+  await createNode(cluster.clients, "ours", { taints: [UNINITIALIZED_TAINT] });
   await waitFor(async () => (await cluster.clients.core.readNode({ name: "ours" })).spec?.providerID, {
     message: "our node initialized",
   });

@@ -44,7 +44,7 @@ Deno.test("test cluster: real apiserver, object helpers, RBAC users, restart, cl
       assert.match(cluster.server, /^https:\/\/127\.0\.0\.1:\d+$/);
     });
 
-    await t.step("createNode sets spec, metadata and status (via the status subresource)", async () => {
+    await t.step("createNode sets spec, metadata and status", async () => {
       await createNode(kube, "n1", {
         labels: { role: "worker" },
         taints: [UNINITIALIZED_TAINT],
@@ -62,6 +62,19 @@ Deno.test("test cluster: real apiserver, object helpers, RBAC users, restart, cl
       }]);
       assert.equal(node.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
     });
+
+    await t.step(
+      "createNode registers a node with its Ready condition in one write, as a kubelet does",
+      async () => {
+        // A node seen without a Ready condition counts as not ready: the lifecycle controller could delete it.
+        await createNode(kube, "registered", { ready: true });
+        await kube.core.deleteNode({ name: "registered" });
+        const writes = (await cluster.auditEvents()).filter((e) =>
+          e.objectRef?.resource === "nodes" && e.objectRef?.name === "registered" && e.verb !== "delete"
+        );
+        assert.deepEqual(writes.map((e) => [e.verb, e.objectRef?.subresource ?? ""]), [["create", ""]]);
+      },
+    );
 
     await t.step("setNodeReady flips the Ready condition", async () => {
       await setNodeReady(kube, "n1", false);

@@ -33,7 +33,7 @@ export interface NodeInit {
   annotations?: Record<string, string>;
   taints?: V1Taint[];
   providerID?: string;
-  /** `status.addresses` (written through the status subresource). */
+  /** `status.addresses`. */
   addresses?: V1NodeAddress[];
   /** Ready condition: `true` (default), `false`, or `"Unknown"`. */
   ready?: boolean | "Unknown";
@@ -52,18 +52,18 @@ function readyCondition(ready: boolean | "Unknown"): V1NodeCondition {
   };
 }
 
-/** Creates Node `name`, then sets its status (Ready condition, addresses) like a kubelet; returns the Node. */
+/**
+ * Creates Node `name` with its status (Ready condition, addresses) in the same write, as a kubelet registers
+ * it: no controller ever sees the Node without a Ready condition (which counts as not ready). Returns the Node.
+ */
 export async function createNode(kube: KubeClients, name: string, init: NodeInit = {}): Promise<V1Node> {
-  await kube.core.createNode({
+  return await kube.core.createNode({
     body: {
       metadata: { name, labels: init.labels, annotations: init.annotations },
       spec: { taints: init.taints, providerID: init.providerID },
+      status: { conditions: [readyCondition(init.ready ?? true)], addresses: init.addresses ?? [] },
     },
   });
-  return await kube.core.patchNodeStatus({
-    name,
-    body: { status: { conditions: [readyCondition(init.ready ?? true)], addresses: init.addresses ?? [] } },
-  }, patchOptions("merge"));
 }
 
 /** Sets the Node's Ready condition (strategic merge on `status.conditions`, keyed by type). */
