@@ -1,23 +1,15 @@
 /**
  * Runs `ccm run` as a real process with the `fake` provider (test/fixtures/ccm_with_fake_provider.ts), its
- * provider calls logged to a file, for tests of leader election and shutdown.
+ * provider calls logged to a file, for tests of leader election and shutdown. The process itself is the
+ * harness's {@linkcode ManagedProcess} (log written as it comes, killed when the test runner exits).
  *
  * @module
  */
 import type { FakeCall, FakeProviderState } from "../provider/testing/fake_provider.ts";
 import type { TestCluster } from "./harness/mod.ts";
+import { ManagedProcess } from "./harness/process.ts";
 
 const ENTRY = new URL("./fixtures/ccm_with_fake_provider.ts", import.meta.url).pathname;
-const live = new Set<Deno.ChildProcess>();
-globalThis.addEventListener("unload", () => {
-  for (const child of live) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-});
 
 /** Writes the fake provider's state file shared by the processes of one test. */
 export async function writeFakeState(path: string, state: FakeProviderState): Promise<void> {
@@ -29,49 +21,29 @@ export async function writeFakeState(path: string, state: FakeProviderState): Pr
 /** One `ccm run` process. */
 export class CcmProcess {
   readonly tag: string;
-  readonly logPath: string;
   readonly callLog: string;
-  /** Resolves with the exit status. */
-  readonly exited: Promise<Deno.CommandStatus>;
-  #child: Deno.ChildProcess;
-  #done = false;
+  #process: ManagedProcess;
 
-  private constructor(tag: string, dir: string, child: Deno.ChildProcess, log: Deno.FsFile) {
+  private constructor(tag: string, callLog: string, process: ManagedProcess) {
     this.tag = tag;
-    this.logPath = `${dir}/ccm-${tag}.log`;
-    this.callLog = `${dir}/calls-${tag}.jsonl`;
-    this.#child = child;
-    const writer = log.writable.getWriter();
-    let writes = Promise.resolve();
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) writes = writes.then(() => writer.write(chunk));
-    };
-    const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => writes).finally(() =>
-      writer.close().catch(() => {})
-    );
-    this.exited = child.status.then(async (status) => {
-      this.#done = true;
-      live.delete(child);
-      await pumps.catch(() => {});
-      return status;
-    });
+    this.callLog = callLog;
+    this.#process = process;
   }
 
   /**
    * Starts `ccm run --cloud-provider=fake` against `cluster`; `stateFile` is shared between processes, the call
-   * log is per process (`<dir>/calls-<tag>.jsonl`).
+   * log is per process (`<dir>/calls-<tag>.jsonl`), the output goes to `<dir>/ccm-<tag>.log`.
    */
   static async start(
     options: { cluster: TestCluster; dir: string; tag: string; stateFile: string; args?: string[] },
   ): Promise<CcmProcess> {
     const { dir, tag } = options;
     const configPath = `${dir}/cloud-config-${tag}.json`;
-    await Deno.writeTextFile(
-      configPath,
-      JSON.stringify({ stateFile: options.stateFile, callLog: `${dir}/calls-${tag}.jsonl`, tag }),
-    );
-    const log = await Deno.open(`${dir}/ccm-${tag}.log`, { create: true, append: true });
-    const child = new Deno.Command(Deno.execPath(), {
+    const callLog = `${dir}/calls-${tag}.jsonl`;
+    await Deno.writeTextFile(configPath, JSON.stringify({ stateFile: options.stateFile, callLog, tag }));
+    const process = await ManagedProcess.start({
+      name: `ccm ${tag}`,
+      bin: Deno.execPath(),
       args: [
         "run",
         "-A",
@@ -83,16 +55,23 @@ export class CcmProcess {
         "--secure-port=0",
         ...(options.args ?? []),
       ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    live.add(child);
-    return new CcmProcess(tag, dir, child, log);
+      logPath: `${dir}/ccm-${tag}.log`,
+    });
+    return new CcmProcess(tag, callLog, process);
+  }
+
+  /** stdout and stderr, written as they come. */
+  get logPath(): string {
+    return this.#process.logPath;
+  }
+
+  /** Resolves with the exit status once the process has exited and its log is complete. */
+  get exited(): Promise<Deno.CommandStatus> {
+    return this.#process.exited;
   }
 
   get hasExited(): boolean {
-    return this.#done;
+    return this.#process.hasExited;
   }
 
   /** Provider calls this process made so far. */
@@ -108,30 +87,17 @@ export class CcmProcess {
 
   /** Sends `signal` (no escalation). */
   kill(signal: Deno.Signal): void {
-    try {
-      this.#child.kill(signal);
-    } catch {
-      // already gone
-    }
+    this.#process.kill(signal);
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit status. */
   async stop(graceMs = 10_000): Promise<Deno.CommandStatus> {
-    this.kill("SIGTERM");
-    const timer = setTimeout(() => this.kill("SIGKILL"), graceMs);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.#process.stop(graceMs);
+    return await this.#process.exited;
   }
 
   /** Last lines of the log, for failure messages. */
-  async logTail(lines = 40): Promise<string> {
-    try {
-      return (await Deno.readTextFile(this.logPath)).trimEnd().split("\n").slice(-lines).join("\n");
-    } catch {
-      return "(no log)";
-    }
+  logTail(lines = 40): Promise<string> {
+    return this.#process.logTail(lines);
   }
 }

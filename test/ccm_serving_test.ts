@@ -74,3 +74,20 @@ Deno.test("ccm run serves /healthz, /readyz and /metrics over HTTPS (--tls-*-fil
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ccm run's log shows its output while it runs, not only after it exits", async () => {
+  await using cluster = await startTestCluster();
+  const dir = await Deno.makeTempDir({ prefix: "ccm-log-" });
+  const stateFile = `${dir}/state.json`;
+  await writeFakeState(stateFile, { instances: {} });
+  const ccm = await CcmProcess.start({ cluster, dir, tag: "a", stateFile, args: ["--leader-elect=false"] });
+  try {
+    await waitFor(async () => {
+      assert.equal(ccm.hasExited, false, await ccm.logTail());
+      return (await ccm.logTail(1_000)).includes("Informer caches synced");
+    }, { timeoutMs: 30_000, message: "startup lines in the log of the running process" });
+  } finally {
+    await ccm.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -115,6 +115,15 @@ export class ManagedProcess {
     return this.#exitedNow;
   }
 
+  /** Sends `signal` (no escalation); does nothing once the process is gone. */
+  kill(signal: Deno.Signal): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+
   /** Sends SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited and its log is flushed. */
   async stop(graceMs = 5000): Promise<void> {
     if (!this.#exitedNow) {
