@@ -4,6 +4,10 @@
  * reserving with upstream's request body, and releasing. Every failure a user can act on is a Warning Event on
  * the Service and a metric.
  *
+ * A reserve whose outcome is unknown (timeout, connection lost, 5xx) may still complete on the API's side
+ * later; until a reservation for the Service shows up, the next attempt looks for it in a list started by
+ * that attempt, not in a list that may predate the late completion (which would reserve a second address).
+ *
  * @module
  */
 import type { V1Service } from "@kubernetes/client-node";
@@ -11,6 +15,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
 import type { EventRecorder } from "../../provider/events.ts";
 import { maskSecrets } from "../../provider/log.ts";
+import { MetalApiError, MetalRateLimitedError } from "../api/errors.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { ReservationCache } from "./reservation_cache.ts";
 import { filterByAllTags, findByAllTags, RESERVATION_DETAILS, serviceTags } from "./tags.ts";
@@ -82,6 +87,8 @@ export class ElasticIps {
   #logger: Logger;
   #reserved: Counter<"result"> | undefined;
   #released: Counter<"result" | "reason"> | undefined;
+  /** Services whose last reserve may have succeeded without our knowing. */
+  #unsettled = new Set<string>();
 
   constructor(options: ElasticIpsOptions) {
     this.#o = options;
@@ -101,7 +108,8 @@ export class ElasticIps {
         | Counter<"result" | "reason">
         | undefined) ?? new Counter({
         name: "ccm_equinixmetal_eip_releases_total",
-        help: "Elastic IP releases, by result (released, gone, error) and reason (service or orphan)",
+        help: "Elastic IP releases, by result (released, gone, error) and reason (service, orphan or " +
+          "duplicate)",
         labelNames: ["result", "reason"] as const,
         registers: [registry],
       });
@@ -142,7 +150,9 @@ export class ElasticIps {
    */
   async ensure(service: V1Service, signal?: AbortSignal): Promise<ServiceEip> {
     const key = keyOf(service);
-    const found = await this.findAll(service, signal);
+    const unsettled = this.#unsettled.has(key);
+    const found = filterByAllTags(await this.#list(signal, unsettled), this.tagsOf(service));
+    if (found.length > 0 || unsettled) this.#unsettled.delete(key);
     if (found.length > 0) {
       if (found.length > 1) {
         this.#logger.warn("Found several elastic IPs tagged for one Service; using the first", {
@@ -175,6 +185,7 @@ export class ElasticIps {
       }, signal);
     } catch (err) {
       this.#reserved?.inc({ result: "error" });
+      if (!definitelyRefused(err)) this.#unsettled.add(key);
       const where = location.metro !== undefined
         ? `metro '${location.metro}'`
         : `facility '${location.facility}'`;
@@ -208,7 +219,7 @@ export class ElasticIps {
    */
   async release(
     reservation: IpReservation,
-    options: { service?: V1Service; reason: "service" | "orphan"; signal?: AbortSignal },
+    options: { service?: V1Service; reason: "service" | "orphan" | "duplicate"; signal?: AbortSignal },
   ): Promise<void> {
     let result: "deleted" | "gone";
     try {
@@ -240,8 +251,8 @@ export class ElasticIps {
     }
   }
 
-  #list(signal?: AbortSignal): Promise<readonly IpReservation[]> {
-    return this.#o.reservations.list({ signal }).catch((err) => {
+  #list(signal?: AbortSignal, fresh = false): Promise<readonly IpReservation[]> {
+    return this.#o.reservations.list({ signal, fresh }).catch((err) => {
       throw new Error(
         `Failed to list the IP reservations of project '${this.#o.reservations.projectId}': ${
           (err as Error).message
@@ -250,6 +261,13 @@ export class ElasticIps {
       );
     });
   }
+}
+
+/** Whether the API surely did nothing: it answered 4xx (429 included). */
+function definitelyRefused(err: unknown): boolean {
+  if (err instanceof MetalRateLimitedError) return true;
+  if (err instanceof MetalApiError) return err.status !== undefined && err.status >= 400 && err.status < 500;
+  return false;
 }
 
 function keyOf(service: V1Service): string {

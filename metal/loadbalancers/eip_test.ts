@@ -1,5 +1,9 @@
-import { deepEqual, equal } from "node:assert/strict";
-import { eipLocation } from "./eip.ts";
+import { deepEqual, equal, rejects } from "node:assert/strict";
+import { MetalInvalidError, MetalTransientError } from "../api/errors.ts";
+import { InstantClock } from "../api/testing.ts";
+import type { IpReservation, IpReservationRequest } from "../api/types.ts";
+import { eipLocation, ElasticIps } from "./eip.ts";
+import { ReservationCache } from "./reservation_cache.ts";
 import { makeService } from "./testing.ts";
 
 const settings = {
@@ -35,4 +39,73 @@ Deno.test("eipLocation() reads the configured annotation keys and ignores blank 
   equal(eipLocation(svc, custom)?.metro, "fr");
   const blank = makeService("d", "s", { annotations: { "metal.equinix.com/eip-metro": "  " } });
   equal(eipLocation(blank, settings)?.metro, "sv");
+});
+
+/** An API whose next create fails on the client's side while the reservation is made later (a slow server). */
+class LateApi {
+  reservations: IpReservation[] = [];
+  creates = 0;
+  late: { error: Error; tags: string[] } | undefined;
+
+  listIpReservations(): Promise<IpReservation[]> {
+    return Promise.resolve(structuredClone(this.reservations));
+  }
+  createIpReservation(_p: string, req: IpReservationRequest): Promise<IpReservation> {
+    this.creates++;
+    if (this.late) {
+      this.late.tags = req.tags ?? [];
+      return Promise.reject(this.late.error);
+    }
+    return Promise.resolve(this.#add(req.tags ?? []));
+  }
+  deleteIpReservation(): Promise<void> {
+    return Promise.resolve();
+  }
+  /** The API side finishes the create that timed out. */
+  completeLate(): void {
+    this.#add(this.late!.tags);
+    this.late = undefined;
+  }
+  #add(tags: string[]): IpReservation {
+    const n = this.reservations.length + 1;
+    const r = { id: `r${n}`, type: "public_ipv4", address: `147.75.9.${n}`, cidr: 32, tags } as IpReservation;
+    this.reservations.push(r);
+    return structuredClone(r);
+  }
+}
+
+function lateSetup() {
+  const api = new LateApi();
+  const reservations = new ReservationCache({ client: api, projectId: "p", clock: new InstantClock() });
+  const eips = new ElasticIps({ reservations, clusterId: "c", location: settings });
+  return { api, reservations, eips };
+}
+
+const info = { operation: "create_ip_reservation", method: "POST", path: "/projects/p/ips" };
+
+Deno.test("ElasticIps: a reserve that timed out but completed late is found, not made twice", async () => {
+  const { api, reservations, eips } = lateSetup();
+  const svc = makeService("d", "web");
+  api.late = {
+    error: new MetalTransientError(info, "no answer within 30000 ms", { kind: "timeout" }),
+    tags: [],
+  };
+  await rejects(eips.ensure(svc), /no answer within 30000 ms/);
+  // Another Service's sync lists before the API finished: that list is cached without the reservation.
+  await reservations.list();
+  api.completeLate();
+  const { reservation, created } = await eips.ensure(svc);
+  deepEqual([reservation.id, created, api.creates], ["r1", false, 1]);
+});
+
+Deno.test("ElasticIps: after a definite refusal (4xx) the cached list still serves the next attempt", async () => {
+  const { api, reservations, eips } = lateSetup();
+  const svc = makeService("d", "web");
+  await reservations.list();
+  api.late = { error: new MetalInvalidError(info, "422 Unprocessable Entity"), tags: [] };
+  await rejects(eips.ensure(svc), /422/);
+  api.late = undefined;
+  const { created } = await eips.ensure(svc);
+  equal(created, true);
+  equal(api.creates, 2);
 });

@@ -29,6 +29,15 @@ export interface ReservationCacheOptions {
   metrics?: Registry;
 }
 
+/** Options of {@linkcode ReservationCache.list}. */
+export interface ListOptions {
+  signal?: AbortSignal;
+  /** Reuse a cached list only when younger than this (capped by the TTL). */
+  maxAgeMs?: number;
+  /** Only a list started by this call will do (not the cached one, nor one already in flight). */
+  fresh?: boolean;
+}
+
 /** A reservation list and when it was read. */
 export interface ReservationSnapshot {
   readonly fetchedAt: number;
@@ -78,18 +87,21 @@ export class ReservationCache {
 
   /**
    * The reservations, read from the API when the cached list is older than the TTL (or `maxAgeMs`).
-   * Concurrent callers share one list call.
+   * Concurrent callers share one list call. `fresh` asks for a list that starts now: neither the cached one
+   * nor one already in flight.
    */
-  async list(options?: { signal?: AbortSignal; maxAgeMs?: number }): Promise<readonly IpReservation[]> {
+  async list(options?: ListOptions): Promise<readonly IpReservation[]> {
     return (await this.snapshot(options)).reservations;
   }
 
   /** Like {@linkcode list}, with the time the list was read. */
-  snapshot(options?: { signal?: AbortSignal; maxAgeMs?: number }): Promise<ReservationSnapshot> {
+  snapshot(options?: ListOptions): Promise<ReservationSnapshot> {
     const maxAge = Math.min(options?.maxAgeMs ?? this.#ttlMs, this.#ttlMs);
     const current = this.#snapshot;
-    if (current && this.#clock.now() - current.fetchedAt < maxAge) return Promise.resolve(current);
-    return abortable(this.#refresh(), options?.signal);
+    if (!options?.fresh && current && this.#clock.now() - current.fetchedAt < maxAge) {
+      return Promise.resolve(current);
+    }
+    return abortable(this.#refresh(options?.fresh ?? false), options?.signal);
   }
 
   /**
@@ -146,14 +158,17 @@ export class ReservationCache {
     this.#inflight = undefined;
   }
 
-  #refresh(): Promise<ReservationSnapshot> {
-    if (this.#inflight) return this.#inflight;
+  /** Shares the list in flight unless `fresh`, which always starts one. */
+  #refresh(fresh: boolean): Promise<ReservationSnapshot> {
+    if (this.#inflight && !fresh) return this.#inflight;
     const generation = this.#generation;
     const started = this.#clock.now();
     const inflight = this.#client.listIpReservations(this.#projectId).then(
       (reservations) => {
         const snapshot: ReservationSnapshot = { fetchedAt: started, reservations };
-        if (generation === this.#generation) this.#snapshot = snapshot;
+        // Never replace a newer list (a fresh one may have overtaken this one).
+        const newer = this.#snapshot !== undefined && this.#snapshot.fetchedAt > started;
+        if (generation === this.#generation && !newer) this.#snapshot = snapshot;
         this.#lists?.inc({ result: "success" });
         this.#logger.debug("Listed project IP reservations", { reservations: reservations.length });
         return snapshot;

@@ -143,3 +143,28 @@ Deno.test("ReservationCache: a failed list is not cached and never served as an 
   client.reservations = [reservation("a")];
   equal((await cache.list()).length, 1);
 });
+
+Deno.test("ReservationCache: a fresh list is never one that was cached or already in flight", async () => {
+  const client = new Client();
+  const clock = new InstantClock();
+  const cache = new ReservationCache({ client, projectId: "p", clock });
+  equal((await cache.list()).length, 0);
+  client.reservations = [reservation("late")]; // completed on the API's side after that list
+  equal((await cache.list()).length, 0, "the cached list is reused");
+  equal((await cache.list({ fresh: true })).length, 1, "a fresh list sees it");
+  equal(client.lists, 2);
+
+  // A list in flight since before is not shared with a fresh caller, and cannot overwrite the fresh answer.
+  let release!: () => void;
+  client.gate = new Promise((r) => release = r);
+  clock.advance(20_000);
+  const old = cache.list();
+  client.gate = undefined;
+  clock.advance(1);
+  client.reservations = [reservation("late"), reservation("later")];
+  equal((await cache.list({ fresh: true })).length, 2);
+  release();
+  equal((await old).length, 1, "the old caller gets its own answer");
+  equal((await cache.list()).length, 2, "the cache keeps the newer list");
+  equal(client.lists, 4);
+});

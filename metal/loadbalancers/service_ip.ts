@@ -41,7 +41,8 @@ export type ServiceIp =
 
 /**
  * The Service's address given its tagged reservations: `spec.loadBalancerIP` when set (ours if a tagged
- * reservation holds it, else bring-your-own), else the first tagged reservation.
+ * reservation holds it, else bring-your-own), else the tagged reservation its status already shows, else the
+ * first tagged reservation.
  */
 export function resolveServiceIp(service: V1Service, owned: readonly IpReservation[]): ServiceIp {
   const requested = service.spec?.loadBalancerIP?.trim() ?? "";
@@ -50,8 +51,9 @@ export function resolveServiceIp(service: V1Service, owned: readonly IpReservati
     if (mine) return ownedIp(mine);
     return { kind: "byo", address: requested, cidr: 32 };
   }
-  const first = owned[0];
-  return first ? ownedIp(first) : { kind: "none" };
+  const shown = new Set((service.status?.loadBalancer?.ingress ?? []).map((i) => i.ip));
+  const inUse = owned.find((r) => shown.has(r.address)) ?? owned[0];
+  return inUse ? ownedIp(inUse) : { kind: "none" };
 }
 
 function ownedIp(reservation: IpReservation): ServiceIp {

@@ -28,6 +28,16 @@ Deno.test("resolveServiceIp(): a spec IP matching our tagged reservation is ours
   equal(ipCidrOf({ kind: "none" }), "");
 });
 
+Deno.test("resolveServiceIp(): of several tagged reservations, the one the status already shows is kept", () => {
+  const svc = makeService("d", "s");
+  svc.status = { loadBalancer: { ingress: [{ ip: "147.75.1.2" }] } };
+  const ip = resolveServiceIp(svc, [r1, r2]);
+  equal(ip.kind === "owned" && ip.reservation.id, "r2");
+  svc.status = { loadBalancer: { ingress: [{ ip: "198.51.100.1" }] } };
+  const first = resolveServiceIp(svc, [r1, r2]);
+  equal(first.kind === "owned" && first.reservation.id, "r1", "none shown: the first");
+});
+
 Deno.test("exposePatch(): kube-vip gets the annotation and, for our EIP only, spec.loadBalancerIP", () => {
   const svc = makeService("d", "s");
   const owned = resolveServiceIp(svc, [r1]);

@@ -11,7 +11,9 @@
  * 3. configures the implementation, then makes the address visible to the announcer (`service_ip.ts`);
  * 4. reports the address as the Service's ingress (also for bring-your-own addresses, §12.5).
  * Deleting one cleans the implementation up first and releases the reservation only after that succeeded
- * (§12.6), so a failed clean-up is retried with the reservation still there to find.
+ * (§12.6), so a failed clean-up is retried with the reservation still there to find. A Service with several
+ * tagged reservations (a reserve that timed out but completed late, or an older CCM) keeps the one it uses
+ * and the others are released on its next ensure or update.
  *
  * The control-plane Service `kube-system/cloud-provider-equinix-metal-kubernetes-external` (managed by the
  * control-plane EIP manager) uses the reservation tagged `METAL_EIP_TAG`; it is never reserved nor released
@@ -25,6 +27,7 @@ import type { LoadBalancer, LoadBalancerLookup } from "../../provider/cloud.ts";
 import { apiErrorMessage, statusCode } from "../../provider/controllers/kube_writers.ts";
 import type { EventRecorder } from "../../provider/events.ts";
 import type { LabelSelector } from "../../provider/label_selector.ts";
+import type { IpReservation } from "../api/types.ts";
 import type { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { EIP_EVENT_REASONS, type ElasticIps } from "./eip.ts";
 import type { BgpNodePeer, LoadBalancerImplementation } from "./implementation.ts";
@@ -152,7 +155,9 @@ export class MetalLoadBalancer implements LoadBalancer {
     }
     if (this.#isExternal(service)) return await this.#ensureExternal(service, signal);
     const eips = this.#o.eips!;
-    let ip = resolveServiceIp(service, await eips.findAll(service, signal));
+    const owned = await eips.findAll(service, signal);
+    let ip = resolveServiceIp(service, owned);
+    await this.#releaseDuplicates(service, owned, ip, signal);
     if (ip.kind === "none") {
       const { reservation } = await eips.ensure(service, signal);
       ip = resolveServiceIp(service, [reservation]);
@@ -191,7 +196,9 @@ export class MetalLoadBalancer implements LoadBalancer {
       return;
     }
     if (this.#isExternal(service)) return;
-    const ip = resolveServiceIp(service, await this.#o.eips!.findAll(service, signal));
+    const owned = await this.#o.eips!.findAll(service, signal);
+    const ip = resolveServiceIp(service, owned);
+    await this.#releaseDuplicates(service, owned, ip, signal);
     const peers = this.#impl.usesPeers === false ? [] : await this.#peers(selected, signal);
     await this.#impl.updateService(
       { service, ipCidr: ipCidrOf(ip), peers, nodes: selected, loadBalancerName: lbName },
@@ -219,6 +226,25 @@ export class MetalLoadBalancer implements LoadBalancer {
     // Only now that nothing refers to them: release every reservation tagged for the Service.
     for (const reservation of owned) {
       await eips.release(reservation, { service, reason: "service", signal });
+    }
+  }
+
+  /** Releases the Service's tagged reservations other than the one it uses. */
+  async #releaseDuplicates(
+    service: V1Service,
+    owned: readonly IpReservation[],
+    ip: ServiceIp,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (ip.kind !== "owned" || owned.length < 2) return;
+    const extras = owned.filter((r) => r.id !== ip.reservation.id);
+    this.#logger.warn("Found several elastic IPs tagged for one Service; releasing all but the one in use", {
+      service: keyOf(service),
+      inUse: ip.address,
+      released: extras.map((r) => r.address),
+    });
+    for (const reservation of extras) {
+      await this.#o.eips!.release(reservation, { service, reason: "duplicate", signal });
     }
   }
 

@@ -432,3 +432,32 @@ Deno.test("every reservation tagged for a Service is released on delete (duplica
   await lb.ensureLoadBalancerDeleted("kubernetes", services.put(makeService("default", "dup")));
   equal(reservationsOf("default", "dup").length, 0);
 });
+
+Deno.test("duplicates tagged for a live Service are released on ensure and update, keeping the one in use", async () => {
+  for (const op of ["ensure", "update"] as const) {
+    const { lb, services, nodes, metal, reservationsOf, registry } = await setup();
+    const make = () =>
+      metal.client.createIpReservation(metal.projectId, {
+        type: "public_ipv4",
+        quantity: 1,
+        metro: "sv",
+        tags: serviceTags("default", "dup", CLUSTER),
+      });
+    await make();
+    const inUse = await make();
+    await make();
+    const svc = makeService("default", "dup");
+    svc.status = { loadBalancer: { ingress: [{ ip: inUse.address }] } };
+    if (op === "ensure") {
+      const status = await lb.ensureLoadBalancer("kubernetes", services.put(svc), nodes());
+      deepEqual(status, { ingress: [{ ip: inUse.address }] });
+    } else {
+      await lb.updateLoadBalancer("kubernetes", services.put(svc), nodes());
+    }
+    deepEqual(reservationsOf("default", "dup").map((r) => r.id), [inUse.id], op);
+    match(
+      await registry.getSingleMetricAsString("ccm_equinixmetal_eip_releases_total"),
+      /result="released",reason="duplicate"\} 2/,
+    );
+  }
+});
