@@ -168,6 +168,44 @@ Deno.test("a 429 pauses every call of the client until Retry-After has passed", 
   equal(fetch.requests.length, 3);
 });
 
+Deno.test("a call already waiting for the rate limiter also waits out a pause that began meanwhile", async () => {
+  const clock = new FakeClock(1_000_000);
+  const fetch = stubFetch((_, i) =>
+    i === 0 ? json({}, { status: 429, headers: { "Retry-After": "3" } }) : json(device(DEVICE))
+  );
+  // One token per second: the second call waits 1 s for its token; the 429 arrives meanwhile.
+  const rateLimiter = new TokenBucket({ qps: 1, burst: 1, clock });
+  const client = newClient(fetch, { clock, rateLimiter });
+  const first = client.getDevice(DEVICE);
+  const second = client.getProject(PROJECT).catch(() => undefined);
+  await waitUntil(() => fetch.requests.length === 1 && clock.pendingSleeps === 2);
+  await clock.advance(1000); // the second call has its token, but the pause lasts until 3 s
+  equal(fetch.requests.length, 1);
+  await clock.advance(2000);
+  await Promise.all([first, second]);
+  equal(fetch.requests.length, 3);
+});
+
+Deno.test("a 5xx with Retry-After pauses every call, even when the failed call is not retried", async () => {
+  const clock = new FakeClock(1_000_000);
+  const fetch = stubFetch((request, i) =>
+    i === 0 && request.method === "POST"
+      ? json({ errors: ["down for maintenance"] }, { status: 503, headers: { "Retry-After": "2" } })
+      : json(device(DEVICE))
+  );
+  const client = newClient(fetch, { clock });
+  await rejectsWith(
+    client.createIpReservation(PROJECT, { type: "public_ipv4", quantity: 1 }),
+    MetalTransientError,
+  );
+  const read = client.getDevice(DEVICE);
+  await waitUntil(() => clock.pendingSleeps === 1);
+  equal(fetch.requests.length, 1, "the read waits for the server's delay");
+  await clock.advance(2000);
+  await read;
+  equal(fetch.requests.length, 2);
+});
+
 Deno.test("a POST is retried on 429 because the API refuses it before doing anything", async () => {
   const fetch = stubFetch((_, i) =>
     i === 0 ? json({}, { status: 429 }) : json({ id: "r1", type: "public_ipv4" }, { status: 201 })

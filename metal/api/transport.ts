@@ -99,7 +99,8 @@ interface RetryableFailure {
 /**
  * Sends Metal API requests. Retries with exponential backoff and full jitter on 429 (honouring `Retry-After` /
  * `X-RateLimit-Reset`), 5xx, timeouts and connection errors — for requests that are safe to repeat; others only
- * on 429. A 429 pauses every request of this transport until the server's delay has passed.
+ * on 429. A 429, or a 5xx with `Retry-After`, pauses every request of this transport until the server's delay
+ * has passed — also requests that were already waiting for the rate limiter.
  */
 export class MetalTransport {
   #apiKey: string;
@@ -169,10 +170,15 @@ export class MetalTransport {
       const rateLimited = error instanceof MetalRateLimitedError;
       const mayRetry = spec.retry === "idempotent" || rateLimited;
       const delayMs = waitMs ?? backoffDelayMs(retry, this.#retry, this.#random);
+      // The server asked everyone to wait (a rate limit, or "unavailable, retry after"): pause every call,
+      // whether or not this one is tried again.
+      const serverDelay = rateLimited || waitMs !== undefined;
+      if (serverDelay && delayMs <= this.#retry.maxRetryAfterMs) {
+        this.#pausedUntil = Math.max(this.#pausedUntil, this.#clock.now() + delayMs);
+      }
       if (!mayRetry || retry >= this.#retry.maxRetries || (waitMs ?? 0) > this.#retry.maxRetryAfterMs) {
         throw error;
       }
-      if (rateLimited) this.#pausedUntil = Math.max(this.#pausedUntil, this.#clock.now() + delayMs);
       this.#observer?.retry(spec.operation, reason);
       this.#logger.debug("Retrying Metal API request after {reason}", {
         operation: spec.operation,
@@ -182,19 +188,29 @@ export class MetalTransport {
         retry: retry + 1,
         delayMs,
       });
-      if (!rateLimited) await this.#clock.sleep(delayMs, spec.signal);
+      if (!serverDelay) await this.#clock.sleep(delayMs, spec.signal);
     }
   }
 
-  /** Waits out a server-requested pause and takes a token from the shared rate limiter. */
+  /**
+   * Waits out a server-requested pause and takes a token from the shared rate limiter — then waits out any
+   * pause that began while it waited for the token.
+   */
   async #waitForTurn(spec: RequestSpec): Promise<void> {
     spec.signal?.throwIfAborted();
     const started = this.#clock.now();
-    const pauseMs = this.#pausedUntil - started;
-    if (pauseMs > 0) await this.#clock.sleep(pauseMs, spec.signal);
+    await this.#waitOutPause(spec.signal);
     await this.#limiter.acquire(spec.signal);
+    await this.#waitOutPause(spec.signal);
     const waitedMs = this.#clock.now() - started;
     if (waitedMs > 0) this.#observer?.rateLimitWait(spec.operation, waitedMs / 1000);
+  }
+
+  async #waitOutPause(signal: AbortSignal | undefined): Promise<void> {
+    for (let pauseMs = this.#pausedUntil - this.#clock.now(); pauseMs > 0;) {
+      await this.#clock.sleep(pauseMs, signal);
+      pauseMs = this.#pausedUntil - this.#clock.now();
+    }
   }
 
   /** One HTTP attempt: a parsed body, a retryable failure, or a thrown final error. */

@@ -11,8 +11,8 @@
  */
 import assert from "node:assert/strict";
 import { startTestCluster, waitFor } from "../harness/mod.ts";
-import { createLbService, seededRandom, serviceHash } from "../loadbalancer_system.ts";
-import { Bed, type Ccm, SEED, SOAK } from "./bed.ts";
+import { createLbService, seededRandom } from "../loadbalancer_system.ts";
+import { Bed, type Ccm, SEED, SOAK, type TrackedService, waitConverged } from "./bed.ts";
 import { MetalProxy, replicaOf } from "./metal_proxy.ts";
 import { report } from "./report.ts";
 
@@ -84,18 +84,18 @@ Deno.test({
       }, { timeoutMs, intervalMs: 100, message: `one of ${candidates.map((r) => r.name)} to lead` });
 
     const random = seededRandom(SEED);
-    const services: { name: string; deleted: boolean }[] = [];
+    const services: TrackedService[] = [];
     let churning = true;
     const churn = (async () => {
       while (churning) {
-        const live = services.filter((s) => !s.deleted);
+        const live = services.filter((s) => s.state === "lb");
         if (live.length > 3 && random() < 0.3) {
           const s = live[Math.floor(random() * live.length)]!;
-          s.deleted = true;
+          s.state = "deleted";
           await core.deleteNamespacedService({ namespace: NS, name: s.name });
         } else {
           const name = `svc-${services.length}`;
-          services.push({ name, deleted: false });
+          services.push({ name, state: "lb" });
           await createLbService(cluster, NS, name);
         }
         await sleep(400 + random() * 600);
@@ -124,7 +124,7 @@ Deno.test({
         // SIGSTOP in the middle of a Service's sync, SIGCONT once the other replica leads.
         await sleep(1000 + random() * 2000);
         const name = `svc-${services.length}`;
-        services.push({ name, deleted: false });
+        services.push({ name, state: "lb" });
         await createLbService(cluster, NS, name);
         await sleep(100 + random() * 300);
         const pausedAt = Date.now();
@@ -162,31 +162,7 @@ Deno.test({
       await churn;
 
       // Nothing lost: every live Service has exactly one elastic IP, in its status; deleted ones have none.
-      const problems = async () => {
-        const out: string[] = [];
-        const ours = (await bed.system.reservations()).filter((r) =>
-          r.tags.includes("usage=cloud-provider-equinix-metal-auto")
-        );
-        for (const s of services) {
-          const tag = `service=${await serviceHash(NS, s.name)}`;
-          const mine = ours.filter((r) => r.tags.includes(tag));
-          const svc = await bed.system.service(NS, s.name);
-          if (s.deleted) {
-            if (svc !== undefined || mine.length > 0) out.push(`${s.name}: deleted, ${mine.length} left`);
-          } else if (mine.length !== 1 || svc?.status?.loadBalancer?.ingress?.[0]?.ip !== mine[0]!.address) {
-            out.push(`${s.name}: ${mine.length} reservations, ingress ${JSON.stringify(svc?.status)}`);
-          }
-        }
-        return out;
-      };
-      let last: string[] = [];
-      await waitFor(async () => (last = await problems()).length === 0, {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-        message: "every Service to converge",
-      }).catch(async (err) => {
-        throw new Error(`${(err as Error).message}: ${last.join("; ")}\n${await bed.logTails()}`);
-      });
+      await waitConverged(bed, NS, services, 60_000);
 
       // One actor at a time: writes, in time order, never go back to a replica once another one wrote.
       await bed.pollRequests();
@@ -242,7 +218,7 @@ Deno.test({
         cycles: CYCLES,
         replicas: replicas.length,
         services: services.length,
-        deleted: services.filter((s) => s.deleted).length,
+        deleted: services.filter((s) => s.state === "deleted").length,
         writes: writes.length,
         writerOrder: order.join(","),
         takeoverMs: takeovers,

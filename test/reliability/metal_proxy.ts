@@ -50,7 +50,9 @@ export class MetalProxy implements AsyncDisposable {
         body,
         signal: request.signal,
       });
-      return new Response(res.body, { status: res.status, headers: res.headers });
+      // Read in full here: the request's signal may abort once this handler has answered.
+      const payload = await res.arrayBuffer();
+      return new Response(res.status === 204 ? null : payload, { status: res.status, headers: res.headers });
     } catch (err) {
       // The client went away (its timeout) or the simulator is down: answer like a dead gateway.
       return Response.json({ errors: [`proxy: ${(err as Error).message}`] }, { status: 502 });

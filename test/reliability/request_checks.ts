@@ -20,15 +20,28 @@ function keyOf(r: LoggedRequest): string {
   return `${r.userAgent} ${r.method} ${r.path}?${r.query}`;
 }
 
+/** Options of {@linkcode retryAfterViolations}. */
+export interface RetryAfterOptions {
+  /**
+   * Requests arriving this soon after the answer was sent are not counted: the client sent them before it
+   * could have read the answer (default 100 ms).
+   */
+  inFlightMs?: number;
+  /** Answers that took this long or longer never reached the client: it had given up (default 30 s). */
+  clientTimeoutMs?: number;
+}
+
 /**
  * Every answer with a `Retry-After` (seconds) whose next request for the same method, path and query (from the
- * same user agent) arrived sooner than that many seconds after it. Arrival times are the simulator's; the client
- * saw the answer no sooner than it arrived, so a client that waits from the answer is never early.
+ * same user agent) arrived sooner than that many seconds after the answer was sent (arrival + duration, by the
+ * simulator's clock); the client read the answer no sooner, so a client that waits from it is never early.
  */
 export function retryAfterViolations(
   requests: readonly LoggedRequest[],
-  toleranceMs = 2,
+  options: RetryAfterOptions = {},
 ): RetryAfterViolation[] {
+  const inFlightMs = options.inFlightMs ?? 100;
+  const clientTimeoutMs = options.clientTimeoutMs ?? 30_000;
   const sorted = [...requests].sort((a, b) => a.seq - b.seq);
   const pending = new Map<string, LoggedRequest>();
   const violations: RetryAfterViolation[] = [];
@@ -37,11 +50,13 @@ export function retryAfterViolations(
     const answer = pending.get(key);
     if (answer !== undefined) {
       pending.delete(key);
-      const due = Date.parse(answer.time) + Number(answer.retryAfter) * 1000;
+      const sent = Date.parse(answer.time) + answer.durationMs;
+      const due = sent + Number(answer.retryAfter) * 1000;
       const at = Date.parse(r.time);
-      if (at < due - toleranceMs) violations.push({ answer, next: r, earlyMs: due - at });
+      if (at >= sent + inFlightMs && at < due) violations.push({ answer, next: r, earlyMs: due - at });
     }
-    if (r.retryAfter !== undefined && /^\d+$/.test(r.retryAfter)) pending.set(key, r);
+    const seen = r.retryAfter !== undefined && /^\d+$/.test(r.retryAfter) && r.durationMs < clientTimeoutMs;
+    if (seen) pending.set(key, r);
   }
   return violations;
 }

@@ -13,7 +13,7 @@ function req(atMs: number, fields: Partial<LoggedRequest> = {}): LoggedRequest {
     query: "",
     status: 200,
     time: new Date(T0 + atMs).toISOString(),
-    durationMs: 1,
+    durationMs: 0,
     userAgent: "cloud-provider-equinix-metal/dev ccm",
     ...fields,
   };
@@ -29,18 +29,26 @@ Deno.test("Retry-After: the next request for the same path must wait the given s
   assert.deepEqual(
     retryAfterViolations([
       req(0, { status: 429, retryAfter: "1" }),
-      req(10, { path: "/metal/v1/devices/d2" }),
-      req(20, { method: "DELETE" }),
-      req(30, { userAgent: "Deno/2" }),
-      req(40, { path: "/x", status: 503 }),
-      req(50, { path: "/x" }),
+      req(200, { path: "/metal/v1/devices/d2" }),
+      req(300, { method: "DELETE" }),
+      req(400, { userAgent: "Deno/2" }),
+      req(500, { path: "/x", status: 503 }),
+      req(600, { path: "/x" }),
     ]).length,
     0,
   );
-  // Only the request right after the answer counts.
-  assert.equal(
-    retryAfterViolations([req(0, { status: 429, retryAfter: "1" }), req(1000), req(1001)]).length,
-    0,
+});
+
+Deno.test("Retry-After counts from when the answer was sent; in-flight and unseen answers are not counted", () => {
+  // A slow answer: sent 5 s after arrival, so the wait ends 6 s after arrival.
+  const slow = [req(0, { status: 429, retryAfter: "1", durationMs: 5000 }), req(5500)];
+  assert.equal(retryAfterViolations(slow)[0]?.earlyMs, 500);
+  // A request arriving right after the answer left was sent before the client could read it.
+  assert.deepEqual(retryAfterViolations([req(0, { status: 429, retryAfter: "1" }), req(50)]), []);
+  // An answer after the client's timeout was never seen.
+  assert.deepEqual(
+    retryAfterViolations([req(0, { status: 429, retryAfter: "2", durationMs: 31_000 }), req(31_500)]),
+    [],
   );
 });
 
