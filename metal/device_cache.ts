@@ -17,6 +17,9 @@ export const DEFAULT_DEVICE_CACHE_TTL_MS = 30_000;
 /** Default age after which a lookup that finds nothing refreshes the list once before giving up. */
 export const DEFAULT_MISS_REFRESH_MS = 5_000;
 
+/** Default time a failed list is remembered: lookups in that window fail at once with its error. */
+export const DEFAULT_FAILURE_HOLD_MS = 5_000;
+
 /** Options of {@linkcode DeviceCache}. */
 export interface DeviceCacheOptions {
   /** The Metal API; only `listDevices` and `getDevice` are used. */
@@ -30,6 +33,12 @@ export interface DeviceCacheOptions {
    * that are not devices of the project to one per this interval.
    */
   missRefreshMs?: number;
+  /**
+   * After a failed list (which the client already retried), lookups within this time fail at once with the
+   * same error instead of each listing (and retrying) again; default {@linkcode DEFAULT_FAILURE_HOLD_MS},
+   * at most the TTL; 0 turns it off.
+   */
+  failureHoldMs?: number;
   clock?: Clock;
   /** Default category `["ccm", "metal", "devices"]`. */
   logger?: Logger;
@@ -84,8 +93,10 @@ export interface LookupOptions {
 
 /**
  * The project's devices, listed at most once per TTL however many callers ask (concurrent callers share one
- * in-flight list). A failed list is not cached: the next call tries again, and nothing stale is served after
- * the TTL, so API trouble shows up as errors, never as "device gone".
+ * in-flight list). A failed list is remembered only briefly (`failureHoldMs`): lookups in that window get the
+ * same error at once, so an API outage costs one retried list per window rather than one per node; after it
+ * the next lookup lists again. Nothing stale is served after the TTL, so API trouble shows up as errors,
+ * never as "device gone".
  *
  * @example
  * ```ts
@@ -98,10 +109,13 @@ export class DeviceCache {
   #projectId: string;
   #ttlMs: number;
   #missRefreshMs: number;
+  #failureHoldMs: number;
   #clock: Clock;
   #logger: Logger;
   #snapshot: DeviceSnapshot | undefined;
   #inflight: Promise<DeviceSnapshot> | undefined;
+  /** The last list's error and when it failed, while no list succeeded after it. */
+  #failure: { error: unknown; at: number } | undefined;
   /** Bumped by {@linkcode invalidate}, so a list started before it is not stored. */
   #generation = 0;
   /** Devices read one by one (not in the project list), with when they were read. */
@@ -114,6 +128,7 @@ export class DeviceCache {
     this.#projectId = options.projectId;
     this.#ttlMs = options.ttlMs ?? DEFAULT_DEVICE_CACHE_TTL_MS;
     this.#missRefreshMs = options.missRefreshMs ?? DEFAULT_MISS_REFRESH_MS;
+    this.#failureHoldMs = Math.min(options.failureHoldMs ?? DEFAULT_FAILURE_HOLD_MS, this.#ttlMs);
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? getLogger(["ccm", "metal", "devices"]);
     if (options.metrics) {
@@ -128,12 +143,15 @@ export class DeviceCache {
 
   /**
    * The device list, read from the API when the cached one is older than the TTL (or `maxAgeMs`). Concurrent
-   * callers share one list call.
+   * callers share one list call; within `failureHoldMs` of a failed list, rejects with its error at once.
    */
   snapshot(options?: LookupOptions & { maxAgeMs?: number }): Promise<DeviceSnapshot> {
     const maxAge = Math.min(options?.maxAgeMs ?? this.#ttlMs, this.#ttlMs);
     const current = this.#snapshot;
-    if (current && this.#clock.now() - current.fetchedAt < maxAge) return Promise.resolve(current);
+    const now = this.#clock.now();
+    if (current && now - current.fetchedAt < maxAge) return Promise.resolve(current);
+    const failure = this.#failure;
+    if (failure && now - failure.at < this.#failureHoldMs) return Promise.reject(failure.error);
     return abortable(this.#refresh(), options?.signal);
   }
 
@@ -183,6 +201,7 @@ export class DeviceCache {
     this.#generation++;
     this.#snapshot = undefined;
     this.#inflight = undefined;
+    this.#failure = undefined;
     this.#singles.clear();
   }
 
@@ -202,6 +221,7 @@ export class DeviceCache {
         const snapshot = new DeviceSnapshot(devices, started);
         if (generation === this.#generation) {
           this.#snapshot = snapshot;
+          this.#failure = undefined;
           for (const device of devices) this.#singles.delete(device.id);
         }
         this.#refreshes?.inc({ result: "success" });
@@ -212,14 +232,21 @@ export class DeviceCache {
         this.#refreshes?.inc({ result: "error" });
         // A 404 on the list means a wrong project or base URL, not that any device is gone: hide the 404 so
         // nobody reads it as "not found".
-        if (isDefinitelyNotFound(err)) {
-          throw new Error(
+        const error = isDefinitelyNotFound(err)
+          ? new Error(
             `Cannot list devices of project '${this.#projectId}': the API answered 404; check the project id ` +
               "(METAL_PROJECT_ID) and the API base URL",
             { cause: err },
-          );
+          )
+          : err;
+        if (generation === this.#generation && this.#failureHoldMs > 0) {
+          this.#failure = { error, at: this.#clock.now() };
+          this.#logger.debug("Failed to list project devices; lookups fail at once for {holdMs} ms", {
+            holdMs: this.#failureHoldMs,
+            err: error,
+          });
         }
-        throw err;
+        throw error;
       },
     ).finally(() => {
       if (this.#inflight === inflight) this.#inflight = undefined;

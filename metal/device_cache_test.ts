@@ -6,7 +6,10 @@ import { DeviceCache } from "./device_cache.ts";
 
 const PROJECT = "project-1";
 
-function fixture(count = 3, options: { ttlMs?: number; missRefreshMs?: number } = {}) {
+function fixture(
+  count = 3,
+  options: { ttlMs?: number; missRefreshMs?: number; failureHoldMs?: number } = {},
+) {
   const devices = Array.from({ length: count }, (_, i) =>
     makeDevice({
       id: `dev-${i}`,
@@ -76,12 +79,13 @@ Deno.test("getById() rejects with MetalNotFoundError when the list lacks the dev
   equal(client.calls.getDevice, 1);
 });
 
-Deno.test("a failed list is not cached and is never read as 'device gone'", async () => {
-  const { client, cache, registry } = fixture();
+Deno.test("a failed list is never read as 'device gone' and is listed again after failureHoldMs", async () => {
+  const { client, clock, cache, registry } = fixture(3, { failureHoldMs: 3_000 });
   client.fail = (method) => method === "listDevices" ? transient() : undefined;
   await rejects(cache.getById("dev-0"), MetalTransientError);
   equal(client.calls.getDevice, 0, "no device GET when the list failed");
   client.fail = undefined;
+  clock.advance(3_000);
   equal((await cache.getById("dev-0")).id, "dev-0");
   equal(client.calls.listDevices, 2);
   const metrics = await registry.metrics();
@@ -103,6 +107,70 @@ Deno.test("a 404 on the list is reported as a configuration error, never as 'dev
     /Cannot list devices of project 'project-1': the API answered 404; check the project id/,
   );
   equal(client.calls.getDevice, 0);
+});
+
+Deno.test("within failureHoldMs of a failed list, lookups fail at once with its error and list nothing", async () => {
+  const { client, clock, cache } = fixture(3, { failureHoldMs: 3_000 });
+  const outage = transient();
+  client.fail = (method) => method === "listDevices" ? outage : undefined;
+  await rejects(cache.getById("dev-0"), (err) => err === outage);
+  equal(client.calls.listDevices, 1);
+  // An address refresh pass over many nodes during the outage: one list (retried by the client), not one each.
+  for (let i = 0; i < 20; i++) {
+    clock.advance(100);
+    await rejects(cache.getById(`dev-${i % 3}`), (err) => err === outage, "the same error, never 'gone'");
+    await rejects(cache.findByHostname(`node-${i % 3}`), (err) => err === outage);
+    await rejects(cache.findByAddresses(["10.0.0.1"]), (err) => err === outage);
+  }
+  equal(client.calls.listDevices, 1, "no list within the hold (2 s after the failure)");
+  equal(client.calls.getDevice, 0, "a failed list never falls back to device GETs");
+  clock.advance(1_000); // 3 s after the failure
+  await rejects(cache.getById("dev-0"), (err) => err === outage);
+  equal(client.calls.listDevices, 2, "the hold over, the next lookup lists again");
+  client.fail = undefined;
+  await rejects(cache.getById("dev-0"), (err) => err === outage, "that failure is remembered anew");
+  clock.advance(3_000);
+  equal((await cache.getById("dev-0")).id, "dev-0");
+  equal(client.calls.listDevices, 3);
+});
+
+Deno.test("a remembered list failure keeps a 404 a configuration error, never 'device not found'", async () => {
+  const { client, cache } = fixture();
+  client.fail = (method) =>
+    method === "listDevices"
+      ? new MetalNotFoundError({ operation: "list_devices", method: "GET", path: "/x", status: 404 }, "404")
+      : undefined;
+  const first = await cache.getById("dev-0").then(() => undefined, (e) => e);
+  const second = await cache.getById("dev-1").then(() => undefined, (e) => e);
+  equal(second, first);
+  ok(!(second instanceof MetalNotFoundError) && !isDefinitelyNotFound(second));
+  equal(client.calls.listDevices, 1);
+});
+
+Deno.test("failureHoldMs 0 lists again on every lookup after a failure; invalidate() forgets a failure", async () => {
+  const off = fixture(3, { failureHoldMs: 0 });
+  off.client.fail = () => transient();
+  await rejects(off.cache.getById("dev-0"), MetalTransientError);
+  await rejects(off.cache.getById("dev-0"), MetalTransientError);
+  equal(off.client.calls.listDevices, 2);
+
+  const { client, cache } = fixture();
+  client.fail = () => transient();
+  await rejects(cache.getById("dev-0"), MetalTransientError);
+  client.fail = undefined;
+  cache.invalidate();
+  equal((await cache.getById("dev-0")).id, "dev-0");
+  equal(client.calls.listDevices, 2);
+});
+
+Deno.test("the failure hold is at most the TTL", async () => {
+  const { client, clock, cache } = fixture(3, { ttlMs: 1_000, failureHoldMs: 5_000 });
+  client.fail = () => transient();
+  await rejects(cache.getById("dev-0"), MetalTransientError);
+  client.fail = undefined;
+  clock.advance(1_000);
+  equal((await cache.getById("dev-0")).id, "dev-0");
+  equal(client.calls.listDevices, 2);
 });
 
 Deno.test("concurrent callers all see the failure of a shared list", async () => {
