@@ -305,6 +305,10 @@ const INVALID_ENV: [Record<string, string>, RegExp][] = [
     /^Invalid METAL_LOAD_BALANCER 'nginx:\/\/': unknown load balancer type 'nginx'; use one of 'kube-vip:\/\/'/,
   ],
   [
+    { METAL_LOAD_BALANCER: "emlb:///xx" },
+    /^Invalid METAL_LOAD_BALANCER 'emlb:\/\/\/xx': Equinix Metal Load Balancers are not available in metro 'xx'; use one of 'da', 'ny', 'sv'/,
+  ],
+  [
     { METAL_LOAD_BALANCER: "metallb:///x?crdConfiguration=maybe" },
     /'crdConfiguration' must be 'true' or 'false', not 'maybe'/,
   ],

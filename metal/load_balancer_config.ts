@@ -5,6 +5,7 @@
  * @module
  */
 import { parseGoBool } from "../provider/go_bool.ts";
+import { LBAAS_LOCATIONS } from "./loadbalancers/emlb/locations.ts";
 
 /** MetalLB's default namespace and ConfigMap name (upstream defaults). */
 export const METALLB_DEFAULT_NAMESPACE = "metallb-system";
@@ -76,6 +77,13 @@ export function parseLoadBalancerSetting(text: string): LoadBalancerConfig {
           metro === ""
             ? "'emlb' needs a metro code, as in 'emlb:///da'"
             : `'${metro}' is not a metro code; use letters and digits only, as in 'emlb:///da'`,
+        );
+      }
+      if (LBAAS_LOCATIONS[metro.toLowerCase()] === undefined) {
+        const valid = Object.keys(LBAAS_LOCATIONS).map((m) => `'${m}'`).join(", ");
+        throw new SyntaxError(
+          `Equinix Metal Load Balancers are not available in metro '${metro}'; use one of ${valid}, ` +
+            "as in 'emlb:///da'",
         );
       }
       return { kind: "emlb", metro };

@@ -31,6 +31,7 @@ const VALID: [string, LoadBalancerConfig][] = [
   }],
   ["emlb:///da", { kind: "emlb", metro: "da" }],
   ["emlb:///sv", { kind: "emlb", metro: "sv" }],
+  ["emlb:///NY", { kind: "emlb", metro: "NY" }],
 ];
 
 for (const [text, want] of VALID) {
@@ -50,6 +51,7 @@ const INVALID: [string, RegExp][] = [
   ["emlb:///", /'emlb' needs a metro code, as in 'emlb:\/\/\/da'/],
   ["emlb://da", /'da' is in the host position/],
   ["emlb:///da/x", /'da\/x' is not a metro code/],
+  ["emlb:///xx", /not available in metro 'xx'; use one of 'da', 'ny', 'sv', as in 'emlb:\/\/\/da'/],
 ];
 
 for (const [text, pattern] of INVALID) {
