@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { isIPv4, isIPv6 } from "node:net";
 import type { V1Service } from "@kubernetes/client-node";
 import type { IpReservation } from "../api/types.ts";
 import { poolName } from "./metallb/cr_objects.ts";
@@ -36,6 +37,8 @@ export type ServiceIp =
   | { kind: "owned"; reservation: IpReservation; address: string; cidr: number }
   /** The user's `spec.loadBalancerIP` (not one of our reservations). */
   | { kind: "byo"; address: string; cidr: number }
+  /** A `spec.loadBalancerIP` that is no usable address (the API server accepts any string there). */
+  | { kind: "invalid"; message: string }
   /** None yet. */
   | { kind: "none" };
 
@@ -49,11 +52,48 @@ export function resolveServiceIp(service: V1Service, owned: readonly IpReservati
   if (requested !== "") {
     const mine = owned.find((r) => r.address === requested);
     if (mine) return ownedIp(mine);
-    return { kind: "byo", address: requested, cidr: 32 };
+    return byoIp(requested);
   }
   const shown = new Set((service.status?.loadBalancer?.ingress ?? []).map((i) => i.ip));
   const inUse = owned.find((r) => shown.has(r.address)) ?? owned[0];
   return inUse ? ownedIp(inUse) : { kind: "none" };
+}
+
+/** The longest part of a user's value quoted in a message. */
+const QUOTE_MAX = 64;
+
+/**
+ * A bring-your-own address from `spec.loadBalancerIP`: a unicast IPv4 (`/32`) or IPv6 (`/128`) address in
+ * canonical form (no leading zeros, prefix or zone), else `invalid` with a message naming the field and the fix.
+ */
+export function byoIp(text: string): ServiceIp {
+  const family = isIPv4(text) ? 4 : isIPv6(text) && !text.includes("%") ? 6 : 0;
+  const why = family === 0
+    ? "not an IPv4 or IPv6 address (no prefix length, zone or leading zeros)"
+    : notUnicast(text, family);
+  if (why === undefined) return { kind: "byo", address: text, cidr: family === 4 ? 32 : 128 };
+  const shown = text.length > QUOTE_MAX ? `${text.slice(0, QUOTE_MAX)}…` : text;
+  return {
+    kind: "invalid",
+    message: `Invalid spec.loadBalancerIP '${shown}': ${why}; set it to the unicast address the Service ` +
+      "should use, or remove it to get an elastic IP",
+  };
+}
+
+function notUnicast(address: string, family: 4 | 6): string | undefined {
+  if (family === 4) {
+    const first = Number(address.split(".")[0]);
+    if (address === "0.0.0.0") return "the unspecified address";
+    if (address === "255.255.255.255") return "the broadcast address";
+    if (first === 127) return "a loopback address";
+    if (first >= 224 && first <= 239) return "a multicast address";
+    return undefined;
+  }
+  const lower = address.toLowerCase();
+  if (/^[0:]+$/.test(lower)) return "the unspecified address";
+  if (/^[0:]+1$/.test(lower)) return "the loopback address";
+  if (lower.startsWith("ff")) return "a multicast address";
+  return undefined;
 }
 
 function ownedIp(reservation: IpReservation): ServiceIp {
@@ -62,7 +102,7 @@ function ownedIp(reservation: IpReservation): ServiceIp {
 
 /** `<ip>/<cidr>` for the implementations, or `""` when there is no address. */
 export function ipCidrOf(ip: ServiceIp): string {
-  return ip.kind === "none" ? "" : `${ip.address}/${ip.cidr}`;
+  return ip.kind === "none" || ip.kind === "invalid" ? "" : `${ip.address}/${ip.cidr}`;
 }
 
 /** A JSON merge patch of a Service's annotations and spec. */
@@ -81,7 +121,7 @@ function metalLbPool(mode: ExposureMode, service: V1Service): string | undefined
 
 /** The patch that makes `ip` visible to the announcer, or `undefined` when the Service already shows it. */
 export function exposePatch(mode: ExposureMode, service: V1Service, ip: ServiceIp): ServicePatch | undefined {
-  if (ip.kind === "none" || mode === "none") return undefined;
+  if (ip.kind === "none" || ip.kind === "invalid" || mode === "none") return undefined;
   const annotations = service.metadata?.annotations ?? {};
   const wanted: Record<string, string> = {};
   let loadBalancerIP: string | undefined;
@@ -108,7 +148,7 @@ export function unexposePatch(
   service: V1Service,
   ip: ServiceIp,
 ): ServicePatch | undefined {
-  if (ip.kind === "none") return undefined;
+  if (ip.kind === "none" || ip.kind === "invalid") return undefined;
   const annotations = service.metadata?.annotations ?? {};
   const removed: Record<string, null> = {};
   if (mode === "kube-vip" && annotations[KUBE_VIP_IPS_ANNOTATION] === ip.address) {

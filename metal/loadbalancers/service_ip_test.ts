@@ -1,6 +1,7 @@
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, match } from "node:assert/strict";
 import type { IpReservation } from "../api/types.ts";
 import {
+  byoIp,
   exposePatch,
   ipCidrOf,
   KUBE_VIP_IPS_ANNOTATION,
@@ -36,6 +37,45 @@ Deno.test("resolveServiceIp(): of several tagged reservations, the one the statu
   svc.status = { loadBalancer: { ingress: [{ ip: "198.51.100.1" }] } };
   const first = resolveServiceIp(svc, [r1, r2]);
   equal(first.kind === "owned" && first.reservation.id, "r1", "none shown: the first");
+});
+
+Deno.test("byoIp(): IPv4 is /32, IPv6 /128; anything else is invalid with a message naming the field", () => {
+  deepEqual(byoIp("203.0.113.9"), { kind: "byo", address: "203.0.113.9", cidr: 32 });
+  deepEqual(byoIp("2001:db8::1"), { kind: "byo", address: "2001:db8::1", cidr: 128 });
+  const cases: [string, RegExp][] = [
+    ["not-an-ip", /not an IPv4 or IPv6 address/],
+    ["10.0.0.300", /not an IPv4 or IPv6 address/],
+    ["010.1.2.3", /leading zeros/],
+    ["147.75.1.1/32", /prefix length/],
+    ["fe80::1%eth0", /zone/],
+    ["0.0.0.0", /the unspecified address/],
+    ["::", /the unspecified address/],
+    ["255.255.255.255", /the broadcast address/],
+    ["127.0.0.1", /a loopback address/],
+    ["::1", /the loopback address/],
+    ["239.1.1.1", /a multicast address/],
+    ["ff02::1", /a multicast address/],
+  ];
+  for (const [text, why] of cases) {
+    const ip = byoIp(text);
+    equal(ip.kind, "invalid", text);
+    const message = (ip as { message: string }).message;
+    match(
+      message,
+      new RegExp(`^Invalid spec\\.loadBalancerIP '${text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}': `),
+    );
+    match(message, why);
+    match(message, /remove it to get an elastic IP$/);
+  }
+  const long = byoIp("x".repeat(5000));
+  equal(long.kind === "invalid" && long.message.length < 300, true, "long values are cut in the message");
+  equal(ipCidrOf(long), "");
+  equal(exposePatch("kube-vip", makeService("d", "s"), long), undefined);
+});
+
+Deno.test("resolveServiceIp(): an unusable spec.loadBalancerIP is invalid, never bring-your-own", () => {
+  equal(resolveServiceIp(makeService("d", "s", { loadBalancerIP: "not-an-ip" }), [r1]).kind, "invalid");
+  equal(resolveServiceIp(makeService("d", "s", { loadBalancerIP: " 147.75.1.1 " }), [r1]).kind, "owned");
 });
 
 Deno.test("exposePatch(): kube-vip gets the annotation and, for our EIP only, spec.loadBalancerIP", () => {

@@ -157,6 +157,8 @@ export class MetalLoadBalancer implements LoadBalancer {
     const eips = this.#o.eips!;
     const owned = await eips.findAll(service, signal);
     let ip = resolveServiceIp(service, owned);
+    // Nothing is reserved or configured for an address that cannot work; the error names the field.
+    if (ip.kind === "invalid") throw new Error(ip.message);
     await this.#releaseDuplicates(service, owned, ip, signal);
     if (ip.kind === "none") {
       const { reservation } = await eips.ensure(service, signal);
@@ -174,7 +176,7 @@ export class MetalLoadBalancer implements LoadBalancer {
       signal,
     );
     await this.#writeService(service, exposePatch(this.#o.exposure, service, ip), signal);
-    return status ?? ingress((ip as Exclude<ServiceIp, { kind: "none" }>).address);
+    return status ?? ingress((ip as Extract<ServiceIp, { address: string }>).address);
   }
 
   async updateLoadBalancer(
@@ -198,6 +200,7 @@ export class MetalLoadBalancer implements LoadBalancer {
     if (this.#isExternal(service)) return;
     const owned = await this.#o.eips!.findAll(service, signal);
     const ip = resolveServiceIp(service, owned);
+    if (ip.kind === "invalid") throw new Error(ip.message);
     await this.#releaseDuplicates(service, owned, ip, signal);
     const peers = this.#impl.usesPeers === false ? [] : await this.#peers(selected, signal);
     await this.#impl.updateService(

@@ -461,3 +461,22 @@ Deno.test("duplicates tagged for a live Service are released on ensure and updat
     );
   }
 });
+
+Deno.test("an unusable spec.loadBalancerIP fails ensure and update naming the field; nothing reserved or configured", async () => {
+  const { lb, services, nodes, metal, impl, reservationsOf } = await setup({ exposure: "metallb-crd" });
+  const svc = services.put(makeService("default", "bad", { loadBalancerIP: "10.0.0.300" }));
+  metal.mark();
+  await rejects(
+    lb.ensureLoadBalancer("kubernetes", svc, nodes()),
+    /^Error: Invalid spec\.loadBalancerIP '10\.0\.0\.300'/,
+  );
+  await rejects(lb.updateLoadBalancer("kubernetes", svc, nodes()), /Invalid spec\.loadBalancerIP/);
+  equal(impl.calls.length, 0);
+  equal(reservationsOf("default", "bad").length, 0);
+  equal(metal.requests().filter((r) => !r.startsWith("GET")).length, 0);
+  deepEqual(services.patches, []);
+  // A bring-your-own IPv6 address is a /128, not a /32.
+  const v6 = services.put(makeService("default", "v6", { loadBalancerIP: "2001:db8::7" }));
+  await lb.ensureLoadBalancer("kubernetes", v6, nodes());
+  equal((impl.calls[0]?.req as AddServiceRequest).ipCidr, "2001:db8::7/128");
+});
