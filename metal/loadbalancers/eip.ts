@@ -164,6 +164,12 @@ export class ElasticIps {
       return { reservation: found[0]!, created: false };
     }
     const location = eipLocation(service, this.#o.location);
+    const invalid = location && locationProblem(location);
+    if (invalid) {
+      this.#reserved?.inc({ result: "error" });
+      this.#o.recorder?.warn(service, EIP_EVENT_REASONS.reservationFailed, invalid);
+      throw new Error(invalid);
+    }
     if (location === undefined) {
       this.#reserved?.inc({ result: "no_location" });
       const { annotationEipMetro, annotationEipFacility } = this.#o.location;
@@ -261,6 +267,23 @@ export class ElasticIps {
       );
     });
   }
+}
+
+/** The longest part of a user's value quoted in a message. */
+const QUOTE_MAX = 64;
+
+/**
+ * Why a location cannot be a metro or facility code (letters and digits, at most 16), or `undefined`; checked
+ * before the API is asked, so a garbage annotation costs no call and its message stays short.
+ */
+function locationProblem(location: EipLocation): string | undefined {
+  const [kind, code, example] = location.metro !== undefined
+    ? ["metro", location.metro, "da"]
+    : ["facility", location.facility, "da11"];
+  if (/^[A-Za-z0-9]{1,16}$/.test(code)) return undefined;
+  const shown = code.length > QUOTE_MAX ? `${code.slice(0, QUOTE_MAX)}… (${code.length} characters)` : code;
+  return `Cannot reserve an elastic IP: ${kind} '${shown}' (from ${location.source}) is not a ${kind} code; ` +
+    `use letters and digits only, such as '${example}'`;
 }
 
 /** Whether the API surely did nothing: it answered 4xx (429 included). */

@@ -5,6 +5,7 @@ import type { IpReservation, IpReservationRequest } from "../api/types.ts";
 import { eipLocation, ElasticIps } from "./eip.ts";
 import { ReservationCache } from "./reservation_cache.ts";
 import { makeService } from "./testing.ts";
+import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
 
 const settings = {
   annotationEipMetro: "metal.equinix.com/eip-metro",
@@ -108,4 +109,32 @@ Deno.test("ElasticIps: after a definite refusal (4xx) the cached list still serv
   const { created } = await eips.ensure(svc);
   equal(created, true);
   equal(api.creates, 2);
+});
+
+Deno.test("ElasticIps: a metro or facility annotation that is no code fails at once, briefly, naming the annotation", async () => {
+  const api = new LateApi();
+  const recorder = new RecordingRecorder();
+  const reservations = new ReservationCache({ client: api, projectId: "p", clock: new InstantClock() });
+  const eips = new ElasticIps({ reservations, clusterId: "c", location: settings, recorder });
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { "metal.equinix.com/eip-metro": "東京" },
+      /metro '東京' \(from annotation "metal\.equinix\.com\/eip-metro"\)/,
+    ],
+    [{ "metal.equinix.com/eip-metro": "m".repeat(5000) }, /metro 'm{64}… \(5000 characters\)'/],
+    [
+      { "metal.equinix.com/eip-facility": "da 11" },
+      /facility 'da 11' .* use letters and digits only, such as 'da11'/,
+    ],
+  ];
+  for (const [annotations, message] of cases) {
+    await rejects(eips.ensure(makeService("d", "web", { annotations })), message);
+  }
+  equal(api.creates, 0, "no API call");
+  deepEqual(recorder.reasons("d/web"), [
+    "EIPReservationFailed",
+    "EIPReservationFailed",
+    "EIPReservationFailed",
+  ]);
+  equal(recorder.events.every((e) => e.message.length < 300), true);
 });
