@@ -103,14 +103,26 @@ export function poolName(svc: ServiceRef): string {
   return `${clean(svc.namespace)}.${clean(svc.name)}`;
 }
 
-/** Pool label naming a Service: key `service-<name>`, value `namespace-<namespace>`. */
-export function serviceLabel(svc: ServiceRef): [key: string, value: string] {
-  return [`${SERVICE_LABEL_PREFIX}${svc.name}`, `${SERVICE_LABEL_VALUE_PREFIX}${svc.namespace}`];
+/** Longest label key name part and label value Kubernetes accepts. */
+const LABEL_MAX = 63;
+
+/**
+ * Pool label naming a Service: key `service-<name>`, value `namespace-<namespace>` — or `undefined` when one
+ * would be longer than Kubernetes allows (a Service name over 55 characters, a namespace over 53; upstream
+ * failed to create the pool then). The pool's name `<namespace>.<name>` names the Service instead.
+ */
+export function serviceLabel(svc: ServiceRef): [key: string, value: string] | undefined {
+  const key = `${SERVICE_LABEL_PREFIX}${svc.name}`;
+  const value = `${SERVICE_LABEL_VALUE_PREFIX}${svc.namespace}`;
+  return [key, value];
 }
 
-/** Services named by a pool's `service-<name>: namespace-<ns>` labels. */
+/**
+ * Services named by a pool's `service-<name>: namespace-<ns>` labels; without such labels, by the pool's name
+ * `<namespace>.<name>` when the labels could not hold it (see {@linkcode serviceLabel}).
+ */
 export function servicesOfPool(pool: IPAddressPool): ServiceRef[] {
-  return Object.entries(pool.metadata.labels ?? {}).flatMap(([k, v]) =>
+  const labelled = Object.entries(pool.metadata.labels ?? {}).flatMap(([k, v]) =>
     k.startsWith(SERVICE_LABEL_PREFIX) && v.startsWith(SERVICE_LABEL_VALUE_PREFIX)
       ? [{
         name: k.slice(SERVICE_LABEL_PREFIX.length),
@@ -118,6 +130,12 @@ export function servicesOfPool(pool: IPAddressPool): ServiceRef[] {
       }]
       : []
   );
+  if (labelled.length > 0) return labelled;
+  const [namespace, name, ...rest] = pool.metadata.name.split(".");
+  const ref = { namespace: namespace ?? "", name: name ?? "" };
+  return rest.length === 0 && ref.namespace !== "" && ref.name !== "" && serviceLabel(ref) === undefined
+    ? [ref]
+    : [];
 }
 
 /** Metadata of a new object we own. */

@@ -72,13 +72,14 @@ export function planPool(
   namespace: string,
 ): CrOp[] {
   const name = poolName(svc);
-  const [labelKey, labelValue] = serviceLabel(svc);
+  const label = serviceLabel(svc);
+  const serviceLabels: Record<string, string> = label ? { [label[0]]: label[1] } : {};
   const existing = pools.find((p) => p.metadata.name === name);
   if (!existing) {
     const object: IPAddressPool = {
       apiVersion: `${METALLB_GROUP}/${METALLB_V1BETA1}`,
       kind: "IPAddressPool",
-      metadata: ownedMeta(name, namespace, { [labelKey]: labelValue }),
+      metadata: ownedMeta(name, namespace, serviceLabels),
       spec: { addresses: [ipCidr], autoAssign: false },
     };
     return [{ verb: "create", kind: "IPAddressPool", object }];
@@ -86,7 +87,7 @@ export function planPool(
   const addresses = existing.spec?.addresses ?? [];
   const wanted: IPAddressPool = {
     ...existing,
-    metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, [labelKey]: labelValue } },
+    metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...serviceLabels } },
     spec: { ...existing.spec, addresses: [...new Set([...addresses, ipCidr])] },
   };
   return patchOp("IPAddressPool", existing, wanted);

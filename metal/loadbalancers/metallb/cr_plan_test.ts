@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { BgpNodePeer } from "../implementation.ts";
 import type { BGPAdvertisement, BGPPeer, IPAddressPool } from "./cr_objects.ts";
-import { poolName } from "./cr_objects.ts";
+import { poolName, servicesOfPool } from "./cr_objects.ts";
 import {
   type CrOp,
   desiredPeerSpecs,
@@ -98,6 +98,31 @@ Deno.test("planPool: existing pool → no-op; missing label added; address merge
     name: "default.web",
     patch: { metadata: { resourceVersion: "7" }, spec: { addresses: ["147.75.1.2/32", "147.75.9.9/32"] } },
   }]);
+});
+
+Deno.test("a Service whose name or namespace would overflow the pool label is named by the pool's name", () => {
+  const long = { namespace: "default", name: `l${"o".repeat(61)}g` }; // 63 characters, the longest valid name
+  const op = planPool([], long, "147.75.1.2/32", NS)[0] as { object: IPAddressPool };
+  assert.deepEqual(op.object.metadata.labels, owned, "no label longer than 63 characters");
+  assert.deepEqual(servicesOfPool(op.object), [long]);
+  assert.deepEqual(planPool([op.object], long, "147.75.1.2/32", NS), [], "no patch for the missing label");
+  const longNs = { namespace: "n".repeat(54), name: "web" };
+  const nsOp = planPool([], longNs, "147.75.1.3/32", NS)[0] as { object: IPAddressPool };
+  assert.deepEqual(servicesOfPool(nsOp.object), [longNs]);
+  // Pools that could carry the label and do not are still not guessed from their names.
+  assert.deepEqual(servicesOfPool({ metadata: { name: "default.web", labels: owned }, spec: {} }), []);
+  // Garbage collection keeps the live one and removes it once its Service is gone.
+  const gc = (live: string[]) =>
+    planGarbageCollect({
+      pools: [op.object],
+      advertisements: [],
+      peers: [],
+      allPoolNames: new Set([op.object.metadata.name]),
+      liveServices: new Set(live),
+      liveNodes: new Set(),
+    });
+  assert.deepEqual(gc([`default/${long.name}`]), []);
+  assert.deepEqual(gc([]), [{ verb: "delete", kind: "IPAddressPool", name: `default.${long.name}` }]);
 });
 
 Deno.test("planAdvertisement", () => {
