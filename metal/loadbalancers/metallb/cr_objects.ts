@@ -114,7 +114,7 @@ const LABEL_MAX = 63;
 export function serviceLabel(svc: ServiceRef): [key: string, value: string] | undefined {
   const key = `${SERVICE_LABEL_PREFIX}${svc.name}`;
   const value = `${SERVICE_LABEL_VALUE_PREFIX}${svc.namespace}`;
-  return [key, value];
+  return key.length <= LABEL_MAX && value.length <= LABEL_MAX ? [key, value] : undefined;
 }
 
 /**
