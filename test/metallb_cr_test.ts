@@ -209,6 +209,29 @@ Deno.test("MetalLB CR mode against a real API server", async (t) => {
   });
 
   await t.step(
+    "a Service with a 63-character name gets its pool (named by the pool's name, no over-long label)",
+    async () => {
+      const name = `l${"o".repeat(61)}g`; // the longest valid Service name; `service-<name>` would be 71
+      const long = await createService(kube, { name });
+      await ensure(long, "147.75.0.3/32", [n1], [nodeObj("n1")]);
+      assert.deepEqual(shape(await list(kube, "ipaddresspools")), [{
+        name: `default.${name}`,
+        labels: OWNED,
+        spec: { addresses: ["147.75.0.3/32"], autoAssign: false },
+      }]);
+      await impl.garbageCollect?.({ services: [long], nodes: [nodeObj("n1")] });
+      assert.equal((await list(kube, "ipaddresspools")).length, 1, "garbage collection keeps a live one");
+      await impl.garbageCollect?.({ services: [], nodes: [nodeObj("n1")] });
+      assert.deepEqual(await list(kube, "ipaddresspools"), [], "and removes it once the Service is gone");
+      await ensure(long, "147.75.0.3/32", [n1], [nodeObj("n1")]);
+      await impl.removeService({ service: long, ipCidr: "147.75.0.3/32" });
+      for (const plural of ["ipaddresspools", "bgpadvertisements", "bgppeers"]) {
+        assert.deepEqual(await list(kube, plural), [], plural);
+      }
+    },
+  );
+
+  await t.step(
     "password Secret option: peers reference a basic-auth Secret, no inline password",
     async () => {
       const secretImpl = createMetalLBCRImplementation({
