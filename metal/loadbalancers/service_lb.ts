@@ -26,6 +26,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { LoadBalancer, LoadBalancerLookup } from "../../provider/cloud.ts";
 import { apiErrorMessage, statusCode } from "../../provider/controllers/kube_writers.ts";
 import type { EventRecorder } from "../../provider/events.ts";
+import { patchOptions } from "../../provider/kube/patch.ts";
 import type { LabelSelector } from "../../provider/label_selector.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { BgpNodeManager } from "../bgp/node_bgp.ts";
@@ -40,7 +41,6 @@ import {
   type ServicePatch,
   unexposePatch,
 } from "./service_ip.ts";
-import { kubeRequestOptions } from "./metallb/kube_request.ts";
 import { loadBalancerName } from "./tags.ts";
 
 /** The control-plane Service the control-plane EIP manager creates (upstream name). */
@@ -62,7 +62,7 @@ export function coreV1ServicePatcher(core: CoreV1Api): ServicePatcher {
     async patch(namespace, name, body, signal) {
       await core.patchNamespacedService(
         { namespace, name, body },
-        kubeRequestOptions({ mergePatch: true, signal }),
+        patchOptions("merge", { signal }),
       );
     },
   };

@@ -120,7 +120,7 @@ export function kubeApiErrorFromResponse(
     reason: typeof status?.reason === "string" && status.reason ? status.reason : reasonForCode(statusCode),
     message: typeof status?.message === "string" && status.message
       ? status.message
-      : text || `the server responded with HTTP ${statusCode}`,
+      : text || noMessage(statusCode),
     details,
     retryAfterSeconds: retryAfterHeader > 0
       ? retryAfterHeader
@@ -128,6 +128,11 @@ export function kubeApiErrorFromResponse(
       ? retryAfterDetail
       : undefined,
   }, { cause });
+}
+
+/** Message of a {@linkcode KubeApiError} whose response said nothing but its status. */
+function noMessage(code: number): string {
+  return `the server responded with HTTP ${code}`;
 }
 
 /**
@@ -151,6 +156,18 @@ export function toKubeError(err: unknown, op?: string): Error {
   if (!apiErr) return err instanceof Error ? err : new Error(String(err));
   if (!op) return apiErr;
   return new KubeApiError({ ...apiErr, message: `${op}: ${apiErr.message}` }, { cause: err });
+}
+
+/**
+ * One line for an error message: `HTTP <code>: <the server's message>` for a failed API call (`HTTP <code>`
+ * when the server said nothing more), else the error's own message.
+ */
+export function kubeErrorMessage(err: unknown): string {
+  const apiErr = asKubeApiError(err);
+  if (!apiErr) return err instanceof Error ? err.message : String(err);
+  return apiErr.message === noMessage(apiErr.code)
+    ? `HTTP ${apiErr.code}`
+    : `HTTP ${apiErr.code}: ${apiErr.message}`;
 }
 
 function hasCode(err: unknown, code: number, reason?: string): boolean {

@@ -10,6 +10,7 @@ import {
   isTooManyRequests,
   KubeApiError,
   kubeApiErrorFromResponse,
+  kubeErrorMessage,
   toKubeError,
 } from "./errors.ts";
 
@@ -85,6 +86,21 @@ Deno.test("toKubeError prefixes the operation and keeps code and reason", () => 
   assert.ok(isConflict(err));
   const plain = new Error("boom");
   assert.equal(toKubeError(plain, "op"), plain);
+});
+
+Deno.test("kubeErrorMessage is 'HTTP <code>: <the server's message>', or the error's own message", () => {
+  const notFound = new ApiException(
+    404,
+    "Unknown API Status Code!",
+    status(404, "NotFound", 'configmaps "y" not found'),
+    {},
+  );
+  assert.equal(kubeErrorMessage(notFound), 'HTTP 404: configmaps "y" not found');
+  assert.equal(kubeErrorMessage(new ApiException(409, "", "", {})), "HTTP 409");
+  assert.equal(kubeErrorMessage(new ApiException(502, "", "bad gateway", {})), "HTTP 502: bad gateway");
+  assert.equal(kubeErrorMessage(toKubeError(notFound)), 'HTTP 404: configmaps "y" not found');
+  assert.equal(kubeErrorMessage(new Error("socket hang up")), "socket hang up");
+  assert.equal(kubeErrorMessage("boom"), "boom");
 });
 
 Deno.test("kubeApiErrorFromResponse reads a watch ERROR event object", () => {

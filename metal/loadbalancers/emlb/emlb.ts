@@ -18,13 +18,14 @@ import type { Clock } from "../../../provider/clock.ts";
 import type { LoadBalancerLookup } from "../../../provider/cloud.ts";
 import type { EventRecorder } from "../../../provider/events.ts";
 import type { KubeClients } from "../../../provider/kube/client.ts";
+import { isNotFound, kubeErrorMessage } from "../../../provider/kube/errors.ts";
+import { patchOptions } from "../../../provider/kube/patch.ts";
 import type {
   AddServiceRequest,
   LoadBalancerImplementation,
   RemoveServiceRequest,
   UpdateServiceRequest,
 } from "../implementation.ts";
-import { isKubeNotFound, kubeErrorMessage, kubeRequestOptions } from "../metallb/kube_request.ts";
 import { isLbaasNotFound, LbaasClient, LbaasError, type LoadBalancer } from "./lbaas_client.ts";
 import {
   DEFAULT_LBAAS_URL,
@@ -316,7 +317,7 @@ export class EMLBImplementation implements LoadBalancerImplementation {
         [LOAD_BALANCER_METRO_ANNOTATION]: null,
       }, signal);
     } catch (err) {
-      if (!isKubeNotFound((err as Error).cause)) throw err;
+      if (!isNotFound((err as Error).cause)) throw err;
     }
   }
 
@@ -330,7 +331,7 @@ export class EMLBImplementation implements LoadBalancerImplementation {
     try {
       await this.#kube.core.patchNamespacedService(
         { name, namespace, body: { metadata: { annotations } } },
-        kubeRequestOptions({ mergePatch: true, signal }),
+        patchOptions("merge", { signal }),
       );
     } catch (err) {
       throw new Error(`Failed to annotate Service "${namespace}/${name}": ${kubeErrorMessage(err)}`, {

@@ -15,6 +15,8 @@ import { getLogger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import type { EventRecorder } from "../../../provider/events.ts";
 import type { KubeClients } from "../../../provider/kube/client.ts";
+import { isConflict, isNotFound, kubeErrorMessage } from "../../../provider/kube/errors.ts";
+import { patchOptions, requestOptions } from "../../../provider/kube/patch.ts";
 import type {
   AddServiceRequest,
   LoadBalancerImplementation,
@@ -32,7 +34,6 @@ import {
   servicePool,
   syncServicePeers,
 } from "./config_ops.ts";
-import { isKubeConflict, isKubeNotFound, kubeErrorMessage, kubeRequestOptions } from "./kube_request.ts";
 import { type MetalLBMetrics, metalLBMetrics } from "./metrics.ts";
 import { serviceKey, type ServiceRef } from "./service_selector.ts";
 
@@ -174,7 +175,7 @@ export class MetalLBConfigMapImplementation implements LoadBalancerImplementatio
         try {
           await this.#write(serializeConfigFile(result.config), current.resourceVersion, signal);
         } catch (err) {
-          if (isKubeConflict(err) && attempt < MAX_CONFLICT_ATTEMPTS) continue;
+          if (isConflict(err) && attempt < MAX_CONFLICT_ATTEMPTS) continue;
           throw new Error(`Failed to update MetalLB ConfigMap "${where}": ${kubeErrorMessage(err)}`, {
             cause: err,
           });
@@ -197,11 +198,11 @@ export class MetalLBConfigMapImplementation implements LoadBalancerImplementatio
     try {
       const cm = await this.#kube.core.readNamespacedConfigMap(
         { name: this.#configMapName, namespace: this.#namespace },
-        kubeRequestOptions({ signal }),
+        requestOptions({ signal }),
       );
       return { text: cm.data?.[CONFIG_KEY] ?? "", resourceVersion: cm.metadata?.resourceVersion };
     } catch (err) {
-      if (isKubeNotFound(err)) return undefined;
+      if (isNotFound(err)) return undefined;
       throw new Error(
         `Failed to read MetalLB ConfigMap "${this.#namespace}/${this.#configMapName}": ${
           kubeErrorMessage(err)
@@ -218,7 +219,7 @@ export class MetalLBConfigMapImplementation implements LoadBalancerImplementatio
     };
     await this.#kube.core.patchNamespacedConfigMap(
       { name: this.#configMapName, namespace: this.#namespace, body },
-      kubeRequestOptions({ mergePatch: true, signal }),
+      patchOptions("merge", { signal }),
     );
     this.#metrics.writes.inc({ mode: "configmap", kind: "ConfigMap", verb: "patch" });
   }

@@ -19,6 +19,8 @@ import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { EventRecorder } from "../../../provider/events.ts";
 import type { KubeClients } from "../../../provider/kube/client.ts";
+import { isAlreadyExists, isConflict, isNotFound, kubeErrorMessage } from "../../../provider/kube/errors.ts";
+import { patchOptions, requestOptions } from "../../../provider/kube/patch.ts";
 import type {
   AddServiceRequest,
   LoadBalancerImplementation,
@@ -50,7 +52,6 @@ import {
   planPool,
   planRemoveService,
 } from "./cr_plan.ts";
-import { isKubeConflict, isKubeNotFound, kubeErrorMessage, kubeRequestOptions } from "./kube_request.ts";
 import { type MetalLBMetrics, metalLBMetrics } from "./metrics.ts";
 import { serviceKey, type ServiceRef } from "./service_selector.ts";
 
@@ -223,27 +224,27 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
       if (op.verb === "create") {
         await this.#kube.custom.createNamespacedCustomObject(
           { ...base, body: op.object },
-          kubeRequestOptions({ signal }),
+          requestOptions({ signal }),
         );
       } else if (op.verb === "patch") {
         await this.#kube.custom.patchNamespacedCustomObject(
           { ...base, name, body: op.patch },
-          kubeRequestOptions({ mergePatch: true, signal }),
+          patchOptions("merge", { signal }),
         );
       } else {
         await this.#kube.custom.deleteNamespacedCustomObject(
           { ...base, name },
-          kubeRequestOptions({ signal }),
+          requestOptions({ signal }),
         );
       }
     } catch (err) {
-      if (op.verb === "delete" && isKubeNotFound(err)) return;
+      if (op.verb === "delete" && isNotFound(err)) return;
       const failure = new Error(
         `Failed to ${op.verb} MetalLB ${op.kind} "${this.#namespace}/${name}": ${kubeErrorMessage(err)}`,
         { cause: err },
       );
-      if (op.verb !== "create" && (isKubeConflict(err) || isKubeNotFound(err))) throw new RaceLost(failure);
-      if (op.verb === "create" && isKubeConflict(err)) {
+      if (op.verb !== "create" && (isConflict(err) || isNotFound(err))) throw new RaceLost(failure);
+      if (op.verb === "create" && (isAlreadyExists(err) || isConflict(err))) {
         const message = `MetalLB ${op.kind} "${this.#namespace}/${name}" already exists without the label ` +
           `${OWNER_SELECTOR}; rename or delete it so the load balancer can manage its own`;
         if (service) this.#recorder?.warn(service, "MetalLBObjectConflict", message);
@@ -267,10 +268,10 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
     try {
       body = await this.#kube.custom.listNamespacedCustomObject(
         { group: METALLB_GROUP, version, namespace: this.#namespace, plural: PLURALS[kind], labelSelector },
-        kubeRequestOptions({ signal }),
+        requestOptions({ signal }),
       );
     } catch (err) {
-      if (isKubeNotFound(err)) {
+      if (isNotFound(err)) {
         const message =
           `MetalLB custom resource ${PLURALS[kind]}.${METALLB_GROUP}/${version} is not installed; ` +
           "install MetalLB ≥ 0.13 (≥ 0.14 for the BGP password Secret option), or use " +
@@ -313,10 +314,10 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
     try {
       existing = await this.#kube.core.readNamespacedSecret(
         { name, namespace: this.#namespace },
-        kubeRequestOptions({ signal }),
+        requestOptions({ signal }),
       );
     } catch (err) {
-      if (!isKubeNotFound(err)) {
+      if (!isNotFound(err)) {
         throw new Error(`Failed to read BGP password Secret "${where}": ${kubeErrorMessage(err)}`, {
           cause: err,
         });
@@ -331,12 +332,12 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
             type: "kubernetes.io/basic-auth",
             data,
           },
-        }, kubeRequestOptions({ signal }));
+        }, requestOptions({ signal }));
         logger.info("Created BGP password Secret", { v: 2, secret: where });
       } else if (existing.data?.password !== data.password) {
         await this.#kube.core.patchNamespacedSecret(
           { name, namespace: this.#namespace, body: { data } },
-          kubeRequestOptions({ mergePatch: true, signal }),
+          patchOptions("merge", { signal }),
         );
         logger.info("Updated BGP password Secret", { v: 2, secret: where });
       }
@@ -355,16 +356,16 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
     try {
       const secret = await this.#kube.core.readNamespacedSecret(
         { name, namespace: this.#namespace },
-        kubeRequestOptions({ signal }),
+        requestOptions({ signal }),
       );
       if (secret.metadata?.labels?.[OWNER_LABEL_KEY] !== OWNER_LABEL_VALUE) return;
       await this.#kube.core.deleteNamespacedSecret(
         { name, namespace: this.#namespace },
-        kubeRequestOptions({ signal }),
+        requestOptions({ signal }),
       );
       logger.info("Deleted BGP password Secret", { v: 2, secret: where });
     } catch (err) {
-      if (isKubeNotFound(err)) return;
+      if (isNotFound(err)) return;
       throw new Error(`Failed to delete BGP password Secret "${where}": ${kubeErrorMessage(err)}`, {
         cause: err,
       });
