@@ -57,6 +57,16 @@ Deno.test("informers against a real apiserver", async (t) => {
       const watched = nodes.get("n1");
       assert.ok(watched?.metadata?.creationTimestamp instanceof Date, "watched objects are typed models");
       assert.ok(watched?.status?.conditions?.[0]?.lastHeartbeatTime instanceof Date);
+      assert.equal(
+        listed?.metadata?.managedFields,
+        undefined,
+        "listed nodes are cached without managedFields",
+      );
+      assert.equal(
+        watched?.metadata?.managedFields,
+        undefined,
+        "watched nodes are cached without managedFields",
+      );
       await admin.core.deleteNode({ name: "n1" });
       await waitFor(() => r.events.includes("delete n1"), { message: "delete n1" });
       assert.deepEqual(r.events.filter((e) => e.endsWith("n1")).slice(0, 1), ["add n1"]);

@@ -27,6 +27,8 @@ export interface SharedInformerOptions<T> {
   resyncPeriodMs?: number;
   /** Set on cached objects that lack them (list items carry no `apiVersion`/`kind`). */
   typeMeta?: { apiVersion: string; kind: string };
+  /** Applied to every object before it is cached and handed to handlers (after `typeMeta`), e.g. to drop fields. */
+  transform?: (obj: T) => T;
   clock?: Clock;
   random?: () => number;
   backoff?: BackoffOptions;
@@ -183,7 +185,7 @@ export class SharedInformer<T extends KubernetesObject> implements Informer<T>, 
       obj.kind = typeMeta.kind;
       obj.apiVersion = typeMeta.apiVersion;
     }
-    return obj;
+    return this.#o.transform ? this.#o.transform(obj) : obj;
   }
 
   #notify(kind: "add" | "update" | "delete", obj: T, old?: T): void {

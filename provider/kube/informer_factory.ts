@@ -1,5 +1,6 @@
 /**
- * Shared informers: one list+watch cache per resource, shared by every controller and the provider.
+ * Shared informers: one list+watch cache per resource, shared by every controller and the provider. Cached
+ * objects lack the fields no controller reads (`cache_transform.ts`).
  *
  * @example
  * ```ts
@@ -18,6 +19,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import type { KubeClients } from "./client.ts";
+import { stripForCache } from "./cache_transform.ts";
 import { SharedInformer } from "./informer.ts";
 import {
   descriptorKey,
@@ -128,6 +130,7 @@ export class SharedInformerFactory implements InformerFactory {
         source: listWatchFor(this.#o.kube, descriptor, { pageSize: this.#o.pageSize }),
         resyncPeriodMs: min > 0 ? Math.round(min * (1 + this.#random())) : 0,
         typeMeta: { apiVersion: descriptor.apiVersion, kind: descriptor.kind },
+        transform: stripForCache,
         clock: this.#o.clock,
         random: this.#random,
         backoff: this.#o.backoff,

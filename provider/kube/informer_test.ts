@@ -92,7 +92,13 @@ function recorder() {
 
 const gone = () => new KubeApiError({ code: 410, reason: "Expired", message: "too old resource version" });
 
-async function setup(options: { resyncPeriodMs?: number; lists?: Array<ListResult<Obj> | Error> } = {}) {
+async function setup(
+  options: {
+    resyncPeriodMs?: number;
+    lists?: Array<ListResult<Obj> | Error>;
+    transform?: (obj: Obj) => Obj;
+  } = {},
+) {
   const clock = new FakeClock(0);
   const source = new ScriptedSource();
   source.lists = options.lists ?? [{ items: [obj("a", "1"), obj("b", "2")], resourceVersion: "10" }];
@@ -103,6 +109,7 @@ async function setup(options: { resyncPeriodMs?: number; lists?: Array<ListResul
     random: () => 0.5,
     resyncPeriodMs: options.resyncPeriodMs,
     typeMeta: { apiVersion: "v1", kind: "Thing" },
+    transform: options.transform,
   });
   const controller = new AbortController();
   const running = informer.run(controller.signal);
@@ -143,6 +150,19 @@ Deno.test("informer lists, syncs, then applies watch events to the cache and han
   assert.equal(t.source.watches.length, 2, "a watch the server ends is restarted");
   assert.equal(t.source.lastWatch.resourceVersion, "20", "from the last resourceVersion");
   assert.equal(t.source.listCalls, 1, "without listing again");
+  await t.stop();
+});
+
+Deno.test("informer transforms listed and watched objects before caching them and calling handlers", async () => {
+  const t = await setup({ transform: (o) => ({ ...o, data: `${o.kind}:${o.data ?? ""}` }) });
+  const r: Obj[] = [];
+  await t.informer.waitForSync(AbortSignal.timeout(1000));
+  t.informer.addHandlers({ add: (o) => r.push(o), update: (_old, o) => r.push(o) });
+  t.source.lastWatch.push({ type: "MODIFIED", object: obj("a", "12", "x") });
+  await settle();
+  assert.deepEqual(r.map((o) => o.data), ["Thing:", "Thing:", "Thing:x"]);
+  assert.equal(t.informer.get("a")?.data, "Thing:x");
+  assert.equal(t.informer.get("b")?.data, "Thing:");
   await t.stop();
 });
 
