@@ -85,7 +85,14 @@ async function readText(c: Context): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (err) {
+      // The client went away (or sent less than its Content-Length): its fault, not the simulator's.
+      throw new ApiError(400, `Request body could not be read: ${(err as Error).message}`);
+    }
+    const { done, value } = next;
     if (done) break;
     size += value.byteLength;
     if (size > MAX_BODY_BYTES) {
