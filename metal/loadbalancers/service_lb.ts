@@ -30,6 +30,7 @@ import { patchOptions } from "../../provider/kube/patch.ts";
 import type { LabelSelector } from "../../provider/label_selector.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { BgpNodeManager } from "../bgp/node_bgp.ts";
+import { isExternalControlPlaneService } from "../control_plane/names.ts";
 import { EIP_EVENT_REASONS, type ElasticIps } from "./eip.ts";
 import type { BgpNodePeer, LoadBalancerImplementation } from "./implementation.ts";
 import {
@@ -42,11 +43,6 @@ import {
   unexposePatch,
 } from "./service_ip.ts";
 import { loadBalancerName } from "./tags.ts";
-
-/** The control-plane Service the control-plane EIP manager creates (upstream name). */
-export const EXTERNAL_SERVICE_NAMESPACE = "kube-system";
-/** See {@linkcode EXTERNAL_SERVICE_NAMESPACE}. */
-export const EXTERNAL_SERVICE_NAME = "cloud-provider-equinix-metal-kubernetes-external";
 
 /** Default number of nodes set up for BGP at once during one Service sync. */
 const DEFAULT_NODE_CONCURRENCY = 4;
@@ -252,8 +248,7 @@ export class MetalLoadBalancer implements LoadBalancer {
   }
 
   #isExternal(service: V1Service): boolean {
-    return this.#o.eipTag !== "" && service.metadata?.namespace === EXTERNAL_SERVICE_NAMESPACE &&
-      service.metadata?.name === EXTERNAL_SERVICE_NAME;
+    return this.#o.eipTag !== "" && isExternalControlPlaneService(service);
   }
 
   async #ensureExternal(service: V1Service, signal?: AbortSignal): Promise<V1LoadBalancerStatus> {

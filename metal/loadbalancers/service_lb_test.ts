@@ -17,7 +17,8 @@ import type {
 } from "./implementation.ts";
 import { ReservationCache } from "./reservation_cache.ts";
 import { type ExposureMode, KUBE_VIP_IPS_ANNOTATION, METALLB_POOL_ANNOTATION } from "./service_ip.ts";
-import { EXTERNAL_SERVICE_NAME, EXTERNAL_SERVICE_NAMESPACE, MetalLoadBalancer } from "./service_lb.ts";
+import { EXTERNAL_SERVICE_NAME, EXTERNAL_SERVICE_NAMESPACE } from "../control_plane/names.ts";
+import { MetalLoadBalancer } from "./service_lb.ts";
 import { serviceTags, USAGE_TAG } from "./tags.ts";
 import { FakeServicePatcher, makeNode, makeService, simulatedMetal } from "./testing.ts";
 
