@@ -17,7 +17,10 @@
  *
  * The control-plane Service `kube-system/cloud-provider-equinix-metal-kubernetes-external` (managed by the
  * control-plane EIP manager) uses the reservation tagged `METAL_EIP_TAG`; it is never reserved nor released
- * here, and no implementation object is made for it (§4.3, §6.2).
+ * here, and no implementation object is made for it (§4.3, §6.2). With only `METAL_LOAD_BALANCER_ID` set, the
+ * control-plane load balancer manager owns that load balancer's pool and makes no such Service; one left by
+ * upstream (annotated with the load balancer's id, §6.3) is left alone entirely — otherwise EMLB would rewrite
+ * the control-plane pool with every node's NodePort, and delete the load balancer with the Service.
  *
  * @module
  */
@@ -77,6 +80,8 @@ export interface MetalLoadBalancerOptions {
   nodeSelector: LabelSelector;
   /** `METAL_EIP_TAG`; empty when the control-plane EIP is not managed. */
   eipTag: string;
+  /** `METAL_LOAD_BALANCER_ID`; empty when no control-plane load balancer is managed. */
+  controlPlaneLoadBalancerId?: string;
   /** How the address is made visible to the announcer. */
   exposure: ExposureMode;
   services: ServicePatcher;
@@ -92,6 +97,8 @@ export class MetalLoadBalancer implements LoadBalancer {
   #o: MetalLoadBalancerOptions;
   #impl: LoadBalancerImplementation;
   #logger: Logger;
+  /** Whether skipping the control-plane Service was logged (once is enough: it holds for good). */
+  #loggedControlPlaneSkip = false;
 
   constructor(options: MetalLoadBalancerOptions) {
     if (options.implementation.usesElasticIP && (!options.eips || !options.bgp)) {
@@ -119,6 +126,7 @@ export class MetalLoadBalancer implements LoadBalancer {
     service: V1Service,
     signal?: AbortSignal,
   ): Promise<LoadBalancerLookup> {
+    if (this.#ownedByControlPlaneLoadBalancer(service)) return { exists: false };
     if (!this.#impl.usesElasticIP) {
       return await this.#impl.getLoadBalancer?.(service, signal) ?? { exists: false };
     }
@@ -140,6 +148,8 @@ export class MetalLoadBalancer implements LoadBalancer {
     nodes: V1Node[],
     signal?: AbortSignal,
   ): Promise<V1LoadBalancerStatus> {
+    // The Service's status stays as it is: nothing is written.
+    if (this.#ownedByControlPlaneLoadBalancer(service)) return service.status?.loadBalancer ?? {};
     const lbName = this.getLoadBalancerName(clusterName, service);
     const selected = this.#selectNodes(nodes);
     if (!this.#impl.usesElasticIP) {
@@ -181,6 +191,7 @@ export class MetalLoadBalancer implements LoadBalancer {
     nodes: V1Node[],
     signal?: AbortSignal,
   ): Promise<void> {
+    if (this.#ownedByControlPlaneLoadBalancer(service)) return;
     const lbName = this.getLoadBalancerName(clusterName, service);
     const selected = this.#selectNodes(nodes);
     if (!this.#impl.usesElasticIP) {
@@ -210,6 +221,7 @@ export class MetalLoadBalancer implements LoadBalancer {
     service: V1Service,
     signal?: AbortSignal,
   ): Promise<void> {
+    if (this.#ownedByControlPlaneLoadBalancer(service)) return;
     const lbName = this.getLoadBalancerName(clusterName, service);
     if (!this.#impl.usesElasticIP) {
       await this.#impl.removeService({ service, ipCidr: "", loadBalancerName: lbName }, signal);
@@ -245,6 +257,24 @@ export class MetalLoadBalancer implements LoadBalancer {
     for (const reservation of extras) {
       await this.#o.eips!.release(reservation, { service, reason: "duplicate", signal });
     }
+  }
+
+  /**
+   * Whether `service` is the control-plane Service while only `METAL_LOAD_BALANCER_ID` is set (see the module
+   * documentation); logs that it is left alone the first time.
+   */
+  #ownedByControlPlaneLoadBalancer(service: V1Service): boolean {
+    const id = this.#o.controlPlaneLoadBalancerId ?? "";
+    if (id === "" || this.#o.eipTag !== "" || !isExternalControlPlaneService(service)) return false;
+    if (!this.#loggedControlPlaneSkip) {
+      this.#loggedControlPlaneSkip = true;
+      this.#logger.info(
+        "Left the control-plane Service alone: the control-plane load balancer manager owns load balancer " +
+          "{loadBalancerId} (METAL_LOAD_BALANCER_ID)",
+        { service: keyOf(service), loadBalancerId: id },
+      );
+    }
+    return true;
   }
 
   #isExternal(service: V1Service): boolean {

@@ -1,5 +1,6 @@
 import { deepEqual, equal, match, notEqual, rejects } from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { Registry } from "prom-client";
 import { parseLabelSelector } from "../../provider/label_selector.ts";
 import { FakeInformer } from "../../provider/testing/fake_informer.ts";
@@ -62,6 +63,7 @@ interface SetupOptions {
   exposure?: ExposureMode;
   location?: Partial<EipLocationSettings>;
   eipTag?: string;
+  controlPlaneLoadBalancerId?: string;
   selector?: string;
   usesElasticIP?: boolean;
   usesPeers?: boolean;
@@ -119,6 +121,7 @@ async function setup(options: SetupOptions = {}) {
     bgp,
     nodeSelector: parseLabelSelector(options.selector ?? ""),
     eipTag: options.eipTag ?? "",
+    controlPlaneLoadBalancerId: options.controlPlaneLoadBalancerId,
     exposure: options.exposure ?? "none",
     services,
     recorder,
@@ -401,6 +404,71 @@ Deno.test("the control-plane Service without a METAL_EIP_TAG reservation is an E
     true,
   );
   equal(metal.requests().filter((r) => r.startsWith("POST")).length, 0);
+});
+
+Deno.test("with only METAL_LOAD_BALANCER_ID, upstream's control-plane Service is left alone (logged once, no Event)", async () => {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { memory: (record) => records.push(record) },
+    loggers: [
+      { category: ["ccm"], lowestLevel: "debug", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
+    ],
+    reset: true,
+  });
+  try {
+    for (const usesElasticIP of [false, true]) { // EMLB, then the BGP modes
+      records.length = 0;
+      const { lb, impl, services, nodes, metal, recorder } = await setup({
+        usesElasticIP,
+        controlPlaneLoadBalancerId: "lb-control-plane",
+      });
+      const status = { ingress: [{ ip: "198.51.100.7" }] };
+      const svc = services.put({
+        ...makeService(EXTERNAL_SERVICE_NAMESPACE, EXTERNAL_SERVICE_NAME, {
+          annotations: { "equinix.com/loadbalancerID": "lb-control-plane" },
+        }),
+        status: { loadBalancer: status },
+      });
+      metal.mark();
+      for (let i = 0; i < 3; i++) {
+        deepEqual(await lb.ensureLoadBalancer("kubernetes", svc, nodes()), status, "status kept as it is");
+        await lb.updateLoadBalancer("kubernetes", svc, nodes());
+      }
+      deepEqual(await lb.getLoadBalancer("kubernetes", svc), { exists: false });
+      await lb.ensureLoadBalancerDeleted("kubernetes", svc);
+      equal(
+        impl.calls.length,
+        0,
+        "the implementation never sees it (EMLB would rewrite the control-plane pool)",
+      );
+      deepEqual(metal.requests(), [], "no Metal API call: nothing reserved or released");
+      deepEqual(services.patches, [], "the Service is not written");
+      deepEqual(recorder.events, [], "no Event");
+      const skips = records.filter((r) =>
+        String(r.message.join("")).includes("Left the control-plane Service")
+      );
+      equal(skips.length, 1, "logged once");
+      equal(skips[0]?.properties.loadBalancerId, "lb-control-plane");
+
+      // Other Services are served as usual.
+      await lb.ensureLoadBalancer("kubernetes", services.put(makeService("default", "web")), nodes());
+      deepEqual(impl.calls.map((c) => c.op), ["add"]);
+    }
+  } finally {
+    await reset();
+  }
+});
+
+Deno.test("with METAL_EIP_TAG set too, the control-plane Service still uses the EIP-tag reservation", async () => {
+  const { lb, services, nodes, metal } = await setup({
+    eipTag: "cp-eip",
+    controlPlaneLoadBalancerId: "lb-control-plane",
+    reservations: [{ metro: "sv", tags: ["cp-eip"] }],
+  });
+  const cp = [...metal.api.store.reservations.values()].find((r) => r.tags.includes("cp-eip"))!;
+  const svc = services.put(makeService(EXTERNAL_SERVICE_NAMESPACE, EXTERNAL_SERVICE_NAME));
+  deepEqual(await lb.ensureLoadBalancer("kubernetes", svc, nodes()), { ingress: [{ ip: cp.network }] });
 });
 
 Deno.test("implementations without EIPs (EMLB) are called directly and report the status", async () => {

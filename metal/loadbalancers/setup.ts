@@ -127,6 +127,7 @@ export async function setupLoadBalancers(
     bgp,
     nodeSelector: config.bgpNodeSelector,
     eipTag: config.eipTag,
+    controlPlaneLoadBalancerId: config.loadBalancerId,
     exposure: exposureModeOf(config.loadBalancer),
     services: coreV1ServicePatcher(ctx.kube.core),
     recorder: ctx.recorder,
