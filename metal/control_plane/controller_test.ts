@@ -14,7 +14,7 @@ import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID } from "../../fake_api/tes
 import { captureLogs } from "../../provider/log.ts";
 import { LBAAS_PROVIDER_ID, locationIdFor } from "../loadbalancers/emlb/locations.ts";
 import { ControlPlaneEndpointController, type ControlPlaneTiming } from "./controller.ts";
-import { createLbaasClient } from "./lbaas.ts";
+import { createLbaasClient } from "../loadbalancers/emlb/client_factory.ts";
 import type { ControlPlaneLbaas } from "./load_balancer_pool.ts";
 import { CONTROL_PLANE_METRIC_NAMES } from "./metrics.ts";
 import { FakeControlPlaneKube, FakeEipMetal, FakeProber } from "./testing.ts";

@@ -26,15 +26,9 @@ import type {
   RemoveServiceRequest,
   UpdateServiceRequest,
 } from "../implementation.ts";
-import { isLbaasNotFound, LbaasClient, LbaasError, type LoadBalancer } from "./lbaas_client.ts";
-import {
-  DEFAULT_LBAAS_URL,
-  DEFAULT_TOKEN_EXCHANGE_URL,
-  LBAAS_PROVIDER_ID,
-  locationIdFor,
-  UnknownMetroError,
-} from "./locations.ts";
-import { emlbMetrics } from "./metrics.ts";
+import { createLbaasClient } from "./client_factory.ts";
+import { isLbaasNotFound, type LbaasClient, LbaasError, type LoadBalancer } from "./lbaas_client.ts";
+import { LBAAS_PROVIDER_ID, locationIdFor, UnknownMetroError } from "./locations.ts";
 import {
   desiredPorts,
   originNameFor,
@@ -44,7 +38,7 @@ import {
   portNameFor,
   type Target,
 } from "./plan.ts";
-import { ExchangeTokenSource, TokenExchangeError } from "./token_source.ts";
+import { TokenExchangeError } from "./token_source.ts";
 
 /** Service annotation holding the load balancer id (read and written). */
 export const LOAD_BALANCER_ID_ANNOTATION = "equinix.com/loadbalancerID";
@@ -96,29 +90,7 @@ export class EMLBImplementation implements LoadBalancerImplementation {
     this.#kube = options.kube;
     this.#metro = options.metro;
     this.#recorder = options.recorder;
-    const metrics = emlbMetrics(options.metrics);
-    const tokens = new ExchangeTokenSource({
-      url: options.tokenExchangeUrl || DEFAULT_TOKEN_EXCHANGE_URL,
-      apiKey: options.apiKey,
-      userAgent: options.userAgent,
-      fetch: options.fetch,
-      clock: options.clock,
-      random: options.random,
-      onExchange: (result) => metrics.tokenExchanges.inc({ result }),
-    });
-    this.#client = new LbaasClient({
-      baseUrl: options.lbaasUrl || DEFAULT_LBAAS_URL,
-      projectId: options.projectId,
-      tokens,
-      userAgent: options.userAgent,
-      fetch: options.fetch,
-      clock: options.clock,
-      random: options.random,
-      observe: (operation, code, seconds) => {
-        metrics.requests.inc({ operation, code });
-        metrics.duration.observe({ operation }, seconds);
-      },
-    });
+    this.#client = createLbaasClient(options);
     try {
       locationIdFor(options.metro);
     } catch (err) {

@@ -1,28 +1,35 @@
 /**
- * The LBaaS client of the control-plane load balancer manager: the EMLB implementation's client and token
- * exchange, with the same `ccm_emlb_*` metrics.
+ * {@linkcode createLbaasClient}: the LBaaS client with its token exchange and the `ccm_emlb_*` metrics, as
+ * both the EMLB implementation (`emlb:///<metro>`) and the control-plane load balancer manager
+ * (`METAL_LOAD_BALANCER_ID`) use it.
  *
  * @module
  */
 import type { Registry } from "prom-client";
-import type { Clock } from "../../provider/clock.ts";
-import { LbaasClient } from "../loadbalancers/emlb/lbaas_client.ts";
-import { DEFAULT_LBAAS_URL, DEFAULT_TOKEN_EXCHANGE_URL } from "../loadbalancers/emlb/locations.ts";
-import { emlbMetrics } from "../loadbalancers/emlb/metrics.ts";
-import { ExchangeTokenSource } from "../loadbalancers/emlb/token_source.ts";
+import type { Clock } from "../../../provider/clock.ts";
+import { LbaasClient } from "./lbaas_client.ts";
+import { DEFAULT_LBAAS_URL, DEFAULT_TOKEN_EXCHANGE_URL } from "./locations.ts";
+import { emlbMetrics } from "./metrics.ts";
+import { ExchangeTokenSource } from "./token_source.ts";
 
 /** Options of {@linkcode createLbaasClient}. */
 export interface CreateLbaasClientOptions {
   projectId: string;
   /** Metal API key, exchanged for LBaaS tokens. Never logged. */
   apiKey: string;
+  /** LBaaS base URL; default {@linkcode DEFAULT_LBAAS_URL}. */
   lbaasUrl?: string;
+  /** Token exchange URL; default {@linkcode DEFAULT_TOKEN_EXCHANGE_URL}. */
   tokenExchangeUrl?: string;
+  /** Registry for the `ccm_emlb_*` metrics. */
   metrics?: Registry;
   userAgent?: string;
   /** Injected for tests. */
   fetch?: (request: Request) => Promise<Response>;
+  /** Injected for tests (token expiry and retry backoff). */
   clock?: Clock;
+  /** Injected for tests (retry jitter). */
+  random?: () => number;
 }
 
 /** Builds an LBaaS client that exchanges the API key for tokens (cached until shortly before they expire). */
@@ -34,6 +41,7 @@ export function createLbaasClient(options: CreateLbaasClientOptions): LbaasClien
     userAgent: options.userAgent,
     fetch: options.fetch,
     clock: options.clock,
+    random: options.random,
     onExchange: (result) => metrics.tokenExchanges.inc({ result }),
   });
   return new LbaasClient({
@@ -43,6 +51,7 @@ export function createLbaasClient(options: CreateLbaasClientOptions): LbaasClien
     userAgent: options.userAgent,
     fetch: options.fetch,
     clock: options.clock,
+    random: options.random,
     observe: (operation, code, seconds) => {
       metrics.requests.inc({ operation, code });
       metrics.duration.observe({ operation }, seconds);
