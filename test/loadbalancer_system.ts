@@ -45,12 +45,16 @@ export class ChildProcess {
     });
   }
 
-  /** Starts `deno run --allow-all main.ts <args>` with exactly `env` (plus PATH, HOME, DENO_DIR). */
+  /**
+   * Starts `deno run --allow-all main.ts <args>` with exactly `env` (plus PATH, HOME, DENO_DIR, TMPDIR unless
+   * `env` sets them); `options.permissions` replaces `--allow-all`.
+   */
   static async start(
     name: string,
     args: string[],
     env: Record<string, string>,
     logPath: string,
+    options: { permissions?: string[] } = {},
   ): Promise<ChildProcess> {
     const base: Record<string, string> = { NO_COLOR: "1" };
     for (const key of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
@@ -59,7 +63,7 @@ export class ChildProcess {
     }
     const log = await Deno.open(logPath, { create: true, append: true });
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "main.ts", ...args],
+      args: ["run", ...options.permissions ?? ["--allow-all"], "main.ts", ...args],
       env: { ...base, ...env },
       clearEnv: true,
       cwd: ROOT,
@@ -161,7 +165,7 @@ export interface LbSystem extends AsyncDisposable {
    * to `<dir>/<name>.log`; `args` come after the defaults (later flags win), `env` over the default environment.
    */
   startCcmProcess(
-    options: { name: string; args?: string[]; env?: Record<string, string> },
+    options: { name: string; args?: string[]; env?: Record<string, string>; permissions?: string[] },
   ): Promise<ChildProcess>;
   /** SIGKILLs `ccm run`. */
   killCcm(): Promise<void>;
@@ -336,7 +340,7 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
         system.ccm = await system.startCcmProcess({ name: `ccm-${++starts}` });
         return system.ccm;
       },
-      async startCcmProcess({ name, args = [], env = {} }) {
+      async startCcmProcess({ name, args = [], env = {}, permissions }) {
         const ccm = await ChildProcess.start(
           name,
           [
@@ -354,6 +358,7 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
           ],
           { ...ccmEnv, ...env },
           `${dir}/${name}.log`,
+          { permissions },
         );
         processes.push(ccm);
         return ccm;

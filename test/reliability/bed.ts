@@ -229,13 +229,14 @@ export class Bed implements AsyncDisposable {
   /** Starts `ccm run` (serving HTTPS on a free port); `args` after the defaults, `env` over them. */
   async startCcm(
     name: string,
-    options: { args?: string[]; env?: Record<string, string> } = {},
+    options: { args?: string[]; env?: Record<string, string>; permissions?: string[] } = {},
   ): Promise<Ccm> {
     const port = freePort();
     const process = await this.system.startCcmProcess({
       name,
       args: [...this.#tlsArgs, `--secure-port=${port}`, ...options.args ?? []],
       env: options.env,
+      permissions: options.permissions,
     });
     const ccm = { name, process, port };
     this.ccms.push(ccm);
@@ -362,7 +363,7 @@ export class Bed implements AsyncDisposable {
   /** Waits until a ccm's log has a line matching `pattern` (default: the service controller started). */
   async ready(
     ccm: Ccm,
-    pattern = /"Starting controller" controller="service-lb-controller"/,
+    pattern = /Starting controller".*controller"?[=:]"service-lb-controller"/,
     timeoutMs = 60_000,
   ) {
     await waitFor(async () => {
