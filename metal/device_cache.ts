@@ -10,6 +10,7 @@ import { type Clock, systemClock } from "../provider/clock.ts";
 import type { MetalClient } from "./api/client.ts";
 import { isDefinitelyNotFound } from "./api/errors.ts";
 import type { Device } from "./api/types.ts";
+import { SingleFlightCache } from "./single_flight_cache.ts";
 
 /** Default time a device list is reused. */
 export const DEFAULT_DEVICE_CACHE_TTL_MS = 30_000;
@@ -109,15 +110,9 @@ export class DeviceCache {
   #projectId: string;
   #ttlMs: number;
   #missRefreshMs: number;
-  #failureHoldMs: number;
   #clock: Clock;
   #logger: Logger;
-  #snapshot: DeviceSnapshot | undefined;
-  #inflight: Promise<DeviceSnapshot> | undefined;
-  /** The last list's error and when it failed, while no list succeeded after it. */
-  #failure: { error: unknown; at: number } | undefined;
-  /** Bumped by {@linkcode invalidate}, so a list started before it is not stored. */
-  #generation = 0;
+  #list: SingleFlightCache<DeviceSnapshot>;
   /** Devices read one by one (not in the project list), with when they were read. */
   #singles = new Map<string, { device: Device; fetchedAt: number }>();
   #refreshes: Counter<"result"> | undefined;
@@ -128,9 +123,14 @@ export class DeviceCache {
     this.#projectId = options.projectId;
     this.#ttlMs = options.ttlMs ?? DEFAULT_DEVICE_CACHE_TTL_MS;
     this.#missRefreshMs = options.missRefreshMs ?? DEFAULT_MISS_REFRESH_MS;
-    this.#failureHoldMs = Math.min(options.failureHoldMs ?? DEFAULT_FAILURE_HOLD_MS, this.#ttlMs);
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? getLogger(["ccm", "metal", "devices"]);
+    this.#list = new SingleFlightCache({
+      load: (startedAt) => this.#listDevices(startedAt),
+      ttlMs: this.#ttlMs,
+      failureHoldMs: options.failureHoldMs ?? DEFAULT_FAILURE_HOLD_MS,
+      clock: this.#clock,
+    });
     if (options.metrics) {
       this.#refreshes = counter(options.metrics, "cloudprovider_equinixmetal_device_cache_refreshes_total", {
         help: "Device list refreshes of the device cache, by result (success or error)",
@@ -145,14 +145,8 @@ export class DeviceCache {
    * The device list, read from the API when the cached one is older than the TTL (or `maxAgeMs`). Concurrent
    * callers share one list call; within `failureHoldMs` of a failed list, rejects with its error at once.
    */
-  snapshot(options?: LookupOptions & { maxAgeMs?: number }): Promise<DeviceSnapshot> {
-    const maxAge = Math.min(options?.maxAgeMs ?? this.#ttlMs, this.#ttlMs);
-    const current = this.#snapshot;
-    const now = this.#clock.now();
-    if (current && now - current.fetchedAt < maxAge) return Promise.resolve(current);
-    const failure = this.#failure;
-    if (failure && now - failure.at < this.#failureHoldMs) return Promise.reject(failure.error);
-    return abortable(this.#refresh(), options?.signal);
+  async snapshot(options?: LookupOptions & { maxAgeMs?: number }): Promise<DeviceSnapshot> {
+    return (await this.#list.get(options)).value;
   }
 
   /**
@@ -198,10 +192,7 @@ export class DeviceCache {
 
   /** Forgets the cached list; the next lookup lists again. */
   invalidate(): void {
-    this.#generation++;
-    this.#snapshot = undefined;
-    this.#inflight = undefined;
-    this.#failure = undefined;
+    this.#list.invalidate();
     this.#singles.clear();
   }
 
@@ -212,47 +203,30 @@ export class DeviceCache {
     return pick(await this.snapshot({ ...options, maxAgeMs: this.#missRefreshMs }));
   }
 
-  #refresh(): Promise<DeviceSnapshot> {
-    if (this.#inflight) return this.#inflight;
-    const generation = this.#generation;
-    const started = this.#clock.now();
-    const inflight = this.#client.listDevices(this.#projectId).then(
-      (devices) => {
-        const snapshot = new DeviceSnapshot(devices, started);
-        if (generation === this.#generation) {
-          this.#snapshot = snapshot;
-          this.#failure = undefined;
-          for (const device of devices) this.#singles.delete(device.id);
-        }
-        this.#refreshes?.inc({ result: "success" });
-        this.#logger.debug("Listed project devices", { devices: devices.length });
-        return snapshot;
-      },
-      (err) => {
-        this.#refreshes?.inc({ result: "error" });
-        // A 404 on the list means a wrong project or base URL, not that any device is gone: hide the 404 so
-        // nobody reads it as "not found".
-        const error = isDefinitelyNotFound(err)
-          ? new Error(
-            `Cannot list devices of project '${this.#projectId}': the API answered 404; check the project id ` +
-              "(METAL_PROJECT_ID) and the API base URL",
-            { cause: err },
-          )
-          : err;
-        if (generation === this.#generation && this.#failureHoldMs > 0) {
-          this.#failure = { error, at: this.#clock.now() };
-          this.#logger.debug("Failed to list project devices; lookups fail at once for {holdMs} ms", {
-            holdMs: this.#failureHoldMs,
-            err: error,
-          });
-        }
-        throw error;
-      },
-    ).finally(() => {
-      if (this.#inflight === inflight) this.#inflight = undefined;
-    });
-    this.#inflight = inflight;
-    return inflight;
+  /** One list call (with its metrics and log line); a 404 becomes a configuration error. */
+  async #listDevices(startedAt: number): Promise<DeviceSnapshot> {
+    let devices: Device[];
+    try {
+      devices = await this.#client.listDevices(this.#projectId);
+    } catch (err) {
+      this.#refreshes?.inc({ result: "error" });
+      // A 404 on the list means a wrong project or base URL, not that any device is gone: hide the 404 so
+      // nobody reads it as "not found".
+      const error = isDefinitelyNotFound(err)
+        ? new Error(
+          `Cannot list devices of project '${this.#projectId}': the API answered 404; check the project id ` +
+            "(METAL_PROJECT_ID) and the API base URL",
+          { cause: err },
+        )
+        : err;
+      this.#logger.debug("Failed to list project devices", { err: error });
+      throw error;
+    }
+    // Listed devices are served from the list from now on.
+    for (const device of devices) this.#singles.delete(device.id);
+    this.#refreshes?.inc({ result: "success" });
+    this.#logger.debug("Listed project devices", { devices: devices.length });
+    return new DeviceSnapshot(devices, startedAt);
   }
 }
 
@@ -265,15 +239,4 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 function counter(registry: Registry, name: string, options: { help: string }): Counter<"result"> {
   return (registry.getSingleMetric(name) as Counter<"result"> | undefined) ??
     new Counter({ name, help: options.help, labelNames: ["result"] as const, registers: [registry] });
-}
-
-/** `promise`, or a rejection with `signal.reason` as soon as `signal` aborts (without cancelling `promise`). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

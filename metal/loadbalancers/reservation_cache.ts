@@ -12,6 +12,7 @@ import { type Clock, systemClock } from "../../provider/clock.ts";
 import type { MetalClient } from "../api/client.ts";
 import { isDefinitelyNotFound } from "../api/errors.ts";
 import type { IpReservation, IpReservationRequest } from "../api/types.ts";
+import { SingleFlightCache } from "../single_flight_cache.ts";
 
 /** Default time a reservation list is reused. */
 export const DEFAULT_RESERVATION_CACHE_TTL_MS = 10_000;
@@ -52,21 +53,20 @@ export interface ReservationSnapshot {
 export class ReservationCache {
   #client: ReservationCacheOptions["client"];
   #projectId: string;
-  #ttlMs: number;
-  #clock: Clock;
   #logger: Logger;
-  #snapshot: ReservationSnapshot | undefined;
-  #inflight: Promise<ReservationSnapshot> | undefined;
-  /** Bumped by every write and {@linkcode invalidate}: a list started before is not stored. */
-  #generation = 0;
+  /** Fenced by every write: a list started before or during one is not stored. */
+  #list: SingleFlightCache<readonly IpReservation[]>;
   #lists: Counter<"result"> | undefined;
 
   constructor(options: ReservationCacheOptions) {
     this.#client = options.client;
     this.#projectId = options.projectId;
-    this.#ttlMs = options.ttlMs ?? DEFAULT_RESERVATION_CACHE_TTL_MS;
-    this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? getLogger(["ccm", "metal", "eip"]);
+    this.#list = new SingleFlightCache({
+      load: () => this.#listReservations(),
+      ttlMs: options.ttlMs ?? DEFAULT_RESERVATION_CACHE_TTL_MS,
+      clock: options.clock ?? systemClock,
+    });
     if (options.metrics) {
       const name = "ccm_equinixmetal_ip_reservation_lists_total";
       this.#lists = (options.metrics.getSingleMetric(name) as Counter<"result"> | undefined) ??
@@ -95,13 +95,9 @@ export class ReservationCache {
   }
 
   /** Like {@linkcode list}, with the time the list was read. */
-  snapshot(options?: ListOptions): Promise<ReservationSnapshot> {
-    const maxAge = Math.min(options?.maxAgeMs ?? this.#ttlMs, this.#ttlMs);
-    const current = this.#snapshot;
-    if (!options?.fresh && current && this.#clock.now() - current.fetchedAt < maxAge) {
-      return Promise.resolve(current);
-    }
-    return abortable(this.#refresh(options?.fresh ?? false), options?.signal);
+  async snapshot(options?: ListOptions): Promise<ReservationSnapshot> {
+    const { fetchedAt, value } = await this.#list.get(options);
+    return { fetchedAt, reservations: value };
   }
 
   /**
@@ -109,7 +105,7 @@ export class ReservationCache {
    * request may have reached the API, so the next lookup must list again before anyone reserves.
    */
   async create(request: IpReservationRequest, signal?: AbortSignal): Promise<IpReservation> {
-    this.#generation++;
+    this.#list.fence();
     let created: IpReservation;
     try {
       created = await this.#client.createIpReservation(this.#projectId, request, { signal });
@@ -117,11 +113,8 @@ export class ReservationCache {
       this.invalidate();
       throw err;
     }
-    this.#generation++;
-    if (this.#snapshot) {
-      const rest = this.#snapshot.reservations.filter((r) => r.id !== created.id);
-      this.#snapshot = { ...this.#snapshot, reservations: [...rest, created] };
-    }
+    this.#list.fence();
+    this.#list.update((reservations) => [...reservations.filter((r) => r.id !== created.id), created]);
     return created;
   }
 
@@ -130,7 +123,7 @@ export class ReservationCache {
    * any other failure drops the cache and rejects.
    */
   async delete(reservationId: string, signal?: AbortSignal): Promise<"deleted" | "gone"> {
-    this.#generation++;
+    this.#list.fence();
     let result: "deleted" | "gone" = "deleted";
     try {
       await this.#client.deleteIpReservation(reservationId, { signal });
@@ -141,57 +134,27 @@ export class ReservationCache {
       }
       result = "gone";
     }
-    this.#generation++;
-    if (this.#snapshot) {
-      this.#snapshot = {
-        ...this.#snapshot,
-        reservations: this.#snapshot.reservations.filter((r) => r.id !== reservationId),
-      };
-    }
+    this.#list.fence();
+    this.#list.update((reservations) => reservations.filter((r) => r.id !== reservationId));
     return result;
   }
 
   /** Forgets the cached list; the next lookup lists again. */
   invalidate(): void {
-    this.#generation++;
-    this.#snapshot = undefined;
-    this.#inflight = undefined;
+    this.#list.invalidate();
   }
 
-  /** Shares the list in flight unless `fresh`, which always starts one. */
-  #refresh(fresh: boolean): Promise<ReservationSnapshot> {
-    if (this.#inflight && !fresh) return this.#inflight;
-    const generation = this.#generation;
-    const started = this.#clock.now();
-    const inflight = this.#client.listIpReservations(this.#projectId).then(
-      (reservations) => {
-        const snapshot: ReservationSnapshot = { fetchedAt: started, reservations };
-        // Never replace a newer list (a fresh one may have overtaken this one).
-        const newer = this.#snapshot !== undefined && this.#snapshot.fetchedAt > started;
-        if (generation === this.#generation && !newer) this.#snapshot = snapshot;
-        this.#lists?.inc({ result: "success" });
-        this.#logger.debug("Listed project IP reservations", { reservations: reservations.length });
-        return snapshot;
-      },
-      (err) => {
-        this.#lists?.inc({ result: "error" });
-        throw err;
-      },
-    ).finally(() => {
-      if (this.#inflight === inflight) this.#inflight = undefined;
-    });
-    this.#inflight = inflight;
-    return inflight;
+  /** One list call, with its metric and log line. */
+  async #listReservations(): Promise<IpReservation[]> {
+    let reservations: IpReservation[];
+    try {
+      reservations = await this.#client.listIpReservations(this.#projectId);
+    } catch (err) {
+      this.#lists?.inc({ result: "error" });
+      throw err;
+    }
+    this.#lists?.inc({ result: "success" });
+    this.#logger.debug("Listed project IP reservations", { reservations: reservations.length });
+    return reservations;
   }
-}
-
-/** `promise`, or a rejection with `signal.reason` as soon as `signal` aborts (without cancelling `promise`). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
