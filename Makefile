@@ -57,6 +57,17 @@ demo: ## Run kube-apiserver, the simulated Metal API and ccm on this machine wit
 	  KUBE_APISERVER_BIN="$${KUBE_APISERVER_BIN:-$$bin_dir/kube-apiserver}" ETCD_BIN="$${ETCD_BIN:-$$bin_dir/etcd}" \
 	  DEMO_TIMEOUT="$(DEMO_TIMEOUT)" exec $(DENO) run --allow-all test/demo.ts
 
+.PHONY: bench
+bench: ## Run the benchmarks in bench/ and append their tables to bench/RESULTS.md (QUICK=1: small sizes, records nothing)
+	@bin_dir="$$(test/install_test_servers.sh | tail -n 1)" || { echo "bench: kube-apiserver and etcd could not be installed (see above)" >&2; exit 1; }; \
+	  export KUBE_APISERVER_BIN="$${KUBE_APISERVER_BIN:-$$bin_dir/kube-apiserver}" ETCD_BIN="$${ETCD_BIN:-$$bin_dir/etcd}"; \
+	  if [[ "$(QUICK)" == 1 ]]; then args="--quick --no-record"; fake_args="--devices 1000 --seconds 2 --no-record"; \
+	  else args=""; fake_args=""; fi; \
+	  for script in node_init service_lb steady_state memory; do \
+	    $(DENO) run --allow-all bench/$$script.ts $$args || exit 1; \
+	  done; \
+	  $(DENO) run --allow-all bench/fake_api.ts $$fake_args
+
 .PHONY: docs
 docs: ## Regenerate the README's configuration table from metal/settings.ts
 	$(DENO) run --allow-read=README.md --allow-write=README.md metal/settings_docs.ts --write
