@@ -18,7 +18,8 @@ RUN printf '/** Version of this build; written by the Dockerfile. */\nexport con
       arm64) target=aarch64-unknown-linux-gnu ;; \
       *) echo "unsupported TARGETARCH '$TARGETARCH'; use amd64 or arm64" >&2; exit 1 ;; \
     esac \
- && deno compile --allow-all --frozen --target "$target" --output /out/cloud-provider-equinix-metal main.ts
+ && deno compile --allow-all --frozen --v8-flags="$(tr -d '[:space:]' < .ci/v8-flags)" --target "$target" \
+      --output /out/cloud-provider-equinix-metal main.ts
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/cloud-provider-equinix-metal /cloud-provider-equinix-metal
