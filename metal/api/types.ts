@@ -46,29 +46,41 @@ export type ParentBlock = z.output<typeof parentBlockSchema>;
 
 const hrefSchema = z.object({ href: opt(z.string()) });
 
-/** An IP assignment: an address bound to a device (device `ip_addresses[]`, reservation `assignments[]`). */
-export const ipAssignmentSchema = z.object({
-  id: opt(z.string()),
-  address: z.string(),
-  address_family: opt(z.number()),
+/** Wire fields describing a block of addresses, shared by assignments and reservations. */
+const blockWire = {
+  "address_family": opt(z.number()),
   cidr: opt(z.number()),
   network: opt(z.string()),
   netmask: opt(z.string()),
   gateway: opt(z.string()),
   public: opt(z.boolean()),
   management: opt(z.boolean()),
+};
+
+/** The camelCase form of {@linkcode blockWire}; `public` and `management` default to `false`. */
+function blockFields(w: z.output<z.ZodObject<typeof blockWire>>) {
+  return {
+    addressFamily: w.address_family,
+    cidr: w.cidr,
+    network: w.network,
+    netmask: w.netmask,
+    gateway: w.gateway,
+    public: w.public ?? false,
+    management: w.management ?? false,
+  };
+}
+
+/** An IP assignment: an address bound to a device (device `ip_addresses[]`, reservation `assignments[]`). */
+export const ipAssignmentSchema = z.object({
+  id: opt(z.string()),
+  address: z.string(),
+  ...blockWire,
   parent_block: opt(parentBlockSchema),
   assigned_to: opt(hrefSchema),
 }).transform((w) => ({
   id: w.id,
   address: w.address,
-  addressFamily: w.address_family,
-  cidr: w.cidr,
-  network: w.network,
-  netmask: w.netmask,
-  gateway: w.gateway,
-  public: w.public ?? false,
-  management: w.management ?? false,
+  ...blockFields(w),
   parentBlock: w.parent_block,
   assignedTo: w.assigned_to?.href,
 }));
@@ -117,13 +129,7 @@ export const ipReservationSchema = z.object({
   id: z.string().min(1),
   type: opt(z.string()),
   address: opt(z.string()),
-  address_family: opt(z.number()),
-  cidr: opt(z.number()),
-  network: opt(z.string()),
-  netmask: opt(z.string()),
-  gateway: opt(z.string()),
-  public: opt(z.boolean()),
-  management: opt(z.boolean()),
+  ...blockWire,
   global_ip: opt(z.boolean()),
   state: opt(z.string()),
   details: opt(z.string()),
@@ -137,13 +143,7 @@ export const ipReservationSchema = z.object({
   id: w.id,
   type: w.type ?? "",
   address: w.address ?? "",
-  addressFamily: w.address_family,
-  cidr: w.cidr,
-  network: w.network,
-  netmask: w.netmask,
-  gateway: w.gateway,
-  public: w.public ?? false,
-  management: w.management ?? false,
+  ...blockFields(w),
   globalIp: w.global_ip ?? false,
   /** Free text, for example `created` or `pending` (awaiting approval). */
   state: w.state ?? "",
