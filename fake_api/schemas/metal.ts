@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { DEVICE_STATES, IP_RESERVATION_TYPES } from "../model.ts";
 import {
   AnyObject,
   DateTime,
@@ -19,19 +20,8 @@ import {
   Uuid,
 } from "./common.ts";
 
-/** Official `Device.state` enum. */
-export const DeviceStateEnum = z.enum([
-  "queued",
-  "provisioning",
-  "deprovisioning",
-  "reinstalling",
-  "active",
-  "inactive",
-  "failed",
-  "powering_on",
-  "powering_off",
-  "deleted",
-]);
+/** Official `Device.state` enum (the simulator stores the same values). */
+export const DeviceStateEnum = z.enum(DEVICE_STATES);
 
 /** Official `ParentBlock`. */
 export const ParentBlock = z.strictObject({
@@ -68,8 +58,8 @@ export const IPAssignment = z.strictObject({
 /** An `ip_addresses`/`assignments` entry: a full assignment or, when excluded, an href. */
 export const IPAssignmentOrHref = z.union([IPAssignment, Href]);
 
-/** Official `IPReservation.type` enum. */
-export const IPReservationType = z.enum(["global_ipv4", "public_ipv4", "private_ipv4", "public_ipv6"]);
+/** Official `IPReservation.type` enum (the simulator stores the same values). */
+export const IPReservationType = z.enum(IP_RESERVATION_TYPES);
 
 /** Official `IPReservation` — strict: exactly the official property list, `type` required. */
 export const IPReservation = z.strictObject({
