@@ -44,3 +44,17 @@ export function deviceIdFromProviderId(providerId: string): string {
   }
   return deviceId;
 }
+
+/**
+ * The device id in `providerId`, or `undefined` when there is none: no providerID yet, another provider's
+ * node, or a malformed providerID (which the cloud node controller reports). For code that only acts on our
+ * devices.
+ */
+export function ownDeviceId(providerId: string | undefined): string | undefined {
+  if (!providerId) return undefined;
+  try {
+    return deviceIdFromProviderId(providerId) || undefined;
+  } catch {
+    return undefined;
+  }
+}

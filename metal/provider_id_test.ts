@@ -1,6 +1,11 @@
 import { equal, ok, throws } from "node:assert/strict";
 import { NodeNotManagedError } from "../provider/errors.ts";
-import { deviceIdFromProviderId, PROVIDER_ID_PREFIX, providerIdFromDeviceId } from "./provider_id.ts";
+import {
+  deviceIdFromProviderId,
+  ownDeviceId,
+  PROVIDER_ID_PREFIX,
+  providerIdFromDeviceId,
+} from "./provider_id.ts";
 
 const ID = "4f1a7c0e-6b5d-4c3e-8a2f-0d9e8c7b6a51";
 
@@ -40,4 +45,12 @@ Deno.test("deviceIdFromProviderId() rejects more than one '://'", () => {
     );
     return true;
   });
+});
+
+Deno.test("ownDeviceId() is the device id of our nodes and undefined for every other providerID", () => {
+  equal(ownDeviceId(`equinixmetal://${ID}`), ID);
+  equal(ownDeviceId(`packet://${ID}`), ID);
+  for (const other of [undefined, "", "equinixmetal://", "aws:///us-east-1a/i-1", "a://b://c"]) {
+    equal(ownDeviceId(other), undefined, String(other));
+  }
 });

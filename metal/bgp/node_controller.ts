@@ -20,7 +20,7 @@ import type { Informer } from "../../provider/kube/informer_factory.ts";
 import type { LabelSelector } from "../../provider/label_selector.ts";
 import { runWorkers } from "../../provider/workers.ts";
 import { WorkQueue } from "../../provider/workqueue.ts";
-import { deviceIdFromProviderId } from "../provider_id.ts";
+import { ownDeviceId } from "../provider_id.ts";
 import type { BgpNodeManager } from "./node_bgp.ts";
 
 /** Controller name (logs, metrics, `/healthz`). */
@@ -71,7 +71,7 @@ export class BgpNodeController implements ProviderController {
         if (relevantChange(old, node)) enqueue(node);
       },
       delete: (node) => {
-        const deviceId = ourDeviceId(node);
+        const deviceId = ownDeviceId(node.spec?.providerID);
         if (deviceId !== undefined) this.#o.manager.forgetDevice(deviceId);
       },
     });
@@ -116,7 +116,7 @@ export class BgpNodeController implements ProviderController {
       return;
     }
     // Not initialized yet (the cloud node controller sets the providerID), or another provider's node.
-    if (!node.spec?.providerID || ourDeviceId(node) === undefined) return;
+    if (!node.spec?.providerID || ownDeviceId(node.spec?.providerID) === undefined) return;
     const peer = await this.#o.manager.ensureNode(node, { signal });
     if (peer === undefined) {
       throw new RetryError(`Waiting for BGP neighbour data of node "${name}"`, NEIGHBOR_RETRY_MS);
@@ -139,15 +139,4 @@ function relevantChange(old: V1Node, node: V1Node): boolean {
   return JSON.stringify(old.metadata?.labels ?? {}) !== JSON.stringify(node.metadata?.labels ?? {}) ||
     old.spec?.providerID !== node.spec?.providerID ||
     JSON.stringify(old.metadata?.annotations ?? {}) !== JSON.stringify(node.metadata?.annotations ?? {});
-}
-
-function ourDeviceId(node: V1Node): string | undefined {
-  const providerId = node.spec?.providerID;
-  if (!providerId) return undefined;
-  try {
-    return deviceIdFromProviderId(providerId) || undefined;
-  } catch {
-    // Another provider's node, or a malformed providerID (reported by the cloud node controller).
-    return undefined;
-  }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { V1Node } from "@kubernetes/client-node";
-import { deviceIdFromProviderId } from "../provider_id.ts";
+import { ownDeviceId } from "../provider_id.ts";
 import { CONTROL_PLANE_ROLE_LABELS } from "./names.ts";
 
 /** A control-plane node, reduced to what the managers decide on. */
@@ -51,23 +51,13 @@ function describeNode(node: V1Node, eip: string): ControlPlaneNode {
   const created = node.metadata?.creationTimestamp;
   return {
     name: node.metadata?.name ?? "",
-    deviceId: deviceIdOf(node),
+    deviceId: ownDeviceId(node.spec?.providerID),
     createdAt: created ? new Date(created).getTime() || 0 : 0,
     unschedulable: node.spec?.unschedulable === true,
     deleting: node.metadata?.deletionTimestamp !== undefined && node.metadata.deletionTimestamp !== null,
     addresses: healthCheckAddresses(node, eip),
     node,
   };
-}
-
-function deviceIdOf(node: V1Node): string | undefined {
-  const providerId = node.spec?.providerID;
-  if (!providerId) return undefined;
-  try {
-    return deviceIdFromProviderId(providerId) || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** ExternalIPs then InternalIPs of `node`, without duplicates and without `eip`. */
