@@ -208,8 +208,11 @@ Deno.test({
           );
         }
       }
+      // The standby started last may still be starting up.
       const metrics = await Promise.all(
-        replicas.filter((r) => !r.ccm.process.hasExited).map((r) => bed.metrics(r.ccm)),
+        replicas.filter((r) => !r.ccm.process.hasExited).map((r) =>
+          waitFor(() => bed.metrics(r.ccm), { timeoutMs: 30_000, message: `/metrics of ${r.name}` })
+        ),
       );
       const scan = await bed.assertNoSecrets(metrics);
       report("failover", {

@@ -71,10 +71,10 @@ Deno.test({
       await core.deleteNamespacedService({ namespace: NS, name: s.name });
     };
     const joined: string[] = [];
-    const join = async () => {
+    const join = async (options: { deviceAdded?: boolean } = {}) => {
       const hostname = `kf-join-${joined.length}`;
       joined.push(hostname);
-      await bed.addDevice(hostname);
+      if (!options.deviceAdded) await bed.addDevice(hostname);
       await bed.joinNode(hostname);
     };
     const nodesInitialized = async () => {
@@ -149,6 +149,10 @@ Deno.test({
             await sleep(20);
           }
         })();
+        // Devices first, and longer ago than the device cache's miss refresh (5 s): node initialization gets
+        // to its Node patch at once, in the middle of the kubelets' updates.
+        for (let i = 0; i < 3; i++) await bed.addDevice(`kf-join-${joined.length + i}`);
+        await sleep(6000);
         const kubelet = (async () => {
           let beat = 0;
           while (writing) {
@@ -158,13 +162,13 @@ Deno.test({
                 patchOptions("merge"),
               ).catch(() => {});
             }
-            await sleep(20);
+            await sleep(100);
           }
         })();
         try {
           for (let i = 0; i < 3; i++) {
             await create();
-            await join();
+            await join({ deviceAdded: true });
             await sleep(300);
           }
           await remove(services[2]!);
@@ -219,6 +223,12 @@ Deno.test({
       services: services.length,
       nodesJoined: joined.length,
       conflictsMet: conflicts.length,
+      conflictsByResource: Object.fromEntries(
+        [...new Set(conflicts.map((e) => e.objectRef?.resource ?? ""))].map((r) => [
+          r,
+          conflicts.filter((e) => (e.objectRef?.resource ?? "") === r).length,
+        ]),
+      ),
       ccmWrites: ccmWrites.length,
       timingsMs: timings,
       scan,
