@@ -24,6 +24,7 @@ class Source implements ListWatchSource<Obj> {
     const failure = this.watchFailures.shift();
     if (failure) throw failure;
     await new Promise((resolve) => o.signal.addEventListener("abort", resolve, { once: true }));
+    yield* []; // a watch that delivers nothing until stopped
   }
 }
 
