@@ -63,8 +63,11 @@ export async function commit(): Promise<string> {
       "metal",
       "fake_api",
       "bench",
+      ":!bench/RESULTS.md",
     );
-    return dirty === "" ? head : `${head} (with uncommitted changes)`;
+    if (dirty === "") return head;
+    const files = dirty.split("\n").map((l) => l.slice(3));
+    return `${head} (with uncommitted changes in the shared tree: ${files.join(", ")})`;
   } catch {
     return "unknown";
   }
