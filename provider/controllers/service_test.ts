@@ -6,7 +6,7 @@ import { FakeInformer } from "../testing/fake_informer.ts";
 import { FakeProvider } from "../testing/fake_provider.ts";
 import { apiError, FakeServiceWriter } from "../testing/fake_writers.ts";
 import { RecordingRecorder } from "../testing/recording_recorder.ts";
-import { ServiceController } from "./service.ts";
+import { NODE_SYNC_BATCH_MS, ServiceController } from "./service.ts";
 
 const FINALIZER = "service.kubernetes.io/load-balancer-cleanup";
 
@@ -225,6 +225,8 @@ Deno.test("run() reacts to Service adds, relevant updates, deletions and node ch
 
   t.nodeInformer.upsert(node("c"));
   await flush();
+  await t.clock.advance(NODE_SYNC_BATCH_MS);
+  await flush();
   assert.deepEqual(t.provider.callsOf("updateLoadBalancer").map((c) => c.nodes), [["a", "b", "c"]]);
 
   const withFinalizer = t.serviceInformer.get("default/web")!;
@@ -238,6 +240,41 @@ Deno.test("run() reacts to Service adds, relevant updates, deletions and node ch
 
   stop.abort();
   await running;
+});
+
+Deno.test("run() batches node events: a burst of joining nodes is one node sync per batch", async () => {
+  const t = setup([svc("web")]);
+  const stop = new AbortController();
+  const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
+  const flush = async () => {
+    for (let i = 0; i < 10; i++) await settle();
+  };
+  await flush();
+  assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1);
+  for (let i = 0; i < 50; i++) {
+    t.nodeInformer.upsert(node(`n${String(i).padStart(2, "0")}`));
+    await settle();
+  }
+  assert.equal(t.provider.callsOf("updateLoadBalancer").length, 0, "nothing before the batch ends");
+  await t.clock.advance(NODE_SYNC_BATCH_MS);
+  await flush();
+  const updates = t.provider.callsOf("updateLoadBalancer");
+  assert.equal(updates.length, 1);
+  assert.equal(updates[0]!.nodes?.length, 52);
+  stop.abort();
+  await running;
+});
+
+Deno.test("syncNodes() reads no node while no load balancer has been ensured", async () => {
+  const t = setup([]);
+  let reads = 0;
+  const list = t.nodeInformer.list.bind(t.nodeInformer);
+  t.nodeInformer.list = () => {
+    reads++;
+    return list();
+  };
+  assert.deepEqual(await t.controller.syncNodes(), []);
+  assert.equal(reads, 0);
 });
 
 Deno.test("run() retries a failed Service with 5 s backoff", async () => {
