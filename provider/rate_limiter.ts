@@ -125,6 +125,18 @@ export function controllerRateLimiter(options: ControllerRateLimiterOptions = {}
   );
 }
 
+/**
+ * Longest per-node retry delay of the cloud node controller. Upstream's 1000 s means a node whose device
+ * appears in the provider late (still provisioning, or a slow API) can stay tainted for ~16 minutes after the
+ * device is there; 30 s keeps that wait short, and one call per failing node per 30 s is cheap.
+ */
+export const NODE_MAX_BACKOFF_MS = 30_000;
+
+/** The cloud node controller's limiter: per-node backoff 5 ms → 30 s plus the overall token bucket. */
+export function nodeRateLimiter(options: { clock?: Clock } = {}): RateLimiter {
+  return controllerRateLimiter({ maxMs: NODE_MAX_BACKOFF_MS, clock: options.clock });
+}
+
 /** The service controller's limiter: per-service backoff 5 s → 300 s plus the overall token bucket. */
 export function serviceRateLimiter(options: { clock?: Clock } = {}): RateLimiter {
   return controllerRateLimiter({ baseMs: 5_000, maxMs: 300_000, clock: options.clock });

@@ -3,6 +3,8 @@ import {
   controllerRateLimiter,
   ItemExponentialRateLimiter,
   MaxOfRateLimiter,
+  NODE_MAX_BACKOFF_MS,
+  nodeRateLimiter,
   serviceRateLimiter,
   TokenBucketRateLimiter,
 } from "./rate_limiter.ts";
@@ -66,6 +68,16 @@ Deno.test("serviceRateLimiter() backs off 5 s -> 300 s", () => {
   assert.equal(limiter.when("default/web"), 10_000);
   for (let i = 0; i < 10; i++) limiter.when("default/web");
   assert.equal(limiter.when("default/web"), 300_000);
+});
+
+Deno.test("nodeRateLimiter() backs off 5 ms -> 30 s, not upstream's 1000 s", () => {
+  const limiter = nodeRateLimiter({ clock: new FakeClock() });
+  assert.equal(limiter.when("n1"), 5);
+  assert.equal(limiter.when("n1"), 10);
+  const delays = Array.from({ length: 30 }, () => limiter.when("n1"));
+  assert.equal(NODE_MAX_BACKOFF_MS, 30_000);
+  assert.equal(Math.max(...delays), 30_000);
+  assert.equal(delays.at(-1), 30_000);
 });
 
 Deno.test("controllerRateLimiter() defaults to 5 ms backoff under a 10 qps/100 burst bucket", () => {

@@ -16,7 +16,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { NodeNotManagedError } from "../errors.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
-import { controllerRateLimiter } from "../rate_limiter.ts";
+import { nodeRateLimiter } from "../rate_limiter.ts";
 import { runWorkers } from "../workers.ts";
 import { WorkQueue } from "../workqueue.ts";
 import { apiErrorMessage, type NodeWriter, statusCode } from "./kube_writers.ts";
@@ -70,7 +70,7 @@ export class CloudNodeController implements Controller {
       name: CLOUD_NODE_CONTROLLER,
       registry: this.#o.registry,
       clock: this.#clock,
-      rateLimiter: controllerRateLimiter({ clock: this.#clock }),
+      rateLimiter: nodeRateLimiter({ clock: this.#clock }),
     });
     const key = (node: V1Node) => node.metadata?.name ?? "";
     const removeHandlers = this.#o.nodes.addHandlers({

@@ -207,3 +207,23 @@ Deno.test("run() stops a long address refresh pass on shutdown after the node in
   assert.deepEqual(asked, ["n1"], "no other node started after the stop");
   await running;
 });
+
+Deno.test("run() initializes a node within 30 s of its instance appearing, even after failing for 10 minutes", async () => {
+  const t = setup([node("n1")]);
+  const stop = new AbortController();
+  const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
+  // The device is still provisioning: every instanceMetadata call fails with "not found".
+  for (let i = 0; i < 5; i++) await settle();
+  await t.clock.advance(600_000);
+  const failures = t.provider.callsOf("instanceMetadata").length;
+  assert.ok(failures > 20, `retried at least every 30 s once backed off (got ${failures} calls)`);
+  assert.deepEqual(t.recorder.reasons(), []);
+
+  t.provider.setInstance("n1", { addresses: [int("10.0.0.1")] });
+  await t.clock.advance(30_000);
+  for (let i = 0; i < 5; i++) await settle();
+  assert.deepEqual(t.recorder.reasons(), ["Synced"]);
+  assert.equal(t.informer.get("n1")!.spec?.providerID, "fake://n1");
+  stop.abort();
+  await running;
+});
