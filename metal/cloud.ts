@@ -13,6 +13,7 @@ import type {
   ProviderController,
 } from "../provider/cloud.ts";
 import type { Clock } from "../provider/clock.ts";
+import { TokenBucket } from "../provider/token_bucket.ts";
 import type { MetalClient } from "./api/client.ts";
 import { HttpMetalClient } from "./api/http_client.ts";
 import { MetalApiMetrics } from "./api/metrics.ts";
@@ -88,6 +89,8 @@ export class MetalCloud implements CloudProvider {
       apiKey: this.config.apiKey,
       baseUrl: this.config.baseUrl,
       version: this.version,
+      rateLimiter: new TokenBucket({ qps: this.config.apiRateLimit, burst: this.config.apiRateBurst }),
+      timeoutMs: this.config.apiTimeout * 1000,
       observer: new MetalApiMetrics(ctx.metrics),
       fetch: this.#fetch,
       beforeWrite: ctx.fence,

@@ -5,6 +5,8 @@ import { captureLogs, forgetSecretsForTesting, MASK } from "../provider/log.ts";
 import { getCloudProviderFactory } from "../provider/registry.ts";
 import type { CloudInitContext } from "../provider/cloud.ts";
 import { ConfigError } from "../provider/errors.ts";
+import { json, stubFetch } from "./api/testing.ts";
+import { loadMetalConfig } from "./config.ts";
 import { createMetalCloud, MetalCloud, PROVIDER_NAME } from "./mod.ts";
 
 const logger = getLogger(["ccm", "equinixmetal"]);
@@ -93,4 +95,54 @@ Deno.test("createMetalCloud() masks raw env secrets even when loading fails", as
   } finally {
     forgetSecretsForTesting();
   }
+});
+
+/** A MetalCloud over `fetch`, initialized; its metrics land in `metrics`. */
+async function initializedCloud(
+  env: Record<string, string>,
+  fetch: (request: Request) => Promise<Response>,
+  metrics = new Registry(),
+) {
+  const config = loadMetalConfig({ env: { METAL_API_KEY: "12345678", METAL_PROJECT_ID: "p", ...env } });
+  const provider = new MetalCloud({ config, logger, version: "v1", fetch });
+  const ctx = { metrics, recorder: { event() {}, warn() {} }, logger };
+  await provider.initialize(ctx as unknown as CloudInitContext);
+  return provider.client!;
+}
+
+Deno.test("MetalCloud's API client uses METAL_API_RATE_LIMIT and METAL_API_RATE_BURST", async () => {
+  const metrics = new Registry();
+  const fetch = stubFetch(() => json({ ip_addresses: [] }));
+  const client = await initializedCloud(
+    { METAL_API_RATE_LIMIT: "100", METAL_API_RATE_BURST: "1" },
+    fetch,
+    metrics,
+  );
+  await Promise.all([1, 2, 3].map(() => client.listIpReservations("p")));
+  equal(fetch.requests.length, 3);
+  const waitSeconds = await metrics.getSingleMetric(
+    "cloudprovider_equinixmetal_api_rate_limit_wait_seconds_total",
+  )
+    ?.get();
+  const waited = waitSeconds?.values.reduce((sum, v) => sum + v.value, 0) ?? 0;
+  // A burst of 1 at 100 requests/s: the second call waits 10 ms, the third 20 ms. The defaults (burst 20)
+  // would let all three through at once; 10 requests/s would make the waits 100 and 200 ms.
+  equal(waited >= 0.025 && waited < 0.15, true, `waited ${waited} s`);
+});
+
+Deno.test("MetalCloud's API client gives up on an attempt after METAL_API_TIMEOUT seconds", async () => {
+  // A server that never answers: the attempt ends only when the client aborts it.
+  const fetch = (request: Request) =>
+    new Promise<Response>((_, reject) =>
+      request.signal.addEventListener("abort", () => reject(request.signal.reason))
+    );
+  const client = await initializedCloud({ METAL_API_TIMEOUT: "1" }, fetch);
+  const started = performance.now();
+  // A POST is not retried after a timeout: one attempt.
+  await rejects(
+    client.createIpReservation("p", { type: "public_ipv4", quantity: 1, metro: "da" }),
+    /no answer within 1000 ms/,
+  );
+  const elapsed = performance.now() - started;
+  equal(elapsed >= 900 && elapsed < 5_000, true, `gave up after ${elapsed} ms`);
 });

@@ -48,6 +48,9 @@ export interface MetalConfigValues {
   readonly metallbPasswordSecret: string;
   readonly eipOrphanSweep: boolean;
   readonly deviceCacheTtl: number;
+  readonly apiRateLimit: number;
+  readonly apiRateBurst: number;
+  readonly apiTimeout: number;
   readonly lbaasUrl: string;
   readonly tokenExchangeUrl: string;
   readonly debug: boolean;
@@ -277,7 +280,8 @@ function convert(setting: MetalSetting, raw: string | number | boolean): unknown
       return raw === true;
     case "int": {
       if (typeof raw !== "number" && !/^[+-]?\d+$/.test(raw as string)) {
-        throw new Error(`must be a whole number such as ${setting.example}`);
+        const unit = setting.unit === undefined ? "" : ` of ${setting.unit}`;
+        throw new Error(`must be a whole number${unit} such as ${setting.example}`);
       }
       const value = Number(raw);
       const [min, max] = setting.range ?? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];

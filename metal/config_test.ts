@@ -34,6 +34,9 @@ const EXPECTED = {
   metallbPasswordSecret: "",
   eipOrphanSweep: true,
   deviceCacheTtl: 30,
+  apiRateLimit: 10,
+  apiRateBurst: 20,
+  apiTimeout: 30,
   lbaasUrl: "https://lb.metalctrl.io",
   tokenExchangeUrl: "https://iam.metalctrl.io/api-keys/exchange",
   debug: false,
@@ -197,6 +200,9 @@ Deno.test("loadMetalConfig() reads every setting from its env var", () => {
       METAL_BASE_URL: "http://127.0.0.1:8080/metal/v1/",
       METAL_LBAAS_URL: "http://127.0.0.1:8081",
       METAL_TOKEN_EXCHANGE_URL: "http://127.0.0.1:8082/api-keys/exchange",
+      METAL_API_RATE_LIMIT: "50",
+      METAL_API_RATE_BURST: "100",
+      METAL_API_TIMEOUT: "5",
       PACKNGO_DEBUG: "",
     },
   });
@@ -228,6 +234,7 @@ Deno.test("loadMetalConfig() reads every setting from its env var", () => {
   equal(config.lbaasUrl, "http://127.0.0.1:8081");
   equal(config.tokenExchangeUrl, "http://127.0.0.1:8082/api-keys/exchange");
   equal(config.debug, true, "PACKNGO_DEBUG counts by presence");
+  deepEqual([config.apiRateLimit, config.apiRateBurst, config.apiTimeout], [50, 100, 5]);
 });
 
 Deno.test("loadMetalConfig() reads every setting from its cloud-sa.json key", () => {
@@ -256,6 +263,9 @@ Deno.test("loadMetalConfig() reads every setting from its cloud-sa.json key", ()
       eipHealthCheckUseHostIP: true,
       lbaasURL: "http://127.0.0.1:8081",
       tokenExchangeURL: "http://127.0.0.1:8082/x",
+      apiRateLimit: 5,
+      apiRateBurst: 8,
+      apiTimeout: 60,
     }),
   });
   deepEqual(config.loadBalancer, { kind: "emlb", metro: "da" });
@@ -269,8 +279,9 @@ Deno.test("loadMetalConfig() reads every setting from its cloud-sa.json key", ()
   equal(config.eipHealthCheckUseHostIp, true);
   equal(config.lbaasUrl, "http://127.0.0.1:8081");
   equal(config.tokenExchangeUrl, "http://127.0.0.1:8082/x");
+  deepEqual([config.apiRateLimit, config.apiRateBurst, config.apiTimeout], [5, 8, 60]);
   deepEqual(config.unknownKeys, []);
-  equal(Object.keys(config.sources).length, 23);
+  equal(Object.keys(config.sources).length, 26);
 });
 
 Deno.test("loadMetalConfig() reports unknown file keys instead of failing", () => {
@@ -318,6 +329,25 @@ const INVALID_ENV: [Record<string, string>, RegExp][] = [
   ],
   [{ METAL_LBAAS_URL: "ftp://x" }, /^Invalid METAL_LBAAS_URL 'ftp:\/\/x': must be an absolute http\(s\) URL/],
   [{ METAL_TOKEN_EXCHANGE_URL: "/x" }, /^Invalid METAL_TOKEN_EXCHANGE_URL '\/x'/],
+  [
+    { METAL_API_RATE_LIMIT: "2.5" },
+    /^Invalid METAL_API_RATE_LIMIT '2.5': must be a whole number of requests per second such as '10'$/,
+  ],
+  [{ METAL_API_RATE_LIMIT: "0" }, /^Invalid METAL_API_RATE_LIMIT '0': must be between 1 and 1000$/],
+  [
+    { METAL_API_RATE_BURST: "lots" },
+    /^Invalid METAL_API_RATE_BURST 'lots': must be a whole number of requests such as '20'$/,
+  ],
+  [{ METAL_API_RATE_BURST: "-1" }, /^Invalid METAL_API_RATE_BURST '-1': must be between 1 and 10000$/],
+  [
+    { METAL_API_TIMEOUT: "30s" },
+    /^Invalid METAL_API_TIMEOUT '30s': must be a whole number of seconds such as '30'$/,
+  ],
+  [{ METAL_API_TIMEOUT: "0" }, /^Invalid METAL_API_TIMEOUT '0': must be between 1 and 600$/],
+  [
+    { METAL_DEVICE_CACHE_TTL: "1m" },
+    /^Invalid METAL_DEVICE_CACHE_TTL '1m': must be a whole number of seconds such as '30'$/,
+  ],
 ];
 
 for (const [env, pattern] of INVALID_ENV) {

@@ -38,6 +38,8 @@ export interface MetalSetting {
   readonly required?: boolean;
   /** Inclusive bounds of `int` settings. */
   readonly range?: readonly [number, number];
+  /** Unit of an `int` setting, for messages ("seconds"). */
+  readonly unit?: string;
   /** Human name used in messages ("API key"). */
   readonly label: string;
   /** A valid example, quoted, for messages. */
@@ -271,6 +273,7 @@ export const METAL_SETTINGS: readonly MetalSetting[] = [
     type: "int",
     default: 10,
     range: [1, 3600],
+    unit: "seconds",
     label: "control-plane check period",
     example: "'10'",
     description:
@@ -331,12 +334,53 @@ export const METAL_SETTINGS: readonly MetalSetting[] = [
     type: "int",
     default: 30,
     range: [1, 3600],
+    unit: "seconds",
     label: "device cache TTL",
     example: "'30'",
     description:
       "Seconds one list of the project's devices serves node initialization, address refresh and node " +
       "lifecycle checks; lower reacts sooner to device changes (state, addresses, deletion) at the cost of " +
       "more list calls.",
+  },
+  {
+    field: "apiRateLimit",
+    env: "METAL_API_RATE_LIMIT",
+    json: "apiRateLimit",
+    type: "int",
+    default: 10,
+    range: [1, 1000],
+    unit: "requests per second",
+    label: "Metal API rate limit",
+    example: "'10'",
+    description: "Requests per second the CCM sends to the Metal API, sustained (one limit shared by every " +
+      "controller); raise it for large clusters if the API allows.",
+  },
+  {
+    field: "apiRateBurst",
+    env: "METAL_API_RATE_BURST",
+    json: "apiRateBurst",
+    type: "int",
+    default: 20,
+    range: [1, 10000],
+    unit: "requests",
+    label: "Metal API rate burst",
+    example: "'20'",
+    description: "How many Metal API requests may go out at once after a quiet period, before " +
+      "`METAL_API_RATE_LIMIT` spaces them out.",
+  },
+  {
+    field: "apiTimeout",
+    env: "METAL_API_TIMEOUT",
+    json: "apiTimeout",
+    type: "int",
+    default: 30,
+    range: [1, 600],
+    unit: "seconds",
+    label: "Metal API timeout",
+    example: "'30'",
+    description:
+      "Seconds one Metal API request attempt may take, response body included, before it counts as failed " +
+      "(and is retried when safe).",
   },
   {
     field: "lbaasUrl",
