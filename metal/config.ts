@@ -143,7 +143,7 @@ class ConfigReader {
         values[setting.field] = convert(setting, raw);
       } catch (err) {
         const location = found === undefined ? `default of ${setting.env}` : this.#where(found.source);
-        const shown = setting.type === "secret" ? "(value hidden)" : `'${String(raw)}'`;
+        const shown = setting.type === "secret" ? "(value hidden)" : `'${escapeControl(String(raw))}'`;
         this.#problem(setting, `Invalid ${location} ${shown}: ${(err as Error).message}`);
       }
       if (setting.required && values[setting.field] === "" && !this.#failed.has(setting)) {
@@ -257,6 +257,11 @@ class ConfigReader {
     if (source.kind === "file-env") return `${source.name} '${source.path}'`;
     return `"${source.key}" in ${this.#fileName}`;
   }
+}
+
+/** Shows control characters as escapes (`\n`, `\u0000`), so a bad value cannot split a message or log line. */
+function escapeControl(text: string): string {
+  return text.replace(/\p{Cc}/gu, (char) => JSON.stringify(char).slice(1, -1));
 }
 
 function describeSource(source: Source): string {

@@ -324,6 +324,14 @@ const INVALID_ENV: [Record<string, string>, RegExp][] = [
     /'crdConfiguration' must be 'true' or 'false', not 'maybe'/,
   ],
   [
+    { METAL_LOAD_BALANCER: "metallb:///lb/cm?crdConfiguration=true" },
+    /^Invalid METAL_LOAD_BALANCER 'metallb:\/\/\/lb\/cm\?crdConfiguration=true': custom resource mode \(crdConfiguration=true\) takes only a namespace/,
+  ],
+  [
+    { METAL_LOAD_BALANCER: "metallb:///lb\n/cm" },
+    /^Invalid METAL_LOAD_BALANCER 'metallb:\/\/\/lb\\n\/cm': it contains a newline at position 14; remove whitespace and control characters/,
+  ],
+  [
     { METAL_BASE_URL: "api.equinix.com" },
     /^Invalid METAL_BASE_URL 'api.equinix.com': must be an absolute http\(s\) URL such as/,
   ],

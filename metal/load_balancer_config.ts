@@ -55,6 +55,15 @@ const METRO_REGEXP = /^[a-z0-9]+$/i;
  */
 export function parseLoadBalancerSetting(text: string): LoadBalancerConfig {
   if (text === "") return { kind: "disabled" };
+  // The URL parser drops tabs and newlines anywhere and trims spaces and control characters at the ends, so
+  // 'metallb:///lb\n/cm' would silently mean 'metallb:///lb/cm': refuse them instead.
+  const bad = /[\p{Cc}\p{White_Space}]/u.exec(text);
+  if (bad !== null) {
+    throw new SyntaxError(
+      `it contains ${describeChar(bad[0])} at position ${bad.index + 1}; remove whitespace and control ` +
+        "characters (a trailing newline from a file or Secret is a common cause)",
+    );
+  }
   let url: URL;
   try {
     url = new URL(text);
@@ -103,14 +112,31 @@ function parseMetalLb(url: URL): LoadBalancerConfig {
       `namespace '${namespace}' is not a valid Kubernetes namespace name (lowercase letters, digits and '-')`,
     );
   }
+  for (const name of url.searchParams.keys()) {
+    if (name !== "crdConfiguration") {
+      throw new SyntaxError(
+        `unknown parameter '${name}'; the only parameter is 'crdConfiguration', as in ` +
+          `'metallb:///${namespace}?crdConfiguration=true'`,
+      );
+    }
+  }
   const crd = url.searchParams.get("crdConfiguration");
   if (crd !== null) {
     const enabled = parseGoBool(crd);
     if (enabled === undefined) {
       throw new SyntaxError(`'crdConfiguration' must be 'true' or 'false', not '${crd}'`);
     }
-    // CR mode takes the namespace only; upstream ignores any second path segment.
-    if (enabled) return { kind: "metallb-crd", namespace };
+    if (enabled) {
+      // Upstream silently ignores a ConfigMap name here; say that CR mode has none.
+      if (rest !== "") {
+        throw new SyntaxError(
+          `custom resource mode (crdConfiguration=true) takes only a namespace, but '${rest}' follows it; ` +
+            `use 'metallb:///${namespace}?crdConfiguration=true', or drop 'crdConfiguration' to use ` +
+            `ConfigMap '${rest}'`,
+        );
+      }
+      return { kind: "metallb-crd", namespace };
+    }
   }
   const configMapName = rest || METALLB_DEFAULT_CONFIGMAP;
   if (configMapName.length > 253 || !DNS_SUBDOMAIN_REGEXP.test(configMapName)) {
@@ -129,6 +155,18 @@ function refuseHost(url: URL, example: string): void {
       `'${url.host}' is in the host position, which is ignored; use three slashes, as in '${example}'`,
     );
   }
+}
+
+/** A character as a reader can see it in a message: "a newline", "U+00A0". */
+function describeChar(char: string): string {
+  const names: Record<string, string> = {
+    "\n": "a newline",
+    "\r": "a carriage return",
+    "\t": "a tab",
+    " ": "a space",
+  };
+  const code = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+  return names[char] ?? `the character ${code}`;
 }
 
 function validForms(): string {

@@ -23,7 +23,8 @@ const VALID: [string, LoadBalancerConfig][] = [
   ["metallb:///lb/my.config", { kind: "metallb-configmap", namespace: "lb", configMapName: "my.config" }],
   ["metallb:///metallb-system?crdConfiguration=true", { kind: "metallb-crd", namespace: "metallb-system" }],
   ["metallb:///?crdConfiguration=true", { kind: "metallb-crd", namespace: "metallb-system" }],
-  ["metallb:///lb/ignored?crdConfiguration=1", { kind: "metallb-crd", namespace: "lb" }],
+  ["metallb:///lb?crdConfiguration=1", { kind: "metallb-crd", namespace: "lb" }],
+  ["metallb:///lb/?crdConfiguration=true", { kind: "metallb-crd", namespace: "lb" }],
   ["metallb:///lb/cm?crdConfiguration=false", {
     kind: "metallb-configmap",
     namespace: "lb",
@@ -51,6 +52,20 @@ const INVALID: [string, RegExp][] = [
   ["emlb:///", /'emlb' needs a metro code, as in 'emlb:\/\/\/da'/],
   ["emlb://da", /'da' is in the host position/],
   ["emlb:///da/x", /'da\/x' is not a metro code/],
+  [
+    "metallb:///ns/cm?crdConfiguration=true",
+    /^custom resource mode \(crdConfiguration=true\) takes only a namespace, but 'cm' follows it; use 'metallb:\/\/\/ns\?crdConfiguration=true', or drop 'crdConfiguration' to use ConfigMap 'cm'$/,
+  ],
+  [
+    "metallb:///lb?crdConfiguraton=true",
+    /^unknown parameter 'crdConfiguraton'; the only parameter is 'crdConfiguration', as in 'metallb:\/\/\/lb\?crdConfiguration=true'$/,
+  ],
+  ["metallb:///lb\n/cm", /^it contains a newline at position 14; remove whitespace and control characters/],
+  ["metallb:///lb/cm\n", /^it contains a newline at position 17; remove whitespace/],
+  [" kube-vip://", /^it contains a space at position 1; remove whitespace/],
+  ["emlb:///d\ta", /^it contains a tab at position 10;/],
+  ["metallb:///lb/c\u00a0m", /^it contains the character U\+00A0 at position 16;/],
+  ["metallb:///lb/cm\u0000", /^it contains the character U\+0000 at position 17;/],
   ["emlb:///xx", /not available in metro 'xx'; use one of 'da', 'ny', 'sv', as in 'emlb:\/\/\/da'/],
 ];
 
