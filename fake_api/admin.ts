@@ -1,5 +1,7 @@
 /**
- * The admin API under `/_fake/` (not part of the real API, no authentication; the server listens on loopback):
+ * The admin API under `/_fake/` (not part of the real API). Without an admin token it has no authentication, so
+ * `serve.ts` serves it only on loopback; with one ({@linkcode adminAuth}), every call needs
+ * `Authorization: Bearer <token>`:
  *
  * | Method & path | Body | Answer |
  * |---|---|---|
@@ -21,7 +23,8 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import { z } from "zod";
 import { notFound } from "./api_error.ts";
 import { createDevice, deleteDevice, forceState, type Timings } from "./domain/devices.ts";
@@ -57,6 +60,23 @@ const KeyInput = z.strictObject({
   project_ids: z.array(z.string()).optional(),
 });
 const DeviceInput = SeedSchema.shape.devices.unwrap().element.omit({ project_id: true });
+
+/** Characters an admin token may hold: what fits `Authorization: Bearer <token>` (RFC 6750 token68). */
+export const ADMIN_TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/**
+ * Middleware that lets an admin call through only with `Authorization: Bearer <token>` (compared in constant
+ * time); others get a JSON 401 (400 for a malformed header) that says what to send, never the token.
+ */
+export function adminAuth(token: string): MiddlewareHandler {
+  const fix = "send 'Authorization: Bearer <token>' with the token given to 'ccm fake-api --admin-token'";
+  return bearerAuth({
+    token,
+    noAuthenticationHeader: { message: { errors: [`Missing admin token: ${fix}`] } },
+    invalidAuthenticationHeader: { message: { errors: [`Malformed Authorization header: ${fix}`] } },
+    invalidToken: { message: { errors: [`Wrong admin token: ${fix}`] } },
+  });
+}
 
 /** What the admin routes act on. */
 export interface AdminDeps {

@@ -13,8 +13,9 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { Hono, type MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { type Clock, systemClock } from "../provider/clock.ts";
-import { adminRoutes } from "./admin.ts";
+import { adminAuth, adminRoutes } from "./admin.ts";
 import { ApiError } from "./api_error.ts";
 import { metalAuth } from "./auth.ts";
 import type { AppEnv, RouteDeps } from "./deps.ts";
@@ -59,6 +60,8 @@ export interface FakeApiOptions {
   verbosity?: number;
   /** Entries kept in the admin request log (default 10,000). */
   requestLogCapacity?: number;
+  /** When set, every admin call (`/_fake/...`) needs `Authorization: Bearer <adminToken>`. */
+  adminToken?: string;
 }
 
 /** A built simulator. */
@@ -108,6 +111,7 @@ export async function createFakeApi(options: FakeApiOptions = {}): Promise<FakeA
   app.use("*", requestLogger({ clock, requestLog, verbosity: options.verbosity ?? 0 }));
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json({ errors: err.errors }, err.status);
+    if (err instanceof HTTPException) return err.getResponse(); // the admin token check
     logger.error("Failed to handle request", { method: c.req.method, path: c.req.path, err });
     return c.json({ errors: [`Internal error in the simulator: ${err.message}`] }, 500);
   });
@@ -127,6 +131,7 @@ export async function createFakeApi(options: FakeApiOptions = {}): Promise<FakeA
   app.route(PATHS.lbaas, lbaas);
 
   app.post(PATHS.tokenExchange, faults.middleware(), (c) => exchangeToken(c, store));
+  if (options.adminToken !== undefined) app.use(`${PATHS.admin}/*`, adminAuth(options.adminToken));
   app.route(PATHS.admin, adminRoutes({ store, faults, requestLog, timings, reset }));
 
   return { app, store, faults, requestLog, timings, defaults, reset };

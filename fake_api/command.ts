@@ -7,12 +7,21 @@ import { getLogger } from "@logtape/logtape";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { parseFlagValue } from "../provider/flags.ts";
 import { configureLogging, type LogFormat } from "../provider/log.ts";
+import { ADMIN_TOKEN_PATTERN } from "./admin.ts";
 import { loadSeedFile } from "./seed.ts";
-import { exportLines, type FakeApiServer, serveFakeApi, type ServeOptions } from "./serve.ts";
+import {
+  adminExposureProblem,
+  exportLines,
+  type FakeApiServer,
+  serveFakeApi,
+  type ServeOptions,
+} from "./serve.ts";
 
 /** Parsed `fake-api` flags. */
 export interface FakeApiFlags {
   listen: { hostname: string; port: number };
+  /** Bearer token the admin API (`/_fake`) requires; needed to listen on a non-loopback address. */
+  adminToken?: string;
   state?: string;
   seed?: string;
   provisionDelayMs: number;
@@ -34,6 +43,19 @@ export function parseListen(text: string): { hostname: string; port: number } {
     );
   }
   return { hostname: m[1] ?? (m[2] || "127.0.0.1"), port };
+}
+
+/** Shortest admin token accepted: guessing one must be hopeless. */
+const ADMIN_TOKEN_MIN_LENGTH = 16;
+
+function adminToken(text: string): string {
+  if (text.length < ADMIN_TOKEN_MIN_LENGTH || !ADMIN_TOKEN_PATTERN.test(text)) {
+    throw new InvalidArgumentError(
+      `Expected at least ${ADMIN_TOKEN_MIN_LENGTH} characters of letters, digits and '._~+/-', for example ` +
+        "the output of 'openssl rand -hex 16'.",
+    );
+  }
+  return text;
 }
 
 function duration(text: string): number {
@@ -64,7 +86,18 @@ export function fakeApiCommand(
         "testing the CCM",
     )
     .usage("[flags]")
-    .addOption(new Option("--listen <host:port>", "Address to listen on").default("127.0.0.1:8080"))
+    .addOption(
+      new Option(
+        "--listen <host:port>",
+        "Address to listen on; other than loopback only with --admin-token",
+      ).default("127.0.0.1:8080"),
+    )
+    .addOption(
+      new Option(
+        "--admin-token <token>",
+        "Require 'Authorization: Bearer <token>' on the admin API (/_fake)",
+      ).env("FAKE_API_ADMIN_TOKEN"),
+    )
     .addOption(
       new Option(
         "--state <file>",
@@ -104,8 +137,13 @@ export function fakeApiCommand(
       const o = command.opts();
       let flags: FakeApiFlags;
       try {
+        const listen = parseListen(o.listen);
+        const token = o.adminToken === undefined ? undefined : adminToken(o.adminToken);
+        const exposure = adminExposureProblem(listen.hostname, token);
+        if (exposure !== undefined) throw new InvalidArgumentError(exposure);
         flags = {
-          listen: parseListen(o.listen),
+          listen,
+          adminToken: token,
           state: o.state,
           seed: o.seed,
           provisionDelayMs: duration(o.provisionDelay),
@@ -130,6 +168,7 @@ export async function runFakeApi(flags: FakeApiFlags): Promise<void> {
   const serveOptions: ServeOptions = {
     hostname: flags.listen.hostname,
     port: flags.listen.port,
+    adminToken: flags.adminToken,
     stateFile: flags.state,
     seed: flags.seed ? await loadSeedFile(flags.seed) : undefined,
     provisionDelayMs: flags.provisionDelayMs,

@@ -23,6 +23,7 @@ Deno.test("fake-api flags: defaults", async () => {
   const { flags } = await parse([]);
   assert.deepEqual(flags, {
     listen: { hostname: "127.0.0.1", port: 8080 },
+    adminToken: undefined,
     state: undefined,
     seed: undefined,
     provisionDelayMs: 0,
@@ -39,6 +40,8 @@ Deno.test("fake-api flags: Go durations, shares, klog -v=2, listen address, file
   const { flags } = await parse([
     "--listen",
     "0.0.0.0:9000",
+    "--admin-token",
+    "0123456789abcdef0123",
     "--state",
     "/tmp/s.json",
     "--seed=/tmp/seed.json",
@@ -57,6 +60,7 @@ Deno.test("fake-api flags: Go durations, shares, klog -v=2, listen address, file
   ]);
   assert.deepEqual(flags, {
     listen: { hostname: "0.0.0.0", port: 9000 },
+    adminToken: "0123456789abcdef0123",
     state: "/tmp/s.json",
     seed: "/tmp/seed.json",
     provisionDelayMs: 90_000,
@@ -76,6 +80,22 @@ Deno.test("fake-api flags: bad values are usage errors that say what is expected
   assert.match((await parse(["--rate-limit", "-1"])).error ?? "", /whole number/);
   assert.match((await parse(["--listen", "localhost"])).error ?? "", /HOST:PORT/);
   assert.match((await parse(["--logging-format", "xml"])).error ?? "", /json, text/);
+});
+
+Deno.test("fake-api flags: a non-loopback --listen needs --admin-token, which must be long enough", async () => {
+  for (const listen of ["0.0.0.0:8080", "[::]:8080", "192.0.2.10:8080", "example.com:8080"]) {
+    assert.match(
+      (await parse(["--listen", listen])).error ?? "",
+      /Refusing to serve the unauthenticated admin API \(\/_fake\) on '.*', which is not a loopback address; pass --admin-token TOKEN/,
+      listen,
+    );
+  }
+  for (const listen of ["127.0.0.1:0", "127.0.0.2:0", "[::1]:0", "localhost:0", ":0"]) {
+    assert.equal((await parse(["--listen", listen])).error, undefined, listen);
+  }
+  assert.match((await parse(["--admin-token", "short"])).error ?? "", /at least 16 characters/);
+  assert.match((await parse(["--admin-token", "0123456789abcdef 0"])).error ?? "", /at least 16 characters/);
+  assert.equal((await parse(["--admin-token", "0123456789abcdef"])).flags?.adminToken, "0123456789abcdef");
 });
 
 Deno.test("parseListen handles IPv6 and empty hosts", () => {

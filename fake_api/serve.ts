@@ -37,6 +37,31 @@ export interface FakeApiServer {
 
 const logger = getLogger(["fake-api"]);
 
+/** Whether `hostname` (a name or an IP address) can only be reached from this machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  if (hostname.toLowerCase() === "localhost") return true;
+  let canonical: string;
+  try {
+    canonical = new URL(`http://${hostname.includes(":") ? `[${hostname}]` : hostname}/`).hostname;
+  } catch {
+    return false;
+  }
+  return /^127\.\d+\.\d+\.\d+$/.test(canonical) || canonical === "[::1]" ||
+    /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical); // IPv4-mapped 127.0.0.0/8
+}
+
+/**
+ * Why the simulator must not listen on `hostname`, or `undefined` when it may: the admin API has no
+ * authentication without a token, so anyone who can reach a non-loopback address could rewrite every device and
+ * read the request log.
+ */
+export function adminExposureProblem(hostname: string, adminToken: string | undefined): string | undefined {
+  if (adminToken !== undefined || isLoopbackHost(hostname)) return undefined;
+  return `Refusing to serve the unauthenticated admin API (${PATHS.admin}) on '${hostname}', which is not a ` +
+    "loopback address; pass --admin-token TOKEN (clients then send 'Authorization: Bearer TOKEN'), or " +
+    "listen on 127.0.0.1";
+}
+
 /** The `METAL_*` variables for a server at `baseUrl`. */
 export function metalEnv(
   baseUrl: string,
@@ -58,10 +83,17 @@ export function exportLines(env: Record<string, string>): string {
   return Object.entries(env).map(([name, value]) => `export ${name}=${value}\n`).join("");
 }
 
-/** Builds the simulator and serves it. */
+/**
+ * Builds the simulator and serves it.
+ *
+ * @throws {Error} When `hostname` is not a loopback address and no `adminToken` is given (see
+ *   {@linkcode adminExposureProblem}).
+ */
 export async function serveFakeApi(options: ServeOptions = {}): Promise<FakeApiServer> {
-  const api = await createFakeApi(options);
   const hostname = options.hostname ?? "127.0.0.1";
+  const problem = adminExposureProblem(hostname, options.adminToken);
+  if (problem !== undefined) throw new Error(problem);
+  const api = await createFakeApi(options);
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     hostname,
@@ -84,6 +116,7 @@ export async function serveFakeApi(options: ServeOptions = {}): Promise<FakeApiS
     lbaas: `${url}${PATHS.lbaas}`,
     tokenExchange: `${url}${PATHS.tokenExchange}`,
     admin: `${url}${PATHS.admin}`,
+    adminAuth: options.adminToken !== undefined,
     stateFile: options.stateFile ?? null,
   });
   return {
