@@ -291,4 +291,8 @@ export function assertControlPlanePod(template: unknown, expected: ExpectedPod):
   assert.deepEqual(mount.readOnly, true);
   const volume = spec.volumes.find((v: { name: string }) => v.name === mount.name);
   assert.deepEqual(volume.secret.secretName, expected.secretName);
+  // `ccm run` writes nowhere (test/reliability/security_test.ts runs it with --deny-write and a read-only
+  // TMPDIR): no scratch volume, only the cloud config, read-only.
+  assert.deepEqual(spec.volumes.map((v: { name: string }) => v.name), [mount.name]);
+  assert.deepEqual(c.volumeMounts.map((m: { mountPath: string }) => m.mountPath), ["/etc/cloud-sa"]);
 }

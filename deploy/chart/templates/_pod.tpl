@@ -148,9 +148,6 @@ spec:
         - name: cloud-sa-volume
           mountPath: /etc/cloud-sa
           readOnly: true
-        # Scratch space: the root filesystem is read-only.
-        - name: tmp
-          mountPath: /tmp
         {{- with .Values.volumeMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -158,10 +155,6 @@ spec:
     - name: cloud-sa-volume
       secret:
         secretName: {{ include "cloud-provider-equinix-metal.configSecretName" . }}
-    - name: tmp
-      emptyDir:
-        medium: Memory
-        sizeLimit: 16Mi
     {{- with .Values.volumes }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
