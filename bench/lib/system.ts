@@ -315,7 +315,10 @@ export class BenchSystem implements AsyncDisposable {
     ];
     const script = scale === 1 ? "main.ts" : "bench/lib/ccm_scaled.ts";
     const v8Flags = await ccmV8Flags();
-    const denoArgs = v8Flags ? [`--v8-flags=${v8Flags}`] : [];
+    // CCM_BENCH_DENO_ARGS: extra `deno run` options for investigations, e.g. `--inspect=127.0.0.1:9230` to take
+    // a CPU profile with bench/lib/cpu_profile.ts.
+    const extra = (Deno.env.get("CCM_BENCH_DENO_ARGS") ?? "").split(" ").filter((a) => a !== "");
+    const denoArgs = [...(v8Flags ? [`--v8-flags=${v8Flags}`] : []), ...extra];
     this.ccmCommand = `${scale === 1 ? "" : `CCM_BENCH_TIME_SCALE=${scale} `}deno run --allow-all ${
       denoArgs.join(" ")
     } ${script} ${args.join(" ")}`;
