@@ -201,32 +201,45 @@ export class LeaderElector {
     await this.#stopRenewLoop();
     if (!this.#leading) return;
     this.#setLeading(false);
-    const observed = this.#observed;
+    const timeout = new AbortController();
+    const timer = this.#clock.sleep(this.renewDeadlineMs, timeout.signal).then(
+      () => timeout.abort(),
+      () => {},
+    );
     try {
-      if (!observed || observed.record.holderIdentity !== this.identity) return;
-      const now = this.#clock.now();
-      const record: LeaderElectionRecord = {
-        holderIdentity: "",
-        leaseDurationSeconds: 1,
-        acquireTime: now,
-        renewTime: now,
-        leaseTransitions: observed.record.leaseTransitions,
-      };
-      const timeout = new AbortController();
-      const timer = this.#clock.sleep(this.renewDeadlineMs, timeout.signal).then(
-        () => timeout.abort(),
-        () => {},
-      );
-      try {
-        this.#observed = await this.#o.lock.update(record, observed.resourceVersion, timeout.signal);
-      } finally {
-        timeout.abort();
-        await timer;
+      let observed = this.#observed;
+      for (let attempt = 1;; attempt++) {
+        if (!observed || observed.record.holderIdentity !== this.identity) return;
+        try {
+          this.#observed = await this.#o.lock.update(
+            this.#releasedRecord(observed),
+            observed.resourceVersion,
+            timeout.signal,
+          );
+          break;
+        } catch (err) {
+          // A renewal cut short by the stop may still have landed: read the Lease again and release that.
+          if (!isConflict(err) || attempt > 1) throw err;
+          observed = await this.#o.lock.get(timeout.signal);
+        }
       }
       this.#logger.info("Released leader lease {lease}", { lease: this.#o.lock.description });
     } finally {
+      timeout.abort();
+      await timer;
       this.#o.onStoppedLeading?.("released");
     }
+  }
+
+  #releasedRecord(observed: ObservedRecord): LeaderElectionRecord {
+    const now = this.#clock.now();
+    return {
+      holderIdentity: "",
+      leaseDurationSeconds: 1,
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: observed.record.leaseTransitions,
+    };
   }
 
   /** Stops renewing without releasing (the lease expires by itself); for tests and crash simulation. */

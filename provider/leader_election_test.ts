@@ -171,6 +171,29 @@ Deno.test("release empties the holder so a standby takes over on its next attemp
   await standby.e.stop();
 });
 
+Deno.test("release reads the Lease again when a renewal cut short by the stop landed meanwhile", async () => {
+  const clock = new FakeClock(0);
+  const lock = new FakeLock();
+  const leader = elector(lock, clock, "a");
+  await leader.e.acquire(new AbortController().signal);
+  // The server applied a renewal whose answer the stopped renew loop never read: our resourceVersion is stale.
+  lock.overwrite({ renewTime: 1 });
+  await leader.e.release();
+  assert.equal(lock.stored?.record.holderIdentity, "");
+  assert.deepEqual(leader.events, ["started", "stopped:released"]);
+});
+
+Deno.test("release leaves the Lease alone when someone else took it meanwhile", async () => {
+  const clock = new FakeClock(0);
+  const lock = new FakeLock();
+  const leader = elector(lock, clock, "a");
+  await leader.e.acquire(new AbortController().signal);
+  lock.overwrite({ holderIdentity: "b" });
+  await leader.e.release();
+  assert.equal(lock.stored?.record.holderIdentity, "b");
+  assert.equal(leader.e.isLeader(), false);
+});
+
 Deno.test("the leader steps down when renewals fail for the renew deadline, not before", async () => {
   const clock = new FakeClock(0);
   const lock = new FakeLock();
