@@ -24,9 +24,15 @@ function keyOf(r: LoggedRequest): string {
 export interface RetryAfterOptions {
   /**
    * Requests arriving this soon after the answer was sent are not counted: the client sent them before it
-   * could have read the answer (default 100 ms).
+   * could have read the answer (default 250 ms: on a busy two-core machine a burst of requests the client
+   * released at once reaches the simulator's log spread over a few hundred milliseconds).
    */
   inFlightMs?: number;
+  /**
+   * Earliness up to this much is clock granularity, not a violation (default 2 ms: client and simulator both
+   * read whole milliseconds).
+   */
+  granularityMs?: number;
   /** Answers that took this long or longer never reached the client: it had given up (default 30 s). */
   clientTimeoutMs?: number;
 }
@@ -40,7 +46,8 @@ export function retryAfterViolations(
   requests: readonly LoggedRequest[],
   options: RetryAfterOptions = {},
 ): RetryAfterViolation[] {
-  const inFlightMs = options.inFlightMs ?? 100;
+  const inFlightMs = options.inFlightMs ?? 250;
+  const granularityMs = options.granularityMs ?? 2;
   const clientTimeoutMs = options.clientTimeoutMs ?? 30_000;
   const sorted = [...requests].sort((a, b) => a.seq - b.seq);
   const pending = new Map<string, LoggedRequest>();
@@ -53,7 +60,9 @@ export function retryAfterViolations(
       const sent = Date.parse(answer.time) + answer.durationMs;
       const due = sent + Number(answer.retryAfter) * 1000;
       const at = Date.parse(r.time);
-      if (at >= sent + inFlightMs && at < due) violations.push({ answer, next: r, earlyMs: due - at });
+      if (at >= sent + inFlightMs && at < due - granularityMs) {
+        violations.push({ answer, next: r, earlyMs: due - at });
+      }
     }
     const seen = r.retryAfter !== undefined && /^\d+$/.test(r.retryAfter) && r.durationMs < clientTimeoutMs;
     if (seen) pending.set(key, r);

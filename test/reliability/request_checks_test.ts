@@ -44,7 +44,11 @@ Deno.test("Retry-After counts from when the answer was sent; in-flight and unsee
   const slow = [req(0, { status: 429, retryAfter: "1", durationMs: 5000 }), req(5500)];
   assert.equal(retryAfterViolations(slow)[0]?.earlyMs, 500);
   // A request arriving right after the answer left was sent before the client could read it.
-  assert.deepEqual(retryAfterViolations([req(0, { status: 429, retryAfter: "1" }), req(50)]), []);
+  assert.deepEqual(retryAfterViolations([req(0, { status: 429, retryAfter: "1" }), req(200)]), []);
+  assert.equal(retryAfterViolations([req(0, { status: 429, retryAfter: "1" }), req(300)])[0]?.earlyMs, 700);
+  // Both clocks read whole milliseconds: 1 ms early is rounding.
+  assert.deepEqual(retryAfterViolations([req(0, { status: 429, retryAfter: "1" }), req(999)]), []);
+  assert.equal(retryAfterViolations([req(0, { status: 429, retryAfter: "1" }), req(990)])[0]?.earlyMs, 10);
   // An answer after the client's timeout was never seen.
   assert.deepEqual(
     retryAfterViolations([req(0, { status: 429, retryAfter: "2", durationMs: 31_000 }), req(31_500)]),
