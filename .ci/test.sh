@@ -19,7 +19,8 @@ fi
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-"$deno" test --allow-all "$@" 2>&1 | tee "$log"
+# A hung test must not eat CI's 90 minutes: the suite takes ~11 min here, so 60 min means something is stuck.
+timeout --kill-after=30s "${CCM_TEST_TIMEOUT:-60m}" "$deno" test --allow-all "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # deno prints e.g. "ok | 12 passed (3 steps) | 0 failed (4s)" or "FAILED | 11 passed | 1 failed (4s)".
@@ -27,6 +28,7 @@ summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ pa
 passed="$(sed -n 's/.*| \([0-9]*\) passed.*/\1/p' <<<"$summary")"
 failed="$(sed -n 's/.*| \([0-9]*\) failed.*/\1/p' <<<"$summary")"
 if [[ -z "$passed" ]]; then
+  if [[ "$status" -eq 124 ]]; then echo "deno test was stopped after ${CCM_TEST_TIMEOUT:-60m} (CCM_TEST_TIMEOUT)"; fi
   echo "0 passed, 1 failed (deno test did not finish)"
   exit 1
 fi
