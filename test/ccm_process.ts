@@ -87,7 +87,7 @@ export class CcmProcess {
 
   /** Sends `signal` (no escalation). */
   kill(signal: Deno.Signal): void {
-    this.#process.kill(signal);
+    this.#process.signal(signal);
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit status. */

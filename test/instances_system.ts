@@ -6,7 +6,9 @@
  * @module
  */
 import { startTestCluster, type TestCluster, waitFor } from "./harness/mod.ts";
-import { ChildProcess } from "./loadbalancer_system.ts";
+import type { ManagedProcess } from "./harness/process.ts";
+import { makeTestDir } from "./harness/test_dir.ts";
+import { startMainProcess } from "./loadbalancer_system.ts";
 
 /** Project of the seeded simulator. */
 export const PROJECT_ID = "6f1d2c3b-0000-4000-8000-0000000005e5";
@@ -57,7 +59,7 @@ export interface InstancesSystem extends AsyncDisposable {
   readonly cluster: TestCluster;
   /** Seeded devices: the node devices in order, then the extra ones. */
   readonly devices: MetalDevice[];
-  readonly ccm: ChildProcess;
+  readonly ccm: ManagedProcess;
   /** A Metal API request with the project's key; rejects unless 2xx; resolves with the JSON body (if any). */
   metal<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** An admin API request (`/_fake/...`); rejects unless 2xx. */
@@ -73,18 +75,9 @@ export interface InstancesSystem extends AsyncDisposable {
 
 /** Starts the whole test bed and waits until `ccm run` has started its controllers. */
 export async function startInstancesSystem(options: InstancesSystemOptions): Promise<InstancesSystem> {
-  const dir = await Deno.makeTempDir({ prefix: "ccm-instances-test-" });
-  const cleanups: Array<() => Promise<void>> = [];
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    stopped ??= (async () => {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-      if (Deno.env.get("CCM_TEST_KEEP_DIR") !== "1") {
-        await Deno.remove(dir, { recursive: true }).catch(
-          () => {},
-        );
-      }
-    })();
+  const testDir = await makeTestDir({ prefix: "ccm-instances-test-" });
+  const dir = testDir.path;
+  const stop = () => testDir.stop();
   try {
     const apiKey = `instances-test-${crypto.randomUUID()}`;
     const hostnames = [
@@ -105,15 +98,14 @@ export async function startInstancesSystem(options: InstancesSystemOptions): Pro
       }),
     );
     // The simulator starts while the cluster does.
-    const fakeApi = await ChildProcess.start(
-      "fake-api",
-      ["fake-api", "--listen", "127.0.0.1:0", "--seed", `${dir}/seed.json`, "--logging-format", "text"],
-      {},
-      `${dir}/fake-api.log`,
-    );
-    cleanups.push(() => fakeApi.kill("SIGTERM"));
+    const fakeApi = await startMainProcess({
+      name: "fake-api",
+      args: ["fake-api", "--listen", "127.0.0.1:0", "--seed", `${dir}/seed.json`, "--logging-format", "text"],
+      logPath: `${dir}/fake-api.log`,
+    });
+    testDir.defer(() => fakeApi.kill("SIGTERM"));
     const cluster = await startTestCluster();
-    cleanups.push(() => cluster.stop());
+    testDir.defer(() => cluster.stop());
     const baseUrl = await waitFor(async () => {
       if (fakeApi.hasExited) throw new Error(`fake-api exited:\n${await fakeApi.logTail()}`);
       const text = await Deno.readTextFile(fakeApi.logPath).catch(() => "");
@@ -149,9 +141,9 @@ export async function startInstancesSystem(options: InstancesSystemOptions): Pro
     const devices = hostnames.map((h) => byHostname.get(h)!);
     await admin("DELETE", "/requests");
 
-    const ccm = await ChildProcess.start(
-      "ccm",
-      [
+    const ccm = await startMainProcess({
+      name: "ccm",
+      args: [
         "run",
         "--cloud-provider=equinixmetal",
         `--kubeconfig=${cluster.kubeconfigPath}`,
@@ -161,10 +153,10 @@ export async function startInstancesSystem(options: InstancesSystemOptions): Pro
         "--logging-format=text",
         ...options.args ?? [],
       ],
-      { METAL_API_KEY: apiKey, METAL_PROJECT_ID: PROJECT_ID, METAL_BASE_URL: baseUrl, ...options.env },
-      `${dir}/ccm.log`,
-    );
-    cleanups.push(() => ccm.kill("SIGTERM"));
+      env: { METAL_API_KEY: apiKey, METAL_PROJECT_ID: PROJECT_ID, METAL_BASE_URL: baseUrl, ...options.env },
+      logPath: `${dir}/ccm.log`,
+    });
+    testDir.defer(() => ccm.kill("SIGTERM"));
 
     const assertRunning = async () => {
       for (const process of [ccm, fakeApi]) {

@@ -8,6 +8,8 @@
  */
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { createNode, startTestCluster, type TestCluster, waitFor } from "./harness/mod.ts";
+import { ManagedProcess, minimalEnv } from "./harness/process.ts";
+import { makeTestDir } from "./harness/test_dir.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -18,100 +20,31 @@ export const HOSTNAMES = ["lb-node-a", "lb-node-b"];
 /** Metro of devices and elastic IPs. */
 export const METRO = "sv";
 
-/** A child process with its output in a log file; can be SIGKILLed. */
-export class ChildProcess {
-  readonly name: string;
-  readonly logPath: string;
-  readonly exited: Promise<Deno.CommandStatus>;
-  #child: Deno.ChildProcess;
-  #done = false;
+/** Options of {@linkcode startMainProcess}. */
+export interface MainProcessOptions {
+  /** Short name for error messages. */
+  name: string;
+  /** Arguments of main.ts. */
+  args: string[];
+  /** The environment on top of {@linkcode minimalEnv} (nothing else is inherited). */
+  env?: Record<string, string>;
+  /** stdout and stderr are appended here. */
+  logPath: string;
+  /** `deno run` permission flags; default `--allow-all`. */
+  permissions?: string[];
+}
 
-  constructor(name: string, logPath: string, child: Deno.ChildProcess, log: Deno.FsFile) {
-    this.name = name;
-    this.logPath = logPath;
-    this.#child = child;
-    // Written synchronously: `FsFile.writable` buffers until close, and tests read the log while it runs.
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) {
-        let rest = chunk;
-        while (rest.length > 0) rest = rest.subarray(log.writeSync(rest));
-      }
-    };
-    const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]).finally(() => log.close());
-    this.exited = child.status.then(async (status) => {
-      this.#done = true;
-      await pumps.catch(() => {});
-      return status;
-    });
-  }
-
-  /**
-   * Starts `deno run --allow-all main.ts <args>` with exactly `env` (plus PATH, HOME, DENO_DIR, TMPDIR unless
-   * `env` sets them); `options.permissions` replaces `--allow-all`.
-   */
-  static async start(
-    name: string,
-    args: string[],
-    env: Record<string, string>,
-    logPath: string,
-    options: { permissions?: string[] } = {},
-  ): Promise<ChildProcess> {
-    const base: Record<string, string> = { NO_COLOR: "1" };
-    for (const key of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
-      const value = Deno.env.get(key);
-      if (value !== undefined) base[key] = value;
-    }
-    const log = await Deno.open(logPath, { create: true, append: true });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...options.permissions ?? ["--allow-all"], "main.ts", ...args],
-      env: { ...base, ...env },
-      clearEnv: true,
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    return new ChildProcess(name, logPath, child, log);
-  }
-
-  get hasExited(): boolean {
-    return this.#done;
-  }
-
-  /** Sends `signal` without waiting (SIGSTOP, SIGCONT...). */
-  signal(signal: Deno.Signal): void {
-    try {
-      this.#child.kill(signal);
-    } catch {
-      // already gone
-    }
-  }
-
-  /** Sends `signal` (SIGKILL: no chance to clean up) and waits for the exit. */
-  async kill(signal: Deno.Signal = "SIGTERM", graceMs = 10_000): Promise<void> {
-    if (!this.#done) {
-      try {
-        this.#child.kill(signal);
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          this.#child.kill("SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, graceMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    await this.exited;
-  }
-
-  async logTail(lines = 40): Promise<string> {
-    const text = await Deno.readTextFile(this.logPath).catch(() => "");
-    return text.trimEnd().split("\n").slice(-lines).join("\n");
-  }
+/** Starts `deno run --allow-all main.ts <args>` in the repository with exactly `env` (plus {@linkcode minimalEnv}). */
+export async function startMainProcess(options: MainProcessOptions): Promise<ManagedProcess> {
+  return await ManagedProcess.start({
+    name: options.name,
+    bin: Deno.execPath(),
+    args: ["run", ...options.permissions ?? ["--allow-all"], "main.ts", ...options.args],
+    env: { ...minimalEnv(), ...options.env },
+    clearEnv: true,
+    cwd: ROOT,
+    logPath: options.logPath,
+  });
 }
 
 /** A reservation as the simulator lists it. */
@@ -157,16 +90,16 @@ export interface LbSystem extends AsyncDisposable {
   /** Device ids by hostname. */
   readonly deviceIds: Record<string, string>;
   /** The running `ccm run`, if any. */
-  ccm: ChildProcess | undefined;
+  ccm: ManagedProcess | undefined;
   /** Starts `ccm run` (again). */
-  startCcm(): Promise<ChildProcess>;
+  startCcm(): Promise<ManagedProcess>;
   /**
    * Starts another `ccm run` process (not tracked as {@linkcode LbSystem.ccm}; stopped with the system), logging
    * to `<dir>/<name>.log`; `args` come after the defaults (later flags win), `env` over the default environment.
    */
   startCcmProcess(
     options: { name: string; args?: string[]; env?: Record<string, string>; permissions?: string[] },
-  ): Promise<ChildProcess>;
+  ): Promise<ManagedProcess>;
   /** SIGKILLs `ccm run`. */
   killCcm(): Promise<void>;
   /** GET on the Metal API with the project's key. */
@@ -194,7 +127,7 @@ function freePort(): number {
 
 /** A running `ccm fake-api` process and the URLs it printed. */
 export interface FakeApiProcess {
-  process: ChildProcess;
+  process: ManagedProcess;
   /** Simulator root, `http://127.0.0.1:<port>`. */
   url: string;
   /** `METAL_BASE_URL`. */
@@ -209,9 +142,9 @@ export async function startFakeApi(
 ): Promise<FakeApiProcess> {
   const { dir } = options;
   await Deno.writeTextFile(`${dir}/seed.json`, JSON.stringify(options.seed));
-  const process = await ChildProcess.start(
-    "fake-api",
-    [
+  const process = await startMainProcess({
+    name: "fake-api",
+    args: [
       "fake-api",
       "--listen",
       "127.0.0.1:0",
@@ -221,9 +154,8 @@ export async function startFakeApi(
       "text",
       ...options.args ?? [],
     ],
-    {},
-    `${dir}/fake-api.log`,
-  );
+    logPath: `${dir}/fake-api.log`,
+  });
   try {
     const exports = await waitFor(async () => {
       if (process.hasExited) throw new Error(`fake-api exited:\n${await process.logTail()}`);
@@ -248,21 +180,12 @@ export async function serviceHash(namespace: string, name: string): Promise<stri
 
 /** Starts the whole test bed (without ccm; call {@linkcode LbSystem.startCcm}). */
 export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem> {
-  const dir = await Deno.makeTempDir({ prefix: "ccm-lb-test-" });
-  const cleanups: Array<() => Promise<void>> = [];
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    stopped ??= (async () => {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-      if (Deno.env.get("CCM_TEST_KEEP_DIR") !== "1") {
-        await Deno.remove(dir, { recursive: true }).catch(
-          () => {},
-        );
-      }
-    })();
+  const testDir = await makeTestDir({ prefix: "ccm-lb-test-" });
+  const dir = testDir.path;
+  const stop = () => testDir.stop();
   try {
     const cluster = options.cluster ?? await startTestCluster();
-    if (!options.cluster) cleanups.push(() => cluster.stop());
+    if (!options.cluster) testDir.defer(() => cluster.stop());
     const apiKey = options.apiKey ?? `lb-test-${crypto.randomUUID()}`;
     const fakeApi = await startFakeApi({
       dir,
@@ -277,7 +200,7 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
       },
       args: options.fakeApiArgs,
     });
-    cleanups.push(() => fakeApi.process.kill("SIGTERM"));
+    testDir.defer(() => fakeApi.process.kill("SIGTERM"));
     const { baseUrl, exports } = fakeApi;
     const fakeApiUrl = fakeApi.url;
 
@@ -327,7 +250,7 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
       ...options.env,
     };
     let starts = 0;
-    const processes: ChildProcess[] = [];
+    const processes: ManagedProcess[] = [];
     const system: LbSystem = {
       dir,
       cluster,
@@ -341,9 +264,9 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
         return system.ccm;
       },
       async startCcmProcess({ name, args = [], env = {}, permissions }) {
-        const ccm = await ChildProcess.start(
+        const ccm = await startMainProcess({
           name,
-          [
+          args: [
             "run",
             "--cloud-provider=equinixmetal",
             `--kubeconfig=${cluster.kubeconfigPath}`,
@@ -356,10 +279,10 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
             ...options.ccmArgs ?? [],
             ...args,
           ],
-          { ...ccmEnv, ...env },
-          `${dir}/${name}.log`,
-          { permissions },
-        );
+          env: { ...ccmEnv, ...env },
+          logPath: `${dir}/${name}.log`,
+          permissions,
+        });
         processes.push(ccm);
         return ccm;
       },
@@ -405,7 +328,7 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
       stop,
       [Symbol.asyncDispose]: stop,
     };
-    cleanups.push(async () => {
+    testDir.defer(async () => {
       await Promise.all(processes.map((p) => p.kill("SIGTERM")));
     });
     return system;

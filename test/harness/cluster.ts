@@ -167,7 +167,7 @@ async function waitUntilReady(
       `${process.name} did not become ready (${status}): ${
         (err as Error).message
       }\n--- ${process.logPath} ---\n${await process
-        .logTail()}`,
+        .logTail(30)}`,
       { cause: err },
     );
   }
@@ -203,7 +203,7 @@ async function startEtcd(
       return res?.ok === true && body !== undefined && body.includes('"true"');
     }, timeoutMs);
   } catch (err) {
-    await etcd.stop();
+    await etcd.stop(5000);
     throw err;
   }
   return { etcd, url };
@@ -260,7 +260,7 @@ async function startApiserver(
       return res?.status === 200 && body === "ok";
     }, o.timeoutMs);
   } catch (err) {
-    await apiserver.stop();
+    await apiserver.stop(5000);
     throw err;
   } finally {
     client.close();
@@ -304,7 +304,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       Deno.mkdir(`${dir}/pki`).then(() => createPki(`${dir}/pki`)),
       startEtcd(dir, etcdBin, timeoutMs),
     ]);
-    cleanup.push(() => etcd.stop());
+    cleanup.push(() => etcd.stop(5000));
     const etcdMs = performance.now() - started;
 
     const extra = [...(options.audit ? await auditArgs(dir) : []), ...(options.apiserverArgs ?? [])];

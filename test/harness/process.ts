@@ -1,6 +1,7 @@
 /**
- * A child process for tests: output goes to a log file, `stop()` sends SIGTERM then SIGKILL, and any process
- * still running when the test runner exits is killed.
+ * A child process for tests and benchmarks: output goes to a log file (and the start of stdout is kept for
+ * {@linkcode ManagedProcess.waitForStdout}), `kill()`/`stop()` escalate to SIGKILL after a grace period, and any
+ * process still running when the test runner exits is killed.
  *
  * @module
  */
@@ -31,7 +32,24 @@ export interface StartProcessOptions {
   /** stdout and stderr are appended here. */
   logPath: string;
   cwd?: string;
+  /** Added to this process's environment, or the whole environment with `clearEnv`. */
+  env?: Record<string, string>;
+  /** Start from an empty environment (see {@linkcode minimalEnv}). */
+  clearEnv?: boolean;
 }
+
+/** The environment of a child started with `clearEnv`: `NO_COLOR=1` plus PATH, HOME, DENO_DIR, TMPDIR if set. */
+export function minimalEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const key of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
+    const value = Deno.env.get(key);
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+/** How much of stdout {@linkcode ManagedProcess.waitForStdout} sees. */
+const STDOUT_KEPT = 65536;
 
 let setprivPath: string | null | undefined;
 
@@ -53,34 +71,46 @@ function setpriv(): string | null {
 export class ManagedProcess {
   readonly name: string;
   readonly logPath: string;
+  readonly pid: number;
   /** Resolves with the exit status when the process ends (for whatever reason). */
   readonly exited: Promise<Deno.CommandStatus>;
   #child: Deno.ChildProcess;
   #pumps: Promise<void>;
   #exitedNow = false;
+  #stdout = "";
+  #stdoutWaiters: Array<() => void> = [];
 
   private constructor(options: StartProcessOptions, child: Deno.ChildProcess, log: Deno.FsFile) {
     this.name = options.name;
     this.logPath = options.logPath;
+    this.pid = child.pid;
     this.#child = child;
     // Written synchronously: in Deno 2.9 writes through `FsFile.writable` only reach the file on close, and
     // `logTail()` reads the log while the process runs (e.g. when it does not become ready in time).
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const pump = async (stream: ReadableStream<Uint8Array>, keep: boolean) => {
+      const decoder = new TextDecoder();
       for await (const chunk of stream) {
+        if (keep && this.#stdout.length < STDOUT_KEPT) {
+          this.#stdout += decoder.decode(chunk, { stream: true });
+          this.#wakeStdoutWaiters();
+        }
         let rest = chunk;
         while (rest.length > 0) rest = rest.subarray(log.writeSync(rest));
       }
     };
-    this.#pumps = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => {}).finally(() => {
-      try {
-        log.close();
-      } catch {
-        // already closed
-      }
-    });
+    this.#pumps = Promise.all([pump(child.stdout, true), pump(child.stderr, false)]).then(() => {}).finally(
+      () => {
+        try {
+          log.close();
+        } catch {
+          // already closed
+        }
+      },
+    );
     this.exited = child.status.then(async (status) => {
       this.#exitedNow = true;
       running.delete(child);
+      this.#wakeStdoutWaiters();
       await this.#pumps.catch(() => {});
       return status;
     });
@@ -95,6 +125,8 @@ export class ManagedProcess {
       child = new Deno.Command(wrapper ?? options.bin, {
         args: wrapper ? ["--pdeathsig", "SIGKILL", "--", options.bin, ...options.args] : options.args,
         cwd: options.cwd,
+        env: options.env,
+        clearEnv: options.clearEnv,
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -115,8 +147,8 @@ export class ManagedProcess {
     return this.#exitedNow;
   }
 
-  /** Sends `signal` (no escalation); does nothing once the process is gone. */
-  kill(signal: Deno.Signal): void {
+  /** Sends `signal` without waiting and without escalation (SIGSTOP, SIGCONT...); nothing once it is gone. */
+  signal(signal: Deno.Signal): void {
     try {
       this.#child.kill(signal);
     } catch {
@@ -124,33 +156,55 @@ export class ManagedProcess {
     }
   }
 
-  /** Sends SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited and its log is flushed. */
-  async stop(graceMs = 5000): Promise<void> {
+  /**
+   * Sends `signal` (SIGKILL: no chance to clean up), then SIGKILL after `graceMs`; resolves once the process
+   * has exited and its log is flushed.
+   */
+  async kill(signal: Deno.Signal = "SIGTERM", graceMs = 10_000): Promise<void> {
     if (!this.#exitedNow) {
+      this.signal(signal);
+      const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
       try {
-        this.#child.kill("SIGTERM");
-      } catch {
-        // exited in the meantime
+        await this.exited;
+      } finally {
+        clearTimeout(timer);
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const killed = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          try {
-            this.#child.kill("SIGKILL");
-          } catch {
-            // exited in the meantime
-          }
-          resolve();
-        }, graceMs);
-      });
-      await Promise.race([this.exited, killed]);
-      clearTimeout(timer);
     }
     await this.exited;
   }
 
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited and its log is flushed. */
+  stop(graceMs = 10_000): Promise<void> {
+    return this.kill("SIGTERM", graceMs);
+  }
+
+  /** Waits until stdout matches `pattern`; rejects when the process exits or `timeoutMs` passes first. */
+  async waitForStdout(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const match = pattern.exec(this.#stdout);
+      if (match) return match;
+      if (this.#exitedNow) {
+        throw new Error(`${this.name} exited before printing ${pattern}:\n${await this.logTail()}`);
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 1000));
+        this.#stdoutWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  #wakeStdoutWaiters(): void {
+    for (const wake of this.#stdoutWaiters.splice(0)) wake();
+  }
+
   /** The last `lines` lines of the log, for error messages. */
-  async logTail(lines = 30): Promise<string> {
+  async logTail(lines = 40): Promise<string> {
     try {
       const text = await Deno.readTextFile(this.logPath);
       return text.trimEnd().split("\n").slice(-lines).join("\n");

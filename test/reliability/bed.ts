@@ -9,8 +9,8 @@
 import type { CoreV1Event } from "@kubernetes/client-node";
 import { selfSignedCertificate } from "../../provider/server.ts";
 import { createNode, type TestCluster, UNINITIALIZED_TAINT, waitFor } from "../harness/mod.ts";
+import type { ManagedProcess } from "../harness/process.ts";
 import {
-  type ChildProcess,
   type LbSystem,
   type LbSystemOptions,
   PROJECT_ID,
@@ -53,7 +53,7 @@ export interface FaultSettings {
 /** A `ccm run` process serving HTTPS on `port`. */
 export interface Ccm {
   readonly name: string;
-  readonly process: ChildProcess;
+  readonly process: ManagedProcess;
   readonly port: number;
 }
 
