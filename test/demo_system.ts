@@ -11,6 +11,8 @@
  */
 import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
 import { startTestCluster, type TestCluster } from "./harness/cluster.ts";
+import { ManagedProcess } from "./harness/process.ts";
+import { makeTestDir } from "./harness/test_dir.ts";
 import { waitFor } from "./harness/wait.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -28,98 +30,26 @@ export const DEMO_SERVICE = { namespace: "default", name: "demo-web" };
 /** Taint a kubelet with `--cloud-provider=external` sets until the CCM initializes the node. */
 export const UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized";
 
-/** A child process whose output goes to a log file. */
-export class LoggedProcess {
-  readonly name: string;
-  readonly logPath: string;
-  readonly pid: number;
-  /** Resolves with the exit status once the process has ended and its log is flushed. */
-  readonly exited: Promise<Deno.CommandStatus>;
-  #child: Deno.ChildProcess;
-  #done = false;
-
-  private constructor(name: string, logPath: string, child: Deno.ChildProcess, log: Deno.FsFile) {
-    this.name = name;
-    this.logPath = logPath;
-    this.pid = child.pid;
-    this.#child = child;
-    // FsFile.write, not FsFile.writable: the stream holds data back until it is closed, and the log must be
-    // readable while the process runs.
-    let writes = Promise.resolve();
-    const append = async (chunk: Uint8Array) => {
-      for (let done = 0; done < chunk.length;) done += await log.write(chunk.subarray(done));
-    };
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream) writes = writes.then(() => append(chunk));
-    };
-    const pumps = Promise.all([pump(child.stdout), pump(child.stderr)])
-      .then(() => writes)
-      .finally(() => log.close());
-    this.exited = child.status.then(async (status) => {
-      this.#done = true;
-      await pumps.catch(() => {});
-      return status;
-    });
+/**
+ * Starts `deno run --allow-all <entry> <args>` with `env` on top of this process's environment minus every
+ * `METAL_*` variable (a shell that sourced the simulator's exports must not change what the demo runs).
+ */
+async function startDenoProcess(
+  o: { name: string; entry: string; args: string[]; env?: Record<string, string>; logPath: string },
+): Promise<ManagedProcess> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(Deno.env.toObject())) {
+    if (!key.startsWith("METAL_") && key !== "PACKNGO_DEBUG") env[key] = value;
   }
-
-  /**
-   * Starts `deno run --allow-all <entry> <args>` with `env` on top of this process's environment minus every
-   * `METAL_*` variable (a shell that sourced the simulator's exports must not change what the demo runs).
-   */
-  static async start(
-    o: { name: string; entry: string; args: string[]; env?: Record<string, string>; logPath: string },
-  ): Promise<LoggedProcess> {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(Deno.env.toObject())) {
-      if (!key.startsWith("METAL_") && key !== "PACKNGO_DEBUG") env[key] = value;
-    }
-    const log = await Deno.open(o.logPath, { create: true, append: true });
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-all", o.entry, ...o.args],
-        env: { ...env, ...o.env, NO_COLOR: "1" },
-        clearEnv: true,
-        cwd: ROOT,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-    } catch (err) {
-      log.close();
-      throw new Error(`Failed to start ${o.name}: ${(err as Error).message}`, { cause: err });
-    }
-    return new LoggedProcess(o.name, o.logPath, child, log);
-  }
-
-  /** Whether the process has ended. */
-  get hasExited(): boolean {
-    return this.#done;
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-  async stop(graceMs = 10_000): Promise<void> {
-    if (!this.#done) {
-      const kill = (signal: Deno.Signal) => {
-        try {
-          this.#child.kill(signal);
-        } catch {
-          // already gone
-        }
-      };
-      kill("SIGTERM");
-      const timer = setTimeout(() => kill("SIGKILL"), graceMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    await this.exited;
-  }
-
-  /** The last `lines` lines of the log. */
-  async logTail(lines = 20): Promise<string> {
-    const text = await Deno.readTextFile(this.logPath).catch(() => "");
-    return text.trimEnd().split("\n").slice(-lines).join("\n");
-  }
+  return await ManagedProcess.start({
+    name: o.name,
+    bin: Deno.execPath(),
+    args: ["run", "--allow-all", o.entry, ...o.args],
+    env: { ...env, ...o.env, NO_COLOR: "1" },
+    clearEnv: true,
+    cwd: ROOT,
+    logPath: o.logPath,
+  });
 }
 
 /** The simulator's seed: one project, one API key, three active devices, one tagged unassigned Elastic IP. */
@@ -220,8 +150,8 @@ export interface LocalSystem extends AsyncDisposable {
   readonly fakeApiUrl: string;
   /** `METAL_*` exports that point a `ccm run` (or any Metal client) at the simulator. */
   readonly metalEnv: Record<string, string>;
-  readonly fakeApi: LoggedProcess;
-  readonly ccm: LoggedProcess;
+  readonly fakeApi: ManagedProcess;
+  readonly ccm: ManagedProcess;
   /** Port of ccm's HTTPS health and metrics server. */
   readonly ccmPort: number;
   /** Registers the three Nodes (as kubelets would). */
@@ -246,10 +176,10 @@ function randomToken(): string {
 }
 
 /** Reads the `export NAME=value` lines fake-api prints once it listens. */
-async function waitForExports(process: LoggedProcess): Promise<Record<string, string>> {
+async function waitForExports(process: ManagedProcess): Promise<Record<string, string>> {
   return await waitFor(async () => {
     if (process.hasExited) {
-      throw new Error(`fake-api exited (${(await process.exited).code}):\n${await process.logTail()}`);
+      throw new Error(`fake-api exited (${(await process.exited).code}):\n${await process.logTail(20)}`);
     }
     const text = await Deno.readTextFile(process.logPath).catch(() => "");
     const env: Record<string, string> = {};
@@ -264,17 +194,13 @@ async function waitForExports(process: LoggedProcess): Promise<Record<string, st
  */
 export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
   const step = options.onStep ?? (() => {});
-  const dir = await Deno.makeTempDir({ prefix: "ccm-demo-" });
-  const cleanups: Array<() => Promise<void>> = [];
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    stopped ??= (async () => {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    })();
+  // The demo promises to leave no file behind, whatever CCM_TEST_KEEP_DIR says.
+  const testDir = await makeTestDir({ prefix: "ccm-demo-", keepDir: false });
+  const dir = testDir.path;
+  const stop = () => testDir.stop();
   try {
     const cluster = await startTestCluster();
-    cleanups.push(() => cluster.stop());
+    testDir.defer(() => cluster.stop());
     step(`kube-apiserver ${cluster.server} and etcd started (files in ${cluster.dir})`);
 
     // What kube-apiserver's endpoint reconciler publishes (the harness turns it off): the control-plane EIP
@@ -286,7 +212,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
     const apiKey = randomToken();
     await Deno.writeTextFile(`${dir}/seed.json`, JSON.stringify(demoSeed(apiKey), null, 2));
-    const fakeApi = await LoggedProcess.start({
+    const fakeApi = await startDenoProcess({
       name: "fake-api",
       entry: "main.ts",
       args: [
@@ -302,7 +228,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       ],
       logPath: `${dir}/fake-api.log`,
     });
-    cleanups.push(() => fakeApi.stop());
+    testDir.defer(() => fakeApi.stop());
     const urls = await waitForExports(fakeApi);
     const fakeApiUrl = new URL(urls.METAL_BASE_URL as string).origin;
     const metalEnv = { METAL_API_KEY: apiKey, METAL_PROJECT_ID: DEMO_PROJECT_ID, ...urls };
@@ -330,7 +256,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     );
     const kubeconfig = options.ccmKubeconfig ? await options.ccmKubeconfig(cluster) : cluster.kubeconfigPath;
     const ccmPort = freePort();
-    const ccm = await LoggedProcess.start({
+    const ccm = await startDenoProcess({
       name: "ccm",
       // main.ts on a simulated network: health checks of node addresses reach the local kube-apiserver.
       entry: "test/demo_ccm.ts",
@@ -356,7 +282,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       },
       logPath: `${dir}/ccm.log`,
     });
-    cleanups.push(() => ccm.stop());
+    testDir.defer(() => ccm.stop());
     step(`ccm run started (kube-vip mode, control-plane EIP tag "${DEMO_EIP_TAG}")`);
 
     const system: LocalSystem = {
