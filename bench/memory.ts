@@ -20,7 +20,7 @@
  */
 import { Command } from "commander";
 import { patchOptions } from "../provider/kube/patch.ts";
-import type { ProcUsage } from "./lib/process.ts";
+import { type ProcUsage, procUsage } from "./lib/process.ts";
 import { entryContext, formatEntry, loadAverage, progress, record, table, write } from "./lib/report.ts";
 import {
   type BenchSystem,
@@ -62,7 +62,7 @@ class Sampler {
   }
 
   async sample(): Promise<ProcUsage> {
-    const usage = await this.#system.ccm!.usage();
+    const usage = await procUsage(this.#system.ccm!.pid);
     this.#peak = Math.max(this.#peak, usage.rss);
     this.last = usage;
     return usage;

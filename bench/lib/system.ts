@@ -13,7 +13,8 @@
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { SharedInformerFactory } from "../../provider/kube/informer_factory.ts";
 import { startTestCluster, type TestCluster, UNINITIALIZED_TAINT, waitFor } from "../../test/harness/mod.ts";
-import { BenchProcess } from "./process.ts";
+import type { ManagedProcess } from "../../test/harness/process.ts";
+import { startDenoScript } from "./process.ts";
 import { progress } from "./report.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -264,14 +265,14 @@ function freePort(): number {
 export class BenchSystem implements AsyncDisposable {
   readonly dir: string;
   readonly cluster: TestCluster;
-  readonly fakeApi: BenchProcess;
+  readonly fakeApi: ManagedProcess;
   /** Simulator root, `http://127.0.0.1:<port>`. */
   readonly fakeApiUrl: string;
   readonly metalEnv: Record<string, string>;
   readonly metal: MetalRequestLog;
   readonly audit: KubeAuditLog;
   readonly ccmKubeconfig: string;
-  ccm: BenchProcess | undefined;
+  ccm: ManagedProcess | undefined;
   /** Command line of the last started `ccm run` (for the report). */
   ccmCommand = "";
   #metricsPort = 0;
@@ -281,7 +282,7 @@ export class BenchSystem implements AsyncDisposable {
     o: {
       dir: string;
       cluster: TestCluster;
-      fakeApi: BenchProcess;
+      fakeApi: ManagedProcess;
       fakeApiUrl: string;
       metalEnv: Record<string, string>;
       ccmKubeconfig: string;
@@ -300,7 +301,7 @@ export class BenchSystem implements AsyncDisposable {
   }
 
   /** Starts `ccm run` with {@linkcode CCM_FLAGS} and {@linkcode CCM_ENV}; resolves once it serves `/healthz`. */
-  async startCcm(options: StartCcmOptions = {}): Promise<BenchProcess> {
+  async startCcm(options: StartCcmOptions = {}): Promise<ManagedProcess> {
     if (this.ccm && !this.ccm.hasExited) throw new Error("ccm is already running");
     const scale = options.timeScale ?? 1;
     this.#metricsPort = freePort();
@@ -322,7 +323,7 @@ export class BenchSystem implements AsyncDisposable {
     this.ccmCommand = `${scale === 1 ? "" : `CCM_BENCH_TIME_SCALE=${scale} `}deno run --allow-all ${
       denoArgs.join(" ")
     } ${script} ${args.join(" ")}`;
-    this.ccm = await BenchProcess.start({
+    this.ccm = await startDenoScript({
       name: "ccm",
       script,
       args,
@@ -395,7 +396,7 @@ export async function startBenchSystem(options: BenchSystemOptions): Promise<Ben
   progress(`starting kube-apiserver, etcd and ccm fake-api with ${options.devices} devices`);
   const [cluster, fakeApi] = await Promise.all([
     startTestCluster({ audit: true, apiserverArgs: [`--audit-policy-file=${dir}/audit-policy.json`] }),
-    BenchProcess.start({
+    startDenoScript({
       name: "fake-api",
       script: "main.ts",
       args: [
