@@ -11,7 +11,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import type { CloudProvider } from "./cloud.ts";
 import { LeaseFenceError } from "./errors.ts";
 import { MANAGER_NAME, runControllers, type RunControllersOptions } from "./controller_manager.ts";
@@ -81,6 +81,9 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
   const { options, signal, parts } = o;
   const logger = getLogger(["ccm", "app"]);
   const registry = new Registry();
+  // process_* (CPU seconds, resident memory, open fds, start time) as the Go CCM's process collector serves them,
+  // plus the runtime's heap and event-loop metrics (nodejs_*, the counterpart of go_*).
+  collectDefaultMetrics({ register: registry });
   const health: HealthEndpoints = {
     healthz: new HealthChecks("healthz"),
     livez: new HealthChecks("livez"),

@@ -220,6 +220,10 @@ Deno.test("runFramework() runs at once without --leader-elect and serves health 
       await res.text(),
       /running_managed_controllers\{name="cloud-node-controller",manager="cloud-controller-manager"\} 1/,
     );
+    const metrics = await (await fetch(`https://127.0.0.1:${server.port}/metrics`, { client })).text();
+    assert.match(metrics, /^process_resident_memory_bytes [1-9]\d*$/m);
+    assert.match(metrics, /^process_cpu_seconds_total \d/m);
+    assert.match(metrics, /^nodejs_heap_size_used_bytes [1-9]\d*$/m);
   } finally {
     client.close();
   }
