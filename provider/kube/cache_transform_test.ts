@@ -31,6 +31,64 @@ Deno.test("stripForCache() drops a Node's managedFields and images, and keeps wh
   });
 });
 
+Deno.test("stripForCache() keeps of a Node's status only addresses and each condition's type and status", () => {
+  const heartbeat = new Date("2026-01-02T03:04:05Z");
+  const node: V1Node = {
+    kind: "Node",
+    metadata: { name: "n1", resourceVersion: "7" },
+    status: {
+      addresses: [{ type: "InternalIP", address: "10.0.0.1" }, { type: "Hostname", address: "n1" }],
+      allocatable: { cpu: "8", memory: "32Gi" },
+      capacity: { cpu: "8", memory: "32Gi", pods: "110" },
+      conditions: [
+        {
+          type: "MemoryPressure",
+          status: "False",
+          reason: "KubeletHasSufficientMemory",
+          message: "kubelet has sufficient memory available",
+          lastHeartbeatTime: heartbeat,
+          lastTransitionTime: heartbeat,
+        },
+        {
+          type: "Ready",
+          status: "True",
+          reason: "KubeletReady",
+          message: "kubelet is posting ready status",
+          lastHeartbeatTime: heartbeat,
+          lastTransitionTime: heartbeat,
+        },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        architecture: "amd64",
+        bootID: "b",
+        containerRuntimeVersion: "containerd://2.1.0",
+        kernelVersion: "6.8.0",
+        kubeProxyVersion: "",
+        kubeletVersion: "v1.36.3",
+        machineID: "m",
+        operatingSystem: "linux",
+        osImage: "Ubuntu 24.04",
+        systemUUID: "u",
+      },
+      volumesInUse: ["kubernetes.io/csi/driver^vol-1"],
+    },
+  };
+  deepEqual(stripForCache(node), {
+    kind: "Node",
+    metadata: { name: "n1", resourceVersion: "7" },
+    status: {
+      addresses: [{ type: "InternalIP", address: "10.0.0.1" }, { type: "Hostname", address: "n1" }],
+      conditions: [{ type: "MemoryPressure", status: "False" }, { type: "Ready", status: "True" }],
+    },
+  });
+  deepEqual(stripForCache({ kind: "Node", metadata: { name: "n2" }, status: {} } as V1Node), {
+    kind: "Node",
+    metadata: { name: "n2" },
+    status: {},
+  });
+});
+
 Deno.test("stripForCache() drops managedFields of any kind and leaves other objects alone", () => {
   const service: V1Service = {
     kind: "Service",
