@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { RequestLogEntry } from "../fake_api/request_log.ts";
 import { startTestCluster, type TestCluster, waitFor } from "./harness/mod.ts";
 import type { ManagedProcess } from "./harness/process.ts";
 import { makeTestDir } from "./harness/test_dir.ts";
@@ -32,14 +33,7 @@ export interface MetalDevice {
 }
 
 /** One entry of the simulator's request log. */
-export interface LoggedRequest {
-  seq: number;
-  method: string;
-  path: string;
-  query: string;
-  status: number;
-  userAgent: string;
-}
+export type LoggedRequest = RequestLogEntry;
 
 /** Options of {@linkcode startInstancesSystem}. */
 export interface InstancesSystemOptions {

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { RequestLogEntry } from "../../fake_api/request_log.ts";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { SharedInformerFactory } from "../../provider/kube/informer_factory.ts";
 import { startTestCluster, type TestCluster, UNINITIALIZED_TAINT, waitFor } from "../../test/harness/mod.ts";
@@ -86,14 +87,7 @@ export interface BenchSystemOptions {
 }
 
 /** One Metal API request from the simulator's log. */
-export interface MetalRequest {
-  seq: number;
-  method: string;
-  path: string;
-  query: string;
-  status: number;
-  time: string;
-}
+export type MetalRequest = RequestLogEntry;
 
 /** Polls the simulator's request log and keeps every entry. */
 export class MetalRequestLog {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { RequestLogEntry } from "../../fake_api/request_log.ts";
 import type { CoreV1Event } from "@kubernetes/client-node";
 import { selfSignedCertificate } from "../../provider/server.ts";
 import { createNode, type TestCluster, UNINITIALIZED_TAINT, waitFor } from "../harness/mod.ts";
@@ -29,19 +30,8 @@ export const SECRET_BGP_PASS = "RelBgpPass7x9q";
 /** User-Agent prefix of the CCM's Metal API requests. */
 export const CCM_USER_AGENT = "cloud-provider-equinix-metal/";
 
-/** One request of the simulator's request log. */
-export interface LoggedRequest {
-  seq: number;
-  method: string;
-  path: string;
-  query: string;
-  status: number;
-  /** Arrival at the simulator, ISO 8601. */
-  time: string;
-  durationMs: number;
-  userAgent: string;
-  retryAfter?: string;
-}
+/** One request of the simulator's request log (`GET /_fake/requests`). */
+export type LoggedRequest = RequestLogEntry;
 
 /** Simulator fault settings (`PUT /_fake/faults`). */
 export interface FaultSettings {
