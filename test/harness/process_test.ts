@@ -7,46 +7,38 @@ async function exists(path: string): Promise<boolean> {
 }
 
 Deno.test("ManagedProcess logs output, passes env and keeps stdout for waitForStdout", async () => {
-  const dir = await makeTestDir({ prefix: "ccm-process-test-", keepDir: false });
-  try {
-    const process = await ManagedProcess.start({
-      name: "sh",
-      bin: "/bin/sh",
-      args: ["-c", 'echo "to stderr" >&2; echo "value=$GREETING home=${HOME:-none}"'],
-      env: { ...minimalEnv(), GREETING: "hello" },
-      clearEnv: true,
-      logPath: `${dir.path}/sh.log`,
-    });
-    const match = await process.waitForStdout(/value=(\S+)/, 10_000);
-    assert.equal(match[1], "hello");
-    assert.equal((await process.exited).code, 0);
-    assert.equal(process.hasExited, true);
-    const log = await process.logTail();
-    assert.match(log, /to stderr/);
-    assert.match(log, /value=hello/);
-    await assert.rejects(process.waitForStdout(/never printed/, 10_000), /exited before printing/);
-  } finally {
-    await dir.stop();
-  }
+  await using dir = await makeTestDir({ prefix: "ccm-process-test-", keepDir: false });
+  const process = await ManagedProcess.start({
+    name: "sh",
+    bin: "/bin/sh",
+    args: ["-c", 'echo "to stderr" >&2; echo "value=$GREETING home=${HOME:-none}"'],
+    env: { ...minimalEnv(), GREETING: "hello" },
+    clearEnv: true,
+    logPath: `${dir.path}/sh.log`,
+  });
+  const match = await process.waitForStdout(/value=(\S+)/, 10_000);
+  assert.equal(match[1], "hello");
+  assert.equal((await process.exited).code, 0);
+  assert.equal(process.hasExited, true);
+  const log = await process.logTail();
+  assert.match(log, /to stderr/);
+  assert.match(log, /value=hello/);
+  await assert.rejects(process.waitForStdout(/never printed/, 10_000), /exited before printing/);
 });
 
 Deno.test("ManagedProcess.kill sends SIGKILL after the grace period when the signal is ignored", async () => {
-  const dir = await makeTestDir({ prefix: "ccm-process-test-", keepDir: false });
-  try {
-    const process = await ManagedProcess.start({
-      name: "stubborn",
-      bin: "/bin/sh",
-      args: ["-c", 'trap "" TERM; echo ready; while :; do sleep 0.1; done'],
-      logPath: `${dir.path}/stubborn.log`,
-    });
-    await process.waitForStdout(/ready/, 10_000);
-    const started = performance.now();
-    await process.kill("SIGTERM", 300);
-    assert.ok(performance.now() - started >= 250, "killed before the grace period");
-    assert.equal((await process.exited).signal, "SIGKILL");
-  } finally {
-    await dir.stop();
-  }
+  await using dir = await makeTestDir({ prefix: "ccm-process-test-", keepDir: false });
+  const process = await ManagedProcess.start({
+    name: "stubborn",
+    bin: "/bin/sh",
+    args: ["-c", 'trap "" TERM; echo ready; while :; do sleep 0.1; done'],
+    logPath: `${dir.path}/stubborn.log`,
+  });
+  await process.waitForStdout(/ready/, 10_000);
+  const started = performance.now();
+  await process.kill("SIGTERM", 300);
+  assert.ok(performance.now() - started >= 250, "killed before the grace period");
+  assert.equal((await process.exited).signal, "SIGKILL");
 });
 
 Deno.test("makeTestDir runs cleanups in reverse once and removes the directory", async () => {

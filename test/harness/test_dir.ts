@@ -5,8 +5,8 @@
  * @module
  */
 
-/** A temporary directory with a stack of cleanups. */
-export interface TestDir {
+/** A temporary directory with a stack of cleanups; `await using` stops it at the end of the scope. */
+export interface TestDir extends AsyncDisposable {
   readonly path: string;
   /** Adds a cleanup; `stop()` runs the last added first and ignores their errors. */
   defer(cleanup: () => Promise<unknown>): void;
@@ -28,16 +28,17 @@ export async function makeTestDir(options: TestDirOptions): Promise<TestDir> {
   const path = await Deno.makeTempDir({ prefix: options.prefix });
   const cleanups: Array<() => Promise<unknown>> = [];
   let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+      if (!keepDir) await Deno.remove(path, { recursive: true }).catch(() => {});
+    })();
   return {
     path,
     defer(cleanup) {
       cleanups.push(cleanup);
     },
-    stop() {
-      return stopped ??= (async () => {
-        for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-        if (!keepDir) await Deno.remove(path, { recursive: true }).catch(() => {});
-      })();
-    },
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
 }
