@@ -18,18 +18,43 @@ if [[ -z "${HELM_BIN:-}" ]]; then
 fi
 
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-# A hung test must not eat CI's 90 minutes: the suite takes ~11 min here, so 60 min means something is stuck.
-timeout --kill-after=30s "${CCM_TEST_TIMEOUT:-60m}" "$deno" test --allow-all "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+fifo="$(mktemp -u)"
+mkfifo "$fifo"
+trap 'rm -f "$log" "$fifo"' EXIT
+# A hung test must not eat CI's 90 minutes. The suite takes ~11 min and no test takes 2 min, so a test still
+# running after CCM_TEST_STUCK (deno reports at 1m, 2m, 4m, 8m, ...) stops the run, and CCM_TEST_TIMEOUT bounds
+# the whole suite.
+limit="${CCM_TEST_TIMEOUT:-60m}"
+stuck_after="${CCM_TEST_STUCK:-8m0s}"
+timeout --kill-after=30s "$limit" "$deno" test --allow-all "$@" >"$fifo" 2>&1 &
+pid=$!
+stuck=""
+while IFS= read -r line; do
+  printf '%s\n' "$line"
+  printf '%s\n' "$line" >>"$log"
+  if [[ -z "$stuck" && "$line" == *"has been running for over"*"(${stuck_after})"* ]]; then
+    stuck="$(sed "s/\x1b\[[0-9;]*m//g; s/^[^']*'//; s/' has been running for over.*//" <<<"$line")"
+    kill -TERM "$pid" 2>/dev/null
+  fi
+done <"$fifo"
+wait "$pid"
+status=$?
 
+plain="$(sed 's/\x1b\[[0-9;]*m//g' "$log")"
 # deno prints e.g. "ok | 12 passed (3 steps) | 0 failed (4s)" or "FAILED | 11 passed | 1 failed (4s)".
-summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1)"
+summary="$(grep -E '^(ok|FAILED) \| [0-9]+ passed' <<<"$plain" | tail -n 1)"
 passed="$(sed -n 's/.*| \([0-9]*\) passed.*/\1/p' <<<"$summary")"
 failed="$(sed -n 's/.*| \([0-9]*\) failed.*/\1/p' <<<"$summary")"
 if [[ -z "$passed" ]]; then
-  if [[ "$status" -eq 124 ]]; then echo "deno test was stopped after ${CCM_TEST_TIMEOUT:-60m} (CCM_TEST_TIMEOUT)"; fi
-  echo "0 passed, 1 failed (deno test did not finish)"
+  # No summary: count the tests that finished (top-level lines only; steps are indented) plus the unfinished one.
+  passed="$(grep -cE '^[^ ].* \.\.\. ok \(' <<<"$plain")"
+  failed="$(grep -cE '^[^ ].* \.\.\. FAILED' <<<"$plain")"
+  if [[ -n "$stuck" ]]; then
+    echo "deno test was stopped: ${stuck} ran for over ${stuck_after} (CCM_TEST_STUCK)"
+  elif [[ "$status" -eq 124 ]]; then
+    echo "deno test was stopped after ${limit} (CCM_TEST_TIMEOUT)"
+  fi
+  echo "${passed} passed, $((failed + 1)) failed (deno test did not finish)"
   exit 1
 fi
 if [[ "$status" -ne 0 && "${failed:-0}" -eq 0 ]]; then failed=1; fi

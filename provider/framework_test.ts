@@ -40,6 +40,8 @@ class FakeElector implements Elector {
   }
 
   acquire(signal: AbortSignal): Promise<void> {
+    // As the real elector: a signal aborted before the campaign starts rejects at once.
+    if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       signal.addEventListener("abort", () => reject(signal.reason), { once: true });
       this.granted.then(resolve);
@@ -186,6 +188,15 @@ Deno.test("runFramework() stops while standing by without touching the provider"
   await done;
   assert.equal(t.provider.calls.length, 0);
   assert.equal(t.elector.released, 0);
+});
+
+Deno.test("runFramework() stopped before it reaches the campaign returns without touching the provider", async () => {
+  const t = setup(["--leader-elect=true"]);
+  t.stop.abort();
+  await t.run();
+  assert.equal(t.provider.calls.length, 0);
+  assert.equal(t.elector.released, 0);
+  assert.equal(t.started(), 0);
 });
 
 Deno.test("runFramework() rejects when the lease is lost, after stopping the controllers", async () => {
