@@ -131,6 +131,12 @@ export interface LoadBalancer {
     signal?: AbortSignal,
   ): Promise<void>;
   ensureLoadBalancerDeleted(clusterName: string, service: V1Service, signal?: AbortSignal): Promise<void>;
+  /**
+   * Asked after each successful ensure: milliseconds until `service` should be synced again although nothing
+   * changed (for example, to look for the late effect of a cloud request whose outcome was unknown), or
+   * `undefined` for no extra sync. Not in upstream's interface.
+   */
+  recheckAfterMs?(service: V1Service): number | undefined;
 }
 
 /** Builds a provider from its configuration file contents (`--cloud-config`, `undefined` when not given). */

@@ -5,14 +5,18 @@
  * the Service and a metric.
  *
  * A reserve whose outcome is unknown (timeout, connection lost, 5xx) may still complete on the API's side
- * later; until a reservation for the Service shows up, the next attempt looks for it in a list started by
- * that attempt, not in a list that may predate the late completion (which would reserve a second address).
+ * later. For {@linkcode LATE_RESERVE_WINDOW_MS} after it, every look at the Service's reservations uses a list
+ * started by that look (never a cached one that may predate the late completion, which would reserve a second
+ * address), and {@linkcode ElasticIps.recheckAfterMs} asks for the Service to be synced again every
+ * {@linkcode LATE_RESERVE_RECHECK_MS}: a completion that lands after the retry reserved another address is
+ * then found and released as a duplicate within seconds, not at the next resync or janitor pass.
  *
  * @module
  */
 import type { V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
+import { type Clock, systemClock } from "../../provider/clock.ts";
 import type { EventRecorder } from "../../provider/events.ts";
 import { maskSecrets } from "../../provider/log.ts";
 import { MetalApiError, MetalRateLimitedError } from "../api/errors.ts";
@@ -62,6 +66,14 @@ export function eipLocation(service: V1Service, settings: EipLocationSettings): 
   return undefined;
 }
 
+/**
+ * How long after a reserve with an unknown outcome its late completion is looked for. The API answers in well
+ * under a second; a request our client gave up on (30 s) has completed or been dropped a minute later.
+ */
+export const LATE_RESERVE_WINDOW_MS = 60_000;
+/** How often a Service is synced again while a late reserve may still land. */
+export const LATE_RESERVE_RECHECK_MS = 15_000;
+
 /** Options of {@linkcode ElasticIps}. */
 export interface ElasticIpsOptions {
   reservations: ReservationCache;
@@ -72,6 +84,7 @@ export interface ElasticIpsOptions {
   metrics?: Registry;
   /** Default category `["ccm", "metal", "eip"]`. */
   logger?: Logger;
+  clock?: Clock;
 }
 
 /** A Service's elastic IP. */
@@ -87,11 +100,13 @@ export class ElasticIps {
   #logger: Logger;
   #reserved: Counter<"result"> | undefined;
   #released: Counter<"result" | "reason"> | undefined;
-  /** Services whose last reserve may have succeeded without our knowing. */
-  #unsettled = new Set<string>();
+  #clock: Clock;
+  /** Services whose reserve may yet complete without our knowing, and until when to look for it. */
+  #lateUntil = new Map<string, number>();
 
   constructor(options: ElasticIpsOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? getLogger(["ccm", "metal", "eip"]);
     const registry = options.metrics;
     if (registry) {
@@ -129,12 +144,23 @@ export class ElasticIps {
 
   /** Every reservation tagged for `service` (normally none or one), in list order. */
   async findAll(service: V1Service, signal?: AbortSignal): Promise<IpReservation[]> {
-    return filterByAllTags(await this.#list(signal), this.tagsOf(service));
+    return filterByAllTags(await this.#listFor(keyOf(service), signal), this.tagsOf(service));
   }
 
   /** The first reservation tagged for `service` (upstream's choice when there are several). */
   async find(service: V1Service, signal?: AbortSignal): Promise<IpReservation | undefined> {
-    return findByAllTags(await this.#list(signal), this.tagsOf(service));
+    return findByAllTags(await this.#listFor(keyOf(service), signal), this.tagsOf(service));
+  }
+
+  /**
+   * After a successful sync of `service`: milliseconds until it should be synced again although nothing
+   * changed, because a reserve of unknown outcome may still land (see the module documentation); otherwise
+   * `undefined`.
+   */
+  recheckAfterMs(service: V1Service): number | undefined {
+    const until = this.#lateUntil.get(keyOf(service));
+    if (until === undefined) return undefined;
+    return Math.max(0, Math.min(LATE_RESERVE_RECHECK_MS, until - this.#clock.now()));
   }
 
   /** The first reservation carrying `tag` (the control-plane EIP). */
@@ -150,9 +176,7 @@ export class ElasticIps {
    */
   async ensure(service: V1Service, signal?: AbortSignal): Promise<ServiceEip> {
     const key = keyOf(service);
-    const unsettled = this.#unsettled.has(key);
-    const found = filterByAllTags(await this.#list(signal, unsettled), this.tagsOf(service));
-    if (found.length > 0 || unsettled) this.#unsettled.delete(key);
+    const found = filterByAllTags(await this.#listFor(key, signal), this.tagsOf(service));
     if (found.length > 0) {
       if (found.length > 1) {
         this.#logger.warn("Found several elastic IPs tagged for one Service; using the first", {
@@ -191,7 +215,7 @@ export class ElasticIps {
       }, signal);
     } catch (err) {
       this.#reserved?.inc({ result: "error" });
-      if (!definitelyRefused(err)) this.#unsettled.add(key);
+      if (!definitelyRefused(err)) this.#mayLandLate(key);
       const where = location.metro !== undefined
         ? `metro '${location.metro}'`
         : `facility '${location.facility}'`;
@@ -255,6 +279,26 @@ export class ElasticIps {
         `Released elastic IP ${reservation.address}`,
       );
     }
+  }
+
+  /** The reservations, listed afresh while a late reserve of the Service `key` may still land. */
+  async #listFor(key: string, signal?: AbortSignal): Promise<readonly IpReservation[]> {
+    const until = this.#lateUntil.get(key);
+    if (until === undefined) return await this.#list(signal);
+    const startedAt = this.#clock.now();
+    const list = await this.#list(signal, true);
+    // Only a list started after the window closed has surely seen any late completion.
+    if (startedAt >= until) this.#lateUntil.delete(key);
+    return list;
+  }
+
+  #mayLandLate(key: string): void {
+    const now = this.#clock.now();
+    // Services deleted within their window are never looked at again (the janitor covers them): forget them.
+    for (const [other, until] of this.#lateUntil) {
+      if (until < now - LATE_RESERVE_WINDOW_MS) this.#lateUntil.delete(other);
+    }
+    this.#lateUntil.set(key, now + LATE_RESERVE_WINDOW_MS);
   }
 
   #list(signal?: AbortSignal, fresh = false): Promise<readonly IpReservation[]> {

@@ -2,9 +2,10 @@ import { deepEqual, equal, rejects } from "node:assert/strict";
 import { MetalInvalidError, MetalTransientError } from "../api/errors.ts";
 import { InstantClock } from "../api/testing.ts";
 import type { IpReservation, IpReservationRequest } from "../api/types.ts";
-import { eipLocation, ElasticIps } from "./eip.ts";
+import { eipLocation, ElasticIps, LATE_RESERVE_RECHECK_MS, LATE_RESERVE_WINDOW_MS } from "./eip.ts";
 import { ReservationCache } from "./reservation_cache.ts";
 import { makeService } from "./testing.ts";
+import { FakeClock } from "../../provider/clock.ts";
 import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
 
 const settings = {
@@ -48,7 +49,10 @@ class LateApi {
   creates = 0;
   late: { error: Error; tags: string[] } | undefined;
 
+  lists = 0;
+
   listIpReservations(): Promise<IpReservation[]> {
+    this.lists++;
     return Promise.resolve(structuredClone(this.reservations));
   }
   createIpReservation(_p: string, req: IpReservationRequest): Promise<IpReservation> {
@@ -97,6 +101,44 @@ Deno.test("ElasticIps: a reserve that timed out but completed late is found, not
   api.completeLate();
   const { reservation, created } = await eips.ensure(svc);
   deepEqual([reservation.id, created, api.creates], ["r1", false, 1]);
+});
+
+Deno.test("ElasticIps: a late reserve landing after the retry reserved another is found within the window", async () => {
+  const api = new LateApi();
+  const reservations = new ReservationCache({ client: api, projectId: "p", clock: new InstantClock() });
+  const clock = new FakeClock(1_000_000);
+  const eips = new ElasticIps({ reservations, clusterId: "c", location: settings, clock });
+  const svc = makeService("d", "web");
+  const other = makeService("d", "other");
+  equal(eips.recheckAfterMs(svc), undefined);
+  api.late = {
+    error: new MetalTransientError(info, "no answer within 30000 ms", { kind: "timeout" }),
+    tags: [],
+  };
+  await rejects(eips.ensure(svc), /no answer within 30000 ms/);
+  const timedOut = api.late;
+  api.late = undefined;
+  equal(eips.recheckAfterMs(svc), LATE_RESERVE_RECHECK_MS);
+  equal(eips.recheckAfterMs(other), undefined);
+  // The retry finds nothing yet and reserves a second address; then the timed-out request lands.
+  const { reservation: kept } = await eips.ensure(svc);
+  api.late = timedOut;
+  api.completeLate();
+  // A cached list from before the landing does not hide it: each look in the window lists afresh.
+  await reservations.list();
+  let lists = api.lists;
+  deepEqual((await eips.findAll(svc)).map((r) => r.id), [kept.id, "r2"]);
+  equal(api.lists, lists + 1);
+  await clock.advance(LATE_RESERVE_WINDOW_MS - 5_000);
+  equal(eips.recheckAfterMs(svc), 5_000);
+  await clock.advance(5_000);
+  // The window has closed, but only a look started now has surely seen every late completion.
+  equal(eips.recheckAfterMs(svc), 0);
+  await eips.findAll(svc);
+  equal(eips.recheckAfterMs(svc), undefined);
+  lists = api.lists;
+  await eips.findAll(svc);
+  equal(api.lists, lists, "the cached list serves again after the window");
 });
 
 Deno.test("ElasticIps: after a definite refusal (4xx) the cached list still serves the next attempt", async () => {

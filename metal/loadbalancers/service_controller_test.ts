@@ -2,7 +2,7 @@
  * The framework's service controller driving {@linkcode MetalLoadBalancer} (kube-vip mode) over fakes of
  * Kubernetes and the in-process Metal simulator: the whole Service lifecycle through the real controller code.
  */
-import { deepEqual, equal, notEqual } from "node:assert/strict";
+import { deepEqual, equal, notEqual, rejects } from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
 import { parseLabelSelector } from "../../provider/label_selector.ts";
 import { ServiceController } from "../../provider/controllers/service.ts";
@@ -11,7 +11,7 @@ import { FakeNodeWriter, FakeServiceWriter } from "../../provider/testing/fake_w
 import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
 import { InstantClock } from "../api/testing.ts";
 import { BgpNodeManager } from "../bgp/node_bgp.ts";
-import { ElasticIps } from "./eip.ts";
+import { ElasticIps, LATE_RESERVE_RECHECK_MS } from "./eip.ts";
 import { createKubeVipImplementation } from "./kube_vip.ts";
 import { ReservationCache } from "./reservation_cache.ts";
 import { KUBE_VIP_IPS_ANNOTATION } from "./service_ip.ts";
@@ -126,4 +126,25 @@ Deno.test("service controller: a deleted Service keeps its finalizer until its E
   await controller.syncService("default/gone");
   equal(ours("gone").length, 0);
   equal(patcher.informer.get("default/gone"), undefined, "finalizer removed, object gone");
+});
+
+Deno.test("service controller: a reserve that failed with 5xx but landed after the retry is released on the recheck", async () => {
+  const { patcher, controller, ours, metal } = await setup();
+  patcher.put(makeService("default", "late"));
+  metal.failNext({ method: "POST", path: `/projects/${metal.projectId}/ips`, status: 503 });
+  await rejects(controller.syncService("default/late"), /Failed to reserve an elastic IP/);
+  // The retry reserves: nothing is tagged for the Service yet. A recheck is asked for.
+  equal(await controller.syncService("default/late"), LATE_RESERVE_RECHECK_MS);
+  const [kept] = ours("late");
+  // Now the failed request completes on the API's side.
+  await metal.client.createIpReservation(metal.projectId, {
+    type: "public_ipv4",
+    quantity: 1,
+    metro: "sv",
+    tags: serviceTags("default", "late", CLUSTER),
+  });
+  equal(ours("late").length, 2);
+  await controller.syncService("default/late");
+  deepEqual(ours("late").map((r) => r.id), [kept!.id]);
+  deepEqual(patcher.get("default", "late").status?.loadBalancer?.ingress, [{ ip: kept!.network }]);
 });

@@ -13,7 +13,8 @@
  * Deleting one cleans the implementation up first and releases the reservation only after that succeeded
  * (§12.6), so a failed clean-up is retried with the reservation still there to find. A Service with several
  * tagged reservations (a reserve that timed out but completed late, or an older CCM) keeps the one it uses
- * and the others are released on its next ensure or update.
+ * and the others are released on its next ensure or update (which comes within seconds while a reserve of
+ * unknown outcome may still land: `ElasticIps.recheckAfterMs`).
  *
  * The control-plane Service `kube-system/cloud-provider-equinix-metal-kubernetes-external` (managed by the
  * control-plane EIP manager) uses the reservation tagged `METAL_EIP_TAG`; it is never reserved nor released
@@ -183,6 +184,10 @@ export class MetalLoadBalancer implements LoadBalancer {
     );
     await this.#writeService(service, exposePatch(this.#o.exposure, service, ip), signal);
     return status ?? ingress((ip as Extract<ServiceIp, { address: string }>).address);
+  }
+
+  recheckAfterMs(service: V1Service): number | undefined {
+    return this.#o.eips?.recheckAfterMs(service);
   }
 
   async updateLoadBalancer(

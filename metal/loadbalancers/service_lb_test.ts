@@ -9,7 +9,7 @@ import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts"
 import { InstantClock } from "../api/testing.ts";
 import type { AnnotationTemplates } from "../bgp/annotations.ts";
 import { BgpNodeManager } from "../bgp/node_bgp.ts";
-import { type EipLocationSettings, ElasticIps } from "./eip.ts";
+import { type EipLocationSettings, ElasticIps, LATE_RESERVE_RECHECK_MS } from "./eip.ts";
 import type {
   AddServiceRequest,
   LoadBalancerImplementation,
@@ -357,6 +357,17 @@ Deno.test("an API refusal is an EIPReservationFailed Warning, and nothing is hal
   equal(impl.calls.length, 0);
   await lb.ensureLoadBalancer("kubernetes", services.get("default", "q"), nodes());
   equal(reservationsOf("default", "q").length, 1);
+});
+
+Deno.test("a reserve of unknown outcome (5xx) asks for rechecks of the Service; a definite refusal does not", async () => {
+  for (const [status, recheck] of [[503, LATE_RESERVE_RECHECK_MS], [422, undefined]] as const) {
+    const { lb, services, nodes, metal } = await setup();
+    metal.failNext({ method: "POST", path: `/projects/${metal.projectId}/ips`, status, message: "no" });
+    const svc = services.put(makeService("default", "q"));
+    equal(lb.recheckAfterMs(svc), undefined);
+    await rejects(lb.ensureLoadBalancer("kubernetes", svc, nodes()), /Failed to reserve an elastic IP/);
+    equal(lb.recheckAfterMs(svc), recheck, `after ${status}`);
+  }
 });
 
 Deno.test("a node failing BGP is skipped in ensure and update, with a Warning on the Node (upstream §12.8)", async () => {

@@ -150,7 +150,10 @@ export class ServiceController implements Controller {
           queue: services,
           workers: this.#o.workers,
           controller: SERVICE_LB_CONTROLLER,
-          sync: (key, signal) => this.syncService(key, signal),
+          sync: async (key, signal) => {
+            const after = await this.syncService(key, signal);
+            if (after !== undefined) services.addAfter(key, after);
+          },
         }),
         runWorkers({
           ...common,
@@ -168,8 +171,11 @@ export class ServiceController implements Controller {
     }
   }
 
-  /** Reconciles one Service by key `namespace/name`. */
-  syncService(key: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Reconciles one Service by key `namespace/name`; resolves with the delay after which the provider wants it
+   * synced again (`LoadBalancer.recheckAfterMs`), if any.
+   */
+  syncService(key: string, signal?: AbortSignal): Promise<number | undefined> {
     return this.#withLock(key, async () => {
       const service = this.#o.services.get(key);
       if (service === undefined) {
@@ -194,6 +200,7 @@ export class ServiceController implements Controller {
           this.#cache.delete(key);
         } else {
           await this.#ensure(key, service, signal);
+          return this.#o.balancer.recheckAfterMs?.(service);
         }
       } catch (err) {
         if (!(err instanceof RetryError)) {

@@ -295,6 +295,29 @@ Deno.test("run() retries a failed Service with 5 s backoff", async () => {
   await running;
 });
 
+Deno.test("run() syncs a Service again when the provider asks for a recheck after a successful ensure", async () => {
+  const t = setup([svc("web"), svc("api")]);
+  t.provider.recheckAfter.set("default/web", 15_000);
+  const stop = new AbortController();
+  const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
+  for (let i = 0; i < 10; i++) await settle();
+  const ensures = (key: string) =>
+    t.provider.callsOf("ensureLoadBalancer").filter((c) => c.target === key).length;
+  assert.deepEqual([ensures("default/web"), ensures("default/api")], [1, 1]);
+  await t.clock.advance(14_999);
+  assert.equal(ensures("default/web"), 1);
+  t.provider.recheckAfter.delete("default/web");
+  await t.clock.advance(1);
+  for (let i = 0; i < 5; i++) await settle();
+  assert.equal(ensures("default/web"), 2);
+  await t.clock.advance(60_000);
+  for (let i = 0; i < 5; i++) await settle();
+  assert.deepEqual([ensures("default/web"), ensures("default/api")], [2, 1]);
+  assert.equal(t.recorder.events.filter((e) => e.type === "Warning").length, 0);
+  stop.abort();
+  await running;
+});
+
 Deno.test("run() reconciles every managed Service again on an informer resync", async () => {
   const t = setup([svc("web"), svc("internal", { type: "ClusterIP" })]);
   const stop = new AbortController();

@@ -108,6 +108,8 @@ export class FakeProvider implements CloudProvider {
   readonly calls: FakeCall[] = [];
   /** Load balancers by service key: status and the node names of the last ensure/update. */
   readonly loadBalancers = new Map<string, { status: V1LoadBalancerStatus; nodes: string[] }>();
+  /** What the load balancer's `recheckAfterMs` answers, by service key (nothing for keys not set). */
+  readonly recheckAfter = new Map<string, number>();
   /** Context passed to {@linkcode initialize}, once called. */
   initContext?: CloudInitContext;
 
@@ -218,6 +220,7 @@ export class FakeProvider implements CloudProvider {
         this.#call("ensureLoadBalancerDeleted", serviceKey(service), undefined, () => {
           this.loadBalancers.delete(serviceKey(service));
         }),
+      recheckAfterMs: (service) => this.recheckAfter.get(serviceKey(service)),
     };
   }
 
