@@ -7,15 +7,9 @@ import { getLogger } from "@logtape/logtape";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { parseFlagValue } from "../provider/flags.ts";
 import { configureLogging, type LogFormat } from "../provider/log.ts";
-import { ADMIN_TOKEN_PATTERN } from "./admin.ts";
-import { loadSeedFile } from "./seed.ts";
-import {
-  adminExposureProblem,
-  exportLines,
-  type FakeApiServer,
-  serveFakeApi,
-  type ServeOptions,
-} from "./serve.ts";
+// The simulator itself (./serve.ts, ./admin.ts, ./seed.ts) is imported when this subcommand runs, so that
+// `ccm run` never loads it (a few MB of memory).
+import type { FakeApiServer, ServeOptions } from "./serve.ts";
 
 /** Parsed `fake-api` flags. */
 export interface FakeApiFlags {
@@ -48,8 +42,8 @@ export function parseListen(text: string): { hostname: string; port: number } {
 /** Shortest admin token accepted: guessing one must be hopeless. */
 const ADMIN_TOKEN_MIN_LENGTH = 16;
 
-function adminToken(text: string): string {
-  if (text.length < ADMIN_TOKEN_MIN_LENGTH || !ADMIN_TOKEN_PATTERN.test(text)) {
+function adminToken(text: string, pattern: RegExp): string {
+  if (text.length < ADMIN_TOKEN_MIN_LENGTH || !pattern.test(text)) {
     throw new InvalidArgumentError(
       `Expected at least ${ADMIN_TOKEN_MIN_LENGTH} characters of letters, digits and '._~+/-', for example ` +
         "the output of 'openssl rand -hex 16'.",
@@ -135,10 +129,14 @@ export function fakeApiCommand(
     )
     .action(async () => {
       const o = command.opts();
+      const [{ ADMIN_TOKEN_PATTERN }, { adminExposureProblem }] = await Promise.all([
+        import("./admin.ts"),
+        import("./serve.ts"),
+      ]);
       let flags: FakeApiFlags;
       try {
         const listen = parseListen(o.listen);
-        const token = o.adminToken === undefined ? undefined : adminToken(o.adminToken);
+        const token = o.adminToken === undefined ? undefined : adminToken(o.adminToken, ADMIN_TOKEN_PATTERN);
         const exposure = adminExposureProblem(listen.hostname, token);
         if (exposure !== undefined) throw new InvalidArgumentError(exposure);
         flags = {
@@ -164,6 +162,10 @@ export function fakeApiCommand(
 
 /** Runs the simulator with parsed flags until SIGINT/SIGTERM, printing the `export` lines to stdout. */
 export async function runFakeApi(flags: FakeApiFlags): Promise<void> {
+  const [{ serveFakeApi, exportLines }, { loadSeedFile }] = await Promise.all([
+    import("./serve.ts"),
+    import("./seed.ts"),
+  ]);
   await configureLogging({ verbosity: flags.verbosity, format: flags.loggingFormat });
   const serveOptions: ServeOptions = {
     hostname: flags.listen.hostname,

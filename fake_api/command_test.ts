@@ -120,3 +120,28 @@ Deno.test("the printed environment points every client at the server", () => {
     "METAL_TOKEN_EXCHANGE_URL",
   ]);
 });
+
+Deno.test("`ccm run` does not load the simulator: main.ts reaches fake_api/ only through command.ts's dynamic imports", async () => {
+  const root = new URL("../main.ts", import.meta.url).href;
+  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json", root], stderr: "inherit" })
+    .output();
+  assert.ok(info.success, "deno info main.ts");
+  const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as {
+    modules: { specifier: string; dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[] }[];
+  };
+  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const loaded = new Set<string>();
+  const visit = (specifier: string) => {
+    if (loaded.has(specifier)) return;
+    loaded.add(specifier);
+    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (dep.code && !dep.isDynamic) visit(dep.code.specifier);
+    }
+  };
+  visit(root);
+  const simulator = [...loaded].filter((s) => s.includes("/fake_api/")).map((s) =>
+    s.replace(/^.*\/fake_api\//, "")
+  );
+  assert.deepEqual(simulator, ["command.ts"]);
+  assert.ok([...loaded].some((s) => s.endsWith("/metal/mod.ts")), "the walk follows static imports");
+});
