@@ -9,6 +9,7 @@ import type { CloudProvider } from "./cloud.ts";
 import { ConfigError } from "./errors.ts";
 import { configureLogging } from "./log.ts";
 import type { RunOptions } from "./options.ts";
+import { runNativeMemoryTrimmer } from "./native_memory.ts";
 import { getCloudProviderFactory } from "./registry.ts";
 import { type FrameworkParts, runFramework } from "./framework.ts";
 import { createKubeClients } from "./kube/client.ts";
@@ -49,11 +50,18 @@ export async function runController(options: RunOptions, deps: RunControllerDeps
   }
   const provider = await createProvider(options, deps);
   logger.info("Created cloud provider {provider}", { provider: provider.providerName });
-  await (deps.startControllers ?? startControllers)({
-    provider,
-    options,
-    signal: deps.signal ?? new AbortController().signal,
-  });
+  const trimStop = new AbortController();
+  const trimming = runNativeMemoryTrimmer({ signal: trimStop.signal, logger });
+  try {
+    await (deps.startControllers ?? startControllers)({
+      provider,
+      options,
+      signal: deps.signal ?? new AbortController().signal,
+    });
+  } finally {
+    trimStop.abort();
+    await trimming;
+  }
 }
 
 /**
