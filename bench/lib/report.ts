@@ -48,10 +48,16 @@ export async function machine(): Promise<string> {
   return `${model}, ${navigator.hardwareConcurrency} CPUs, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}`;
 }
 
+/** The paths in `git status --porcelain` output (each line is two status letters, a space and the path). */
+export function changedFiles(porcelain: string): string[] {
+  return porcelain.split("\n").filter((l) => l.length > 3).map((l) => l.slice(3));
+}
+
 /** Short HEAD, marked when product or bench files have uncommitted changes. */
 export async function commit(): Promise<string> {
+  // Not trimmed at the start: a porcelain line begins with its status, such as " M".
   const git = async (...args: string[]) =>
-    new TextDecoder().decode((await new Deno.Command("git", { args, cwd: ROOT }).output()).stdout).trim();
+    new TextDecoder().decode((await new Deno.Command("git", { args, cwd: ROOT }).output()).stdout).trimEnd();
   try {
     const head = await git("rev-parse", "--short", "HEAD");
     const dirty = await git(
@@ -66,7 +72,7 @@ export async function commit(): Promise<string> {
       ":!bench/RESULTS.md",
     );
     if (dirty === "") return head;
-    const files = dirty.split("\n").map((l) => l.slice(3));
+    const files = changedFiles(dirty);
     return `${head} (with uncommitted changes in the shared tree: ${files.join(", ")})`;
   } catch {
     return "unknown";
