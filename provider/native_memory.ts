@@ -61,7 +61,7 @@ export function openGlibcAllocator(): NativeAllocator | undefined {
 export interface NativeMemoryTrimmerOptions {
   signal: AbortSignal;
   /** Default {@linkcode openGlibcAllocator}. */
-  allocator?: NativeAllocator | undefined;
+  openAllocator?: () => NativeAllocator | undefined;
   intervalMs?: number;
   clock?: Clock;
   logger?: Logger;
@@ -69,7 +69,7 @@ export interface NativeMemoryTrimmerOptions {
 
 /** Trims every `intervalMs` until `signal` aborts; resolves at once when there is no allocator to trim. */
 export async function runNativeMemoryTrimmer(options: NativeMemoryTrimmerOptions): Promise<void> {
-  const allocator = "allocator" in options ? options.allocator : openGlibcAllocator();
+  const allocator = (options.openAllocator ?? openGlibcAllocator)();
   if (allocator === undefined) {
     options.logger?.debug("Not trimming native memory: no glibc allocator");
     return;

@@ -26,7 +26,11 @@ Deno.test("runNativeMemoryTrimmer() tunes at once, trims once per interval until
   let closed = 0;
   const stop = new AbortController();
   const running = runNativeMemoryTrimmer({
-    allocator: { tune: () => void tuned++, trim: () => (trims++, true), close: () => void closed++ },
+    openAllocator: () => ({
+      tune: () => void tuned++,
+      trim: () => (trims++, true),
+      close: () => void closed++,
+    }),
     signal: stop.signal,
     clock,
   });
@@ -44,6 +48,10 @@ Deno.test("runNativeMemoryTrimmer() tunes at once, trims once per interval until
 
 Deno.test("runNativeMemoryTrimmer() without an allocator returns at once, without waiting for a stop", async () => {
   const clock = new FakeClock();
-  await runNativeMemoryTrimmer({ allocator: undefined, signal: new AbortController().signal, clock });
+  await runNativeMemoryTrimmer({
+    openAllocator: () => undefined,
+    signal: new AbortController().signal,
+    clock,
+  });
   assert.equal(clock.pendingSleeps, 0);
 });
