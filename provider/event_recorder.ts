@@ -6,17 +6,13 @@
  *
  * @module
  */
-import {
-  type CoreV1Api,
-  type CoreV1Event,
-  type KubernetesObject,
-  PatchStrategy,
-  setHeaderOptions,
-} from "@kubernetes/client-node";
+import type { CoreV1Event, KubernetesObject } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
 import type { EventRecorder, EventType } from "./events.ts";
+import type { CoreV1Api } from "./kube/api.ts";
+import { patchOptions } from "./kube/patch.ts";
 
 /** Where Events are written; {@linkcode coreV1EventSink} adapts the typed client. */
 export interface EventSink {
@@ -27,7 +23,7 @@ export interface EventSink {
 
 /** Writes Events with a `CoreV1Api` client. */
 export function coreV1EventSink(core: CoreV1Api): EventSink {
-  const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+  const mergePatch = patchOptions("merge");
   return {
     create: (namespace, body) => core.createNamespacedEvent({ namespace, body }),
     patch: (namespace, name, body) => core.patchNamespacedEvent({ namespace, name, body }, mergePatch),

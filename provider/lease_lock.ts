@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import type { V1Lease } from "@kubernetes/client-node";
 import type { KubeClients } from "./kube/client.ts";
 import { isNotFound } from "./kube/errors.ts";
 import { requestOptions } from "./kube/patch.ts";
@@ -44,6 +44,11 @@ function millis(value: unknown): number {
   return 0;
 }
 
+/** `ms` as a MicroTime, `2006-01-02T15:04:05.000000Z`: the API server rejects other fraction lengths. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
 /** Reads the election record of a Lease; missing fields read as empty/zero. */
 export function recordFromLease(lease: V1Lease): LeaderElectionRecord {
   const spec = lease.spec ?? {};
@@ -68,8 +73,9 @@ export function leaseFromRecord(
     spec: {
       holderIdentity: record.holderIdentity,
       leaseDurationSeconds: record.leaseDurationSeconds,
-      acquireTime: new V1MicroTime(record.acquireTime),
-      renewTime: new V1MicroTime(record.renewTime),
+      // The model types say Date; the wire format is a string, which is what we send.
+      acquireTime: microTime(record.acquireTime) as unknown as Date,
+      renewTime: microTime(record.renewTime) as unknown as Date,
       leaseTransitions: record.leaseTransitions,
     },
   };

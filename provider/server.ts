@@ -7,7 +7,6 @@
 import { getLogger } from "@logtape/logtape";
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
-import { generate } from "selfsigned";
 import type { HealthChecks } from "./health.ts";
 
 /** The check sets behind the three health endpoints. */
@@ -122,6 +121,8 @@ export async function selfSignedCertificate(bindAddress = "0.0.0.0"): Promise<{ 
   const dns = [...new Set(["localhost", host].filter((h) => h !== ""))];
   const ips = [...new Set(["127.0.0.1", "::1", bindAddress].filter((ip) => ip !== "0.0.0.0" && ip !== "::"))];
   const notBeforeDate = new Date(Date.now() - 60_000);
+  // Loaded only when needed: the X.509 library costs ~7 MB of memory that a given certificate saves.
+  const { generate } = await import("selfsigned");
   const pems = await generate([{
     name: "commonName",
     value: `${host || "localhost"}@${Math.floor(Date.now() / 1000)}`,

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import type { KubernetesObject } from "@kubernetes/client-node";
 import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
-import { parseAllDocuments } from "yaml";
+import { type KubeObject, parseManifests } from "./harness/objects.ts";
 
 /** Repository root. */
 export const ROOT = new URL("../", import.meta.url).pathname;
@@ -18,19 +17,7 @@ export const CHART_DIR = `${ROOT}deploy/chart`;
 /** helm version test/install_helm.sh builds. */
 export const HELM_VERSION = "v3.22.0";
 
-/** A Kubernetes object as parsed from YAML. */
-export type KubeObject = KubernetesObject & Record<string, unknown>;
-
-/** Parses a multi-document YAML stream into objects (empty documents dropped); throws on a YAML error. */
-export function parseManifests(text: string, source = "manifest"): KubeObject[] {
-  const objects: KubeObject[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw new Error(`Invalid YAML in ${source}: ${doc.errors[0]?.message}`);
-    const value = doc.toJS();
-    if (value !== null && value !== undefined) objects.push(value as KubeObject);
-  }
-  return objects;
-}
+export { type KubeObject, parseManifests };
 
 /** The objects of `deploy/template/<file>`. */
 export async function readTemplate(file: string): Promise<KubeObject[]> {

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { KubeConfig, V1ConfigMap } from "@kubernetes/client-node";
+import type { V1ConfigMap } from "@kubernetes/client-node";
+import type { KubeConfig } from "../../provider/kube/kubeconfig.ts";
 import type { Logger } from "@logtape/logtape";
 import { Buffer } from "node:buffer";
 

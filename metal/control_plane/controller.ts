@@ -13,7 +13,8 @@
  *
  * @module
  */
-import type { KubeConfig, V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
+import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
+import type { KubeConfig } from "../../provider/kube/kubeconfig.ts";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import { type Clock, systemClock } from "../../provider/clock.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "../../provider/kube/kubeconfig.ts";
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
 import type { CloudInitContext } from "../../provider/cloud.ts";

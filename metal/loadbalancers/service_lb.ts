@@ -25,7 +25,8 @@
  *
  * @module
  */
-import type { CoreV1Api, V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
+import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
+import type { CoreV1Api } from "../../provider/kube/api.ts";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { LoadBalancer, LoadBalancerLookup } from "../../provider/cloud.ts";
 import { apiErrorMessage, statusCode } from "../../provider/controllers/kube_writers.ts";

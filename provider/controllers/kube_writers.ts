@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { CoreV1Api, V1Node, V1Service } from "@kubernetes/client-node";
+import type { V1Node, V1Service } from "@kubernetes/client-node";
+import type { CoreV1Api } from "../kube/api.ts";
 import { patchOptions } from "../kube/patch.ts";
 
 /** `merge` = JSON merge patch (RFC 7386); `strategic` = Kubernetes strategic merge patch. */

@@ -10,24 +10,21 @@
  *
  * @module
  */
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  createConfiguration,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  type KubeConfig,
-  KubernetesObjectApi,
-  ServerConfiguration,
-  wrapHttpLibrary,
-} from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import type { Clock } from "../clock.ts";
 import { TokenBucket } from "../token_bucket.ts";
 import { VERSION } from "../version.ts";
-import { loadKubeConfig, type LoadKubeConfigOptions } from "./kubeconfig.ts";
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  KubeRest,
+  ObjectsApi,
+} from "./api.ts";
+import { type KubeConfig, loadKubeConfig, type LoadKubeConfigOptions } from "./kubeconfig.ts";
 import { registerRequestMetrics } from "./request_metrics.ts";
-import { RateLimitedHttpLibrary, RequestStats, shareDispatchers } from "./transport.ts";
+import { type HttpSender, KubeTransport, RequestStats } from "./transport.ts";
 import { type WatchEvent, watchStream, type WatchStreamOptions } from "./watch.ts";
 
 /** The typed API clients; all requests made through them share the rate limiter. */
@@ -37,8 +34,10 @@ export interface KubeClients extends AsyncDisposable {
   readonly coordination: CoordinationV1Api;
   readonly discovery: DiscoveryV1Api;
   readonly custom: CustomObjectsApi;
-  /** Generic object client; used for server-side apply of arbitrary kinds. */
-  readonly objects: KubernetesObjectApi;
+  /** Objects of any kind (found through discovery): create, read, delete, list, server-side apply. */
+  readonly objects: ObjectsApi;
+  /** JSON requests to any path (what the typed clients use). */
+  readonly rest: KubeRest;
   /** The shared client-side limiter (`--kube-api-qps`/`--kube-api-burst`). */
   readonly limiter: TokenBucket;
   /** Request counters per Kubernetes verb, and a hook for per-request metrics. */
@@ -67,14 +66,13 @@ export interface KubeClientsOptions extends LoadKubeConfigOptions {
   kubeConfig?: KubeConfig;
   /** Called before every write request; throwing cancels it (leader-election fencing). */
   beforeWrite?: (url: URL) => void;
+  /** Does the HTTP instead of undici (transport tests). */
+  sender?: HttpSender;
 }
 
 /** Builds the process-wide {@linkcode KubeClients} from `--kubeconfig`/`--master` or the in-cluster account. */
 export function createKubeClients(options: KubeClientsOptions = {}): KubeClients {
   const kc = options.kubeConfig ?? loadKubeConfig(options);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("Kubeconfig has no current cluster; set current-context");
-  const closePools = shareDispatchers(kc);
   const limiter = new TokenBucket({
     qps: options.qps ?? 20,
     burst: options.burst ?? 30,
@@ -82,34 +80,33 @@ export function createKubeClients(options: KubeClientsOptions = {}): KubeClients
   });
   const requests = new RequestStats();
   if (options.registry) registerRequestMetrics(options.registry, requests);
-  const httpLibrary = new RateLimitedHttpLibrary({
+  const transport = new KubeTransport({
+    config: kc,
     limiter,
     userAgent: options.userAgent ?? `ccm/${VERSION}`,
     stats: requests,
     beforeWrite: options.beforeWrite,
+    sender: options.sender,
   });
-  const configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server.replace(/\/+$/, ""), {}),
-    authMethods: { default: kc },
-    httpApi: wrapHttpLibrary(httpLibrary),
-  });
+  const rest = new KubeRest(transport);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    await closePools();
+    await transport.close();
   };
   return {
     config: kc,
-    core: new CoreV1Api(configuration),
-    coordination: new CoordinationV1Api(configuration),
-    discovery: new DiscoveryV1Api(configuration),
-    custom: new CustomObjectsApi(configuration),
-    objects: new KubernetesObjectApi(configuration),
+    core: new CoreV1Api(rest),
+    coordination: new CoordinationV1Api(rest),
+    discovery: new DiscoveryV1Api(rest),
+    custom: new CustomObjectsApi(rest),
+    objects: new ObjectsApi(rest),
+    rest,
     limiter,
     requests,
     watch: <T>(path: string, watchOptions: WatchStreamOptions) =>
-      watchStream<T>({ kubeConfig: kc, httpLibrary, path, ...watchOptions }),
+      watchStream<T>({ transport, path, ...watchOptions }),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,11 +1,10 @@
 /**
- * Kubernetes API errors: the client library throws `ApiException` with the response body as a raw string;
- * these helpers turn it into an error with the Status `code`, `reason` and `message`, and answer the usual
- * questions (`isNotFound`, `isConflict`, ...).
+ * Kubernetes API errors: a failed call throws a {@linkcode KubeApiError} with the Status `code`, `reason` and
+ * `message`; these helpers answer the usual questions (`isNotFound`, `isConflict`, ...). Errors shaped like the
+ * official client's `ApiException` (`code` and the raw `body`) are understood too.
  *
  * @module
  */
-import { ApiException } from "@kubernetes/client-node";
 
 /** Status reasons as the API server spells them (metav1.StatusReason). */
 export type StatusReason =
@@ -135,20 +134,29 @@ function noMessage(code: number): string {
   return `the server responded with HTTP ${code}`;
 }
 
+/** An error shaped like the official client's `ApiException`: HTTP `code` and the raw response `body`. */
+interface ApiExceptionLike {
+  code: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+function isApiExceptionLike(err: unknown): err is ApiExceptionLike {
+  return err instanceof Error && typeof (err as Partial<ApiExceptionLike>).code === "number" && "body" in err;
+}
+
 /**
- * Returns `err` as a {@linkcode KubeApiError} when it is one or an `ApiException`; otherwise `undefined`
- * (network errors, bugs).
+ * Returns `err` as a {@linkcode KubeApiError} when it is one (or shaped like the official client's
+ * `ApiException`); otherwise `undefined` (network errors, bugs).
  */
 export function asKubeApiError(err: unknown): KubeApiError | undefined {
   if (err instanceof KubeApiError) return err;
-  if (err instanceof ApiException) {
-    return kubeApiErrorFromResponse(err.code, err.body, err.headers ?? {}, err);
-  }
+  if (isApiExceptionLike(err)) return kubeApiErrorFromResponse(err.code, err.body, err.headers ?? {}, err);
   return undefined;
 }
 
 /**
- * Rethrows-friendly conversion: `ApiException` becomes a {@linkcode KubeApiError} whose message starts with
+ * Rethrows-friendly conversion: an API error becomes a {@linkcode KubeApiError} whose message starts with
  * `op`; other errors are returned unchanged. Use in `catch (err) { throw toKubeError(err, "patch node \"n1\"") }`.
  */
 export function toKubeError(err: unknown, op?: string): Error {

@@ -1,13 +1,171 @@
 /**
  * Where the API server and credentials come from: `--kubeconfig`, `--master`, or the in-cluster service
- * account (client-go's `clientcmd.BuildConfigFromFlags`).
+ * account (client-go's `clientcmd.BuildConfigFromFlags`). Our own small reader of kubeconfig files: the
+ * official client library costs ~60 MB of memory to load, and we need only its configuration subset.
+ *
+ * Supported credentials: bearer token, token file, client certificate and key (files or inline data), basic
+ * auth. Exec plugins, auth providers and proxies are refused with an error that says so.
  *
  * @module
  */
-import { KubeConfig } from "@kubernetes/client-node";
+import { dirname, isAbsolute, join } from "node:path";
+import { parse as parseYaml } from "yaml";
 
 /** Paths of the service-account files a pod gets (relative to `pathPrefix`). */
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** One kubeconfig cluster. */
+export interface Cluster {
+  name: string;
+  /** API server URL, for example `https://10.0.0.1:6443`. */
+  server: string;
+  /** Base64 PEM of the CA (`certificate-authority-data`). */
+  caData?: string;
+  /** Path of the CA PEM (`certificate-authority`). */
+  caFile?: string;
+  skipTLSVerify: boolean;
+  /** Name to verify the server certificate against (`tls-server-name`). */
+  tlsServerName?: string;
+}
+
+/** One kubeconfig user (credentials). */
+export interface User {
+  name: string;
+  token?: string;
+  /** Re-read when it changes (projected service-account tokens rotate). */
+  tokenFile?: string;
+  /** Base64 PEM (`client-certificate-data`). */
+  certData?: string;
+  certFile?: string;
+  /** Base64 PEM (`client-key-data`). */
+  keyData?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+}
+
+/** One kubeconfig context. */
+export interface Context {
+  name: string;
+  cluster: string;
+  user: string;
+  namespace?: string;
+}
+
+/** Options of {@linkcode KubeConfig.loadFromOptions}. */
+export interface KubeConfigInit {
+  clusters: Array<Omit<Cluster, "skipTLSVerify"> & { skipTLSVerify?: boolean }>;
+  users: User[];
+  contexts: Context[];
+  currentContext: string;
+}
+
+/** A loaded kubeconfig: clusters, users, contexts and the current context. */
+export class KubeConfig {
+  clusters: Cluster[] = [];
+  users: User[] = [];
+  contexts: Context[] = [];
+  currentContext = "";
+
+  /** Replaces the configuration with `init`. */
+  loadFromOptions(init: KubeConfigInit): void {
+    this.clusters = init.clusters.map((c) => ({ ...c, skipTLSVerify: c.skipTLSVerify ?? false }));
+    this.users = init.users.map((u) => ({ ...u }));
+    this.contexts = init.contexts.map((c) => ({ ...c }));
+    this.currentContext = init.currentContext;
+  }
+
+  /** Parses kubeconfig YAML (or JSON); relative file paths resolve against `baseDir`. */
+  loadFromString(text: string, baseDir = "."): void {
+    const doc = parseYaml(text) as unknown;
+    if (!isRecord(doc)) throw new Error("not a kubeconfig: the document is not a mapping");
+    const path = (value: unknown) =>
+      typeof value === "string" && value ? (isAbsolute(value) ? value : join(baseDir, value)) : undefined;
+    this.loadFromOptions({
+      clusters: entries(doc.clusters, "cluster").map(({ name, body }) => {
+        for (const key of ["proxy-url"]) {
+          if (body[key]) {
+            throw new Error(`cluster "${name}" sets ${key}, which ccm does not support; remove it`);
+          }
+        }
+        return {
+          name,
+          server: str(body.server) ?? "",
+          caData: str(body["certificate-authority-data"]),
+          caFile: path(body["certificate-authority"]),
+          skipTLSVerify: body["insecure-skip-tls-verify"] === true,
+          tlsServerName: str(body["tls-server-name"]),
+        };
+      }),
+      users: entries(doc.users, "user").map(({ name, body }) => {
+        for (const key of ["exec", "auth-provider"]) {
+          if (body[key]) {
+            throw new Error(
+              `user "${name}" uses ${key} credentials, which ccm does not support; use a token, a token file or a client certificate`,
+            );
+          }
+        }
+        return {
+          name,
+          token: str(body.token),
+          tokenFile: path(body.tokenFile),
+          certData: str(body["client-certificate-data"]),
+          certFile: path(body["client-certificate"]),
+          keyData: str(body["client-key-data"]),
+          keyFile: path(body["client-key"]),
+          username: str(body.username),
+          password: str(body.password),
+        };
+      }),
+      contexts: entries(doc.contexts, "context").map(({ name, body }) => ({
+        name,
+        cluster: str(body.cluster) ?? "",
+        user: str(body.user) ?? "",
+        namespace: str(body.namespace),
+      })),
+      currentContext: str(doc["current-context"]) ?? "",
+    });
+  }
+
+  /** Reads and parses the kubeconfig file at `path`. */
+  loadFromFile(path: string): void {
+    this.loadFromString(Deno.readTextFileSync(path), dirname(path));
+  }
+
+  getCurrentContext(): Context | null {
+    return this.contexts.find((c) => c.name === this.currentContext) ?? null;
+  }
+
+  getCurrentCluster(): Cluster | null {
+    const context = this.getCurrentContext();
+    return (context && this.clusters.find((c) => c.name === context.cluster)) ?? null;
+  }
+
+  getCurrentUser(): User | null {
+    const context = this.getCurrentContext();
+    return (context && this.users.find((u) => u.name === context.user)) ?? null;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** The named entries of a kubeconfig list (`clusters`, `users`, `contexts`). */
+function entries(list: unknown, field: string): Array<{ name: string; body: Record<string, unknown> }> {
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw new Error(`${field}s must be a list`);
+  return list.map((item, i) => {
+    const name = isRecord(item) ? str(item.name) : undefined;
+    if (!name) throw new Error(`${field}s[${i}] has no name`);
+    const body = (item as Record<string, unknown>)[field];
+    return { name, body: isRecord(body) ? body : {} };
+  });
+}
 
 /** Options of {@linkcode loadKubeConfig}. */
 export interface LoadKubeConfigOptions {
@@ -44,7 +202,7 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig 
     }
   } else if (options.master) {
     kc.loadFromOptions({
-      clusters: [{ name: "master", server: options.master, skipTLSVerify: false }],
+      clusters: [{ name: "master", server: options.master }],
       users: [{ name: "anonymous" }],
       contexts: [{ name: "master", cluster: "master", user: "anonymous" }],
       currentContext: "master",
@@ -84,8 +242,8 @@ function loadInCluster(
   }
   const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   kc.loadFromOptions({
-    clusters: [{ name: "inCluster", server, caFile: `${dir}/ca.crt`, skipTLSVerify: false }],
-    users: [{ name: "inClusterUser", authProvider: { name: "tokenFile", config: { tokenFile } } }],
+    clusters: [{ name: "inCluster", server, caFile: `${dir}/ca.crt` }],
+    users: [{ name: "inClusterUser", tokenFile }],
     contexts: [{ name: "inClusterContext", cluster: "inCluster", user: "inClusterUser" }],
     currentContext: "inClusterContext",
   });

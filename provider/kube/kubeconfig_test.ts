@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadKubeConfig } from "./kubeconfig.ts";
+import { KubeConfig, loadKubeConfig } from "./kubeconfig.ts";
 
 const KUBECONFIG = JSON.stringify({
   apiVersion: "v1",
@@ -52,7 +52,7 @@ Deno.test("loadKubeConfig without flags uses the in-cluster service account", as
     });
     assert.equal(kc.getCurrentCluster()?.server, "https://[fd00::1]:443");
     assert.equal(kc.getCurrentCluster()?.caFile, `${sa}/ca.crt`);
-    assert.equal(kc.getCurrentUser()?.authProvider?.config?.tokenFile, `${sa}/token`);
+    assert.equal(kc.getCurrentUser()?.tokenFile, `${sa}/token`);
   });
 });
 
@@ -83,4 +83,71 @@ Deno.test("loadKubeConfig errors name the flag or file and the fix", async () =>
     );
     assert.throws(() => loadKubeConfig({ kubeconfig: `${dir}/config` }), /has no current cluster/);
   });
+});
+
+Deno.test("KubeConfig reads YAML: inline and file credentials, relative paths against the file's directory", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.writeTextFile(
+      `${dir}/sub/config`,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: c1",
+        "  cluster:",
+        "    server: https://10.0.0.1:6443",
+        "    certificate-authority: pki/ca.crt",
+        "    tls-server-name: kubernetes",
+        "- name: c2",
+        "  cluster: {server: https://10.0.0.2:6443, certificate-authority-data: Q0E=}",
+        "users:",
+        "- name: u1",
+        "  user: {client-certificate: /abs/cert.pem, client-key-data: S0VZ}",
+        "- name: u2",
+        "  user: {tokenFile: token, username: a, password: b}",
+        "contexts:",
+        "- {name: one, context: {cluster: c1, user: u1, namespace: kube-system}}",
+        "- {name: two, context: {cluster: c2, user: u2}}",
+        "current-context: one",
+      ].join("\n"),
+    );
+    const kc = loadKubeConfig({ kubeconfig: `${dir}/sub/config` });
+    assert.deepEqual(kc.getCurrentCluster(), {
+      name: "c1",
+      server: "https://10.0.0.1:6443",
+      caData: undefined,
+      caFile: `${dir}/sub/pki/ca.crt`,
+      skipTLSVerify: false,
+      tlsServerName: "kubernetes",
+    });
+    assert.equal(kc.getCurrentUser()?.certFile, "/abs/cert.pem");
+    assert.equal(kc.getCurrentUser()?.keyData, "S0VZ");
+    assert.equal(kc.getCurrentContext()?.namespace, "kube-system");
+    kc.currentContext = "two";
+    assert.equal(kc.getCurrentCluster()?.caData, "Q0E=");
+    assert.equal(kc.getCurrentUser()?.tokenFile, `${dir}/sub/token`);
+    assert.equal(kc.getCurrentUser()?.password, "b");
+  });
+});
+
+Deno.test("KubeConfig refuses what ccm can't honour, and says what to use instead", () => {
+  const config = (user: string, cluster = "{server: https://h}") =>
+    `clusters: [{name: c, cluster: ${cluster}}]\nusers: [{name: u, user: ${user}}]\n` +
+    "contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n";
+  const kc = new KubeConfig();
+  assert.throws(
+    () => kc.loadFromString(config("{exec: {command: aws}}")),
+    /user "u" uses exec credentials, which ccm does not support; use a token, a token file or a client certificate/,
+  );
+  assert.throws(
+    () => kc.loadFromString(config("{auth-provider: {name: oidc}}")),
+    /uses auth-provider credentials/,
+  );
+  assert.throws(
+    () => kc.loadFromString(config("{}", "{server: https://h, proxy-url: http://p}")),
+    /cluster "c" sets proxy-url, which ccm does not support; remove it/,
+  );
+  assert.throws(() => kc.loadFromString("- a list"), /not a kubeconfig/);
+  assert.throws(() => kc.loadFromString("clusters: [{cluster: {}}]"), /clusters\[0\] has no name/);
 });

@@ -1,12 +1,10 @@
 /**
- * List+watch sources over the API server for any resource: typed objects (the client's models, with `Date`
- * timestamps) from both the list and the watch.
+ * List+watch sources over the API server for any resource: objects as the server sent them (plain JSON;
+ * timestamps are RFC 3339 strings) from both the list and the watch.
  *
  * @module
  */
-import type { KubernetesObject } from "@kubernetes/client-node";
-import { ObjectSerializer } from "@kubernetes/client-node/dist/serializer.js";
-import { getSerializationType } from "@kubernetes/client-node/dist/util.js";
+import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import type { KubeClients } from "./client.ts";
 import type { ListResult, ListWatchSource } from "./reflector.ts";
 import type { WatchEvent } from "./watch.ts";
@@ -49,12 +47,6 @@ export function descriptorKey(d: ResourceDescriptor): string {
     .join("|");
 }
 
-/** Turns a raw watch object into the client's model type (unknown kinds stay plain objects). */
-function deserialize<T>(raw: unknown): T {
-  const { apiVersion, kind } = (raw ?? {}) as { apiVersion?: string; kind?: string };
-  return ObjectSerializer.deserialize(raw, getSerializationType(apiVersion, kind)) as T;
-}
-
 /** Options of {@linkcode listWatchFor}. */
 export interface ListWatchOptions {
   /** Objects per list page (default 500, as client-go's pager). */
@@ -75,35 +67,35 @@ export function listWatchFor<T extends KubernetesObject>(
       let continueToken: string | undefined;
       let resourceVersion = "";
       do {
-        const page = await kube.objects.list<T>(
-          descriptor.apiVersion,
-          descriptor.kind,
-          descriptor.namespace,
-          undefined,
-          undefined,
-          undefined,
-          descriptor.fieldSelector,
-          descriptor.labelSelector,
-          pageSize,
-          continueToken,
+        const page = await kube.rest.get<KubernetesListObject<T> & { metadata?: { continue?: string } }>(
+          path,
+          {
+            fieldSelector: descriptor.fieldSelector,
+            labelSelector: descriptor.labelSelector,
+            limit: pageSize,
+            _continue: continueToken,
+          },
         );
-        items.push(...page.items);
+        // List items come without apiVersion and kind; watch events have them. Make both alike.
+        for (const item of page.items ?? []) {
+          item.apiVersion ??= descriptor.apiVersion;
+          item.kind ??= descriptor.kind;
+          items.push(item);
+        }
         resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-        continueToken = page.metadata?._continue || undefined;
+        continueToken = page.metadata?.continue || undefined;
       } while (continueToken);
       return { items, resourceVersion };
     },
     async *watch({ resourceVersion, timeoutSeconds, signal }): AsyncIterable<WatchEvent<T>> {
-      const events = kube.watch<unknown>(path, {
+      const events = kube.watch<T>(path, {
         resourceVersion,
         timeoutSeconds,
         labelSelector: descriptor.labelSelector,
         fieldSelector: descriptor.fieldSelector,
         signal,
       });
-      for await (const event of events) {
-        yield { type: event.type, object: deserialize<T>(event.object) };
-      }
+      yield* events;
     },
   };
 }

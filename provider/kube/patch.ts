@@ -1,6 +1,6 @@
 /**
- * Patch content types for the typed clients. The generated clients always send `application/json-patch+json`;
- * pass {@linkcode patchOptions} as the call's options to pick another patch type.
+ * Patch types and per-call options of the typed clients. A patch call sends its body as a merge patch (an
+ * object) or a JSON patch (an array) unless {@linkcode patchOptions} picks the type.
  *
  * @example
  * ```ts
@@ -18,16 +18,7 @@
  *
  * @module
  */
-import {
-  type ConfigurationOptions,
-  type KubernetesObject,
-  type KubernetesObjectApi,
-  Observable,
-  type ObservableMiddleware,
-  PatchStrategy,
-  type RequestContext,
-  type ResponseContext,
-} from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 
 /** Field manager name for server-side apply and managedFields. Changing it orphans fields we applied before. */
 export const FIELD_MANAGER = "cloud-controller-manager";
@@ -35,11 +26,12 @@ export const FIELD_MANAGER = "cloud-controller-manager";
 /** `merge` (RFC 7386 JSON merge patch), `strategic` (Kubernetes strategic merge), `json` (RFC 6902), `apply` (server-side apply). */
 export type PatchType = "merge" | "strategic" | "json" | "apply";
 
-const CONTENT_TYPES: Record<PatchType, PatchStrategy> = {
-  merge: PatchStrategy.MergePatch,
-  strategic: PatchStrategy.StrategicMergePatch,
-  json: PatchStrategy.JsonPatch,
-  apply: PatchStrategy.ServerSideApply,
+/** The Content-Type of each patch type. */
+export const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: "application/merge-patch+json",
+  strategic: "application/strategic-merge-patch+json",
+  json: "application/json-patch+json",
+  apply: "application/apply-patch+yaml",
 };
 
 /** Per-request options: abort the request with `signal`. */
@@ -47,36 +39,19 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-function middleware(edit: (ctx: RequestContext) => void): ObservableMiddleware {
-  return {
-    pre: (ctx: RequestContext) => {
-      edit(ctx);
-      return new Observable(Promise.resolve(ctx));
-    },
-    post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
-  };
+/** Options of one typed call: abort signal and, for patches, the patch type. */
+export interface CallOptions extends RequestOptions {
+  patchType?: PatchType;
 }
 
 /** Call options that send the body as patch `type` (and abort with `signal`). */
-export function patchOptions(type: PatchType, options: RequestOptions = {}): ConfigurationOptions {
-  const contentType = CONTENT_TYPES[type];
-  return {
-    middleware: [middleware((ctx) => {
-      ctx.setHeaderParam("Content-Type", contentType);
-      if (options.signal) ctx.setSignal(options.signal);
-    })],
-    middlewareMergeStrategy: "append",
-  };
+export function patchOptions(type: PatchType, options: RequestOptions = {}): CallOptions {
+  return { patchType: type, signal: options.signal };
 }
 
 /** Call options that abort the request when `signal` aborts (for any typed call, not only patches). */
-export function requestOptions(options: RequestOptions): ConfigurationOptions {
-  return {
-    middleware: [middleware((ctx) => {
-      if (options.signal) ctx.setSignal(options.signal);
-    })],
-    middlewareMergeStrategy: "append",
-  };
+export function requestOptions(options: RequestOptions): CallOptions {
+  return { signal: options.signal };
 }
 
 /** Options of {@linkcode serverSideApply}. */
@@ -87,11 +62,14 @@ export interface ServerSideApplyOptions {
   force?: boolean;
 }
 
+/** Anything that can server-side apply an object of any kind (the generic objects client). */
+export interface ObjectApplier {
+  apply<T extends KubernetesObject>(obj: T, options: { fieldManager: string; force: boolean }): Promise<T>;
+}
+
 /**
  * Server-side applies `obj` (any kind; `apiVersion`, `kind`, `metadata.name` and, when namespaced,
- * `metadata.namespace` required) and returns the object as stored. Known kinds are serialized by the client's
- * models, so pass typed objects (or `loadAllYaml` output), not raw JSON with keys like
- * `x-kubernetes-preserve-unknown-fields`; custom resources are sent as they are.
+ * `metadata.namespace` required) and returns the object as stored.
  *
  * @example
  * ```ts
@@ -99,18 +77,14 @@ export interface ServerSideApplyOptions {
  * ```
  */
 export async function serverSideApply<T extends KubernetesObject>(
-  objects: KubernetesObjectApi,
+  objects: ObjectApplier,
   obj: T,
   options: ServerSideApplyOptions = {},
 ): Promise<T> {
-  return await objects.patch(
-    obj,
-    undefined,
-    undefined,
-    options.fieldManager ?? FIELD_MANAGER,
-    options.force ?? true,
-    PatchStrategy.ServerSideApply,
-  );
+  return await objects.apply(obj, {
+    fieldManager: options.fieldManager ?? FIELD_MANAGER,
+    force: options.force ?? true,
+  });
 }
 
 /**

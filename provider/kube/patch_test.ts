@@ -1,32 +1,43 @@
 import assert from "node:assert/strict";
-import { RequestContext } from "@kubernetes/client-node";
-import { createMergePatch, patchOptions, requestOptions } from "./patch.ts";
+import {
+  createMergePatch,
+  PATCH_CONTENT_TYPES,
+  patchOptions,
+  requestOptions,
+  serverSideApply,
+} from "./patch.ts";
 
-Deno.test("patchOptions sets the patch content type and the abort signal, appending to client middleware", async () => {
+Deno.test("patchOptions picks the patch type and the abort signal; requestOptions only the signal", () => {
   const controller = new AbortController();
-  const types = {
+  assert.deepEqual(patchOptions("strategic", { signal: controller.signal }), {
+    patchType: "strategic",
+    signal: controller.signal,
+  });
+  assert.deepEqual(patchOptions("apply"), { patchType: "apply", signal: undefined });
+  assert.deepEqual(requestOptions({ signal: controller.signal }), { signal: controller.signal });
+  assert.deepEqual(PATCH_CONTENT_TYPES, {
     merge: "application/merge-patch+json",
     strategic: "application/strategic-merge-patch+json",
     json: "application/json-patch+json",
     apply: "application/apply-patch+yaml",
-  } as const;
-  for (const [type, contentType] of Object.entries(types)) {
-    const options = patchOptions(type as keyof typeof types, { signal: controller.signal });
-    assert.equal(options.middlewareMergeStrategy, "append");
-    const ctx = new RequestContext("https://k/api/v1/nodes/n1", "PATCH");
-    ctx.setHeaderParam("Content-Type", "application/json-patch+json");
-    const out = await options.middleware?.[0]?.pre(ctx).toPromise();
-    assert.equal(out?.getHeaders()["Content-Type"], contentType);
-    assert.equal(out?.getSignal(), controller.signal);
-  }
+  });
 });
 
-Deno.test("requestOptions only sets the signal", async () => {
-  const controller = new AbortController();
-  const ctx = new RequestContext("https://k/api/v1/nodes", "GET");
-  const out = await requestOptions({ signal: controller.signal }).middleware?.[0]?.pre(ctx).toPromise();
-  assert.equal(out?.getSignal(), controller.signal);
-  assert.equal(out?.getHeaders()["Content-Type"], undefined);
+Deno.test("serverSideApply applies as the cloud-controller-manager with force unless told otherwise", async () => {
+  const calls: unknown[] = [];
+  const objects = {
+    apply<T>(obj: T, options: { fieldManager: string; force: boolean }) {
+      calls.push(options);
+      return Promise.resolve(obj);
+    },
+  };
+  const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "n" } };
+  assert.equal(await serverSideApply(objects, cm), cm);
+  await serverSideApply(objects, cm, { fieldManager: "tests", force: false });
+  assert.deepEqual(calls, [
+    { fieldManager: "cloud-controller-manager", force: true },
+    { fieldManager: "tests", force: false },
+  ]);
 });
 
 Deno.test("createMergePatch returns only changes, null for removals, whole arrays", () => {

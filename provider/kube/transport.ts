@@ -1,21 +1,13 @@
 /**
- * The HTTP layer under every typed API client: client-side rate limiting, user agent, request counting, and
- * one connection pool per (cluster, credentials) instead of the library's new pool per request.
+ * The HTTP layer under every Kubernetes call: credentials and TLS from the kubeconfig, client-side rate
+ * limiting, user agent, write fencing, request counting, and one HTTP/1.1 connection pool per client.
  *
  * @module
  */
-import {
-  type Cluster,
-  type KubeConfig,
-  type PromiseHttpLibrary,
-  type RequestContext,
-  ResponseContext,
-} from "@kubernetes/client-node";
 import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
-import type { AgentOptions } from "node:https";
 import { Agent, type Dispatcher, request } from "undici";
 import type { TokenBucket } from "../token_bucket.ts";
+import type { Cluster, KubeConfig, User } from "./kubeconfig.ts";
 
 /** One finished API request, as seen by {@linkcode RequestStats} listeners. */
 export interface RequestRecord {
@@ -90,57 +82,209 @@ export function requestVerb(method: string, url: URL): string {
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** Options of {@linkcode RateLimitedHttpLibrary}. */
-export interface RateLimitedHttpLibraryOptions {
+/** What the HTTP layer is asked to send. */
+export interface HttpInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+  /** A watch: the body streams for as long as the server keeps it open (no body timeout). */
+  watch: boolean;
+}
+
+/** A response whose body is read once, as text or as a stream. */
+export interface HttpResponse {
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  text(): Promise<string>;
+  stream(): ReadableStream<Uint8Array>;
+}
+
+/** Sends one HTTP request; {@linkcode UndiciSender} in production, fakes in tests. */
+export interface HttpSender {
+  send(url: URL, init: HttpInit): Promise<HttpResponse>;
+  /** Closes the pooled connections (open watches end). */
+  close?(): Promise<void>;
+}
+
+/** One Kubernetes API request. */
+export interface KubeRequest {
+  method: string;
+  /** Path and query below the server URL, for example `/api/v1/nodes?limit=500`. */
+  path: string;
+  /** JSON (or YAML for apply patches) text. */
+  body?: string;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode KubeTransport}. */
+export interface KubeTransportOptions {
+  config: KubeConfig;
   limiter: TokenBucket;
   userAgent: string;
   stats: RequestStats;
-  /** The library doing the actual request; defaults to the client library's fetch. */
-  inner?: PromiseHttpLibrary;
+  /** Does the HTTP; default an {@linkcode UndiciSender} with the kubeconfig's TLS settings. */
+  sender?: HttpSender;
   /**
    * Called right before every request that is not a read (any method but GET, HEAD, OPTIONS), after the
    * limiter; throwing cancels the request (leader-election fencing).
    */
   beforeWrite?: (url: URL) => void;
+  /** Reads credential files (token, certificates); injectable for tests. */
+  readTextFile?: (path: string) => string;
+  /** Monotonic milliseconds, for re-reading the token file; injectable for tests. */
+  now?: () => number;
 }
 
-/** A `PromiseHttpLibrary` that waits for the rate limiter, sets the user agent and counts each request. */
-export class RateLimitedHttpLibrary implements PromiseHttpLibrary {
+/** How often a token file is read again (client-go re-reads projected tokens every minute). */
+const TOKEN_FILE_REREAD_MS = 60_000;
+
+/**
+ * Sends Kubernetes API requests to the current cluster of a kubeconfig: waits for the rate limiter, adds the
+ * user agent and credentials, checks writes with `beforeWrite`, and counts each request.
+ */
+export class KubeTransport {
+  /** Server URL without a trailing slash. */
+  readonly server: string;
   #limiter: TokenBucket;
   #userAgent: string;
   #stats: RequestStats;
-  #inner: PromiseHttpLibrary;
+  #sender: HttpSender;
   #beforeWrite: ((url: URL) => void) | undefined;
+  #auth: () => string | undefined;
 
-  constructor(options: RateLimitedHttpLibraryOptions) {
+  constructor(options: KubeTransportOptions) {
+    const cluster = options.config.getCurrentCluster();
+    if (!cluster) throw new Error("Kubeconfig has no current cluster; set current-context");
+    const user = options.config.getCurrentUser();
+    const read = options.readTextFile ?? Deno.readTextFileSync;
+    this.server = cluster.server.replace(/\/+$/, "");
     this.#limiter = options.limiter;
     this.#userAgent = options.userAgent;
     this.#stats = options.stats;
-    this.#inner = options.inner ?? new UndiciHttpLibrary();
     this.#beforeWrite = options.beforeWrite;
+    this.#sender = options.sender ?? new UndiciSender(tlsOptions(cluster, user, read));
+    this.#auth = authorization(user, read, options.now ?? (() => performance.now()));
   }
 
-  async send(ctx: RequestContext): Promise<ResponseContext> {
-    await this.#limiter.acquire(ctx.getSignal());
-    ctx.setHeaderParam("User-Agent", this.#userAgent);
-    const url = new URL(ctx.getUrl());
-    const method = ctx.getHttpMethod();
+  /** Sends `req` and reads the whole response body. */
+  async request(
+    req: KubeRequest,
+  ): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+    return await this.#send(req, false, async (response) => ({
+      status: response.status,
+      headers: response.headers,
+      text: await response.text(),
+    }));
+  }
+
+  /** Sends a watch request `req`; the caller reads the body as a stream. */
+  async watch(req: KubeRequest): Promise<HttpResponse> {
+    return await this.#send(req, true, (response) => Promise.resolve(response));
+  }
+
+  /** Closes every pooled connection (open watches end). */
+  async close(): Promise<void> {
+    await this.#sender.close?.();
+  }
+
+  async #send<T>(req: KubeRequest, watch: boolean, read: (response: HttpResponse) => Promise<T>): Promise<T> {
+    await this.#limiter.acquire(req.signal);
+    const url = new URL(this.server + req.path);
+    const method = req.method;
     if (!READ_METHODS.has(method)) this.#beforeWrite?.(url);
+    const headers: Record<string, string> = { "User-Agent": this.#userAgent, Accept: "application/json" };
+    if (req.contentType) headers["Content-Type"] = req.contentType;
+    const auth = this.#auth();
+    if (auth) headers.Authorization = auth;
     const base = { verb: requestVerb(method, url), method, host: url.host };
     const start = performance.now();
+    let code = "<error>";
     try {
-      const response = await this.#inner.send(ctx);
-      const durationSeconds = (performance.now() - start) / 1000;
-      this.#stats.record({ ...base, code: String(response.httpStatusCode), durationSeconds });
-      return response;
-    } catch (err) {
-      this.#stats.record({ ...base, code: "<error>", durationSeconds: (performance.now() - start) / 1000 });
-      throw err;
+      const response = await this.#sender.send(url, {
+        method,
+        headers,
+        body: req.body,
+        signal: req.signal,
+        watch,
+      });
+      code = String(response.status);
+      return await read(response);
+    } finally {
+      this.#stats.record({ ...base, code, durationSeconds: (performance.now() - start) / 1000 });
     }
   }
 }
 
-let fallbackAgent: Agent | undefined;
+/** The `Authorization` header of `user`, read fresh from its token file at most once a minute. */
+function authorization(
+  user: User | null,
+  read: (path: string) => string,
+  clock: () => number,
+): () => string | undefined {
+  if (user?.token) return () => `Bearer ${user.token}`;
+  if (user?.tokenFile) {
+    const path = user.tokenFile;
+    let token = "";
+    let readAt = -Infinity;
+    return () => {
+      const now = clock();
+      if (now - readAt >= TOKEN_FILE_REREAD_MS) {
+        try {
+          token = read(path).trim();
+          readAt = now;
+        } catch (err) {
+          // Keep the last token when a rotation is in progress; without one the request can only fail.
+          if (!token) {
+            throw new Error(`Failed to read token file "${path}": ${(err as Error).message}`, { cause: err });
+          }
+        }
+      }
+      return `Bearer ${token}`;
+    };
+  }
+  if (user?.username !== undefined && user.password !== undefined) {
+    const basic = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
+    return () => basic;
+  }
+  return () => undefined;
+}
+
+/** TLS settings of undici's `connect` for a cluster and user. */
+export interface TlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized: boolean;
+  servername?: string;
+}
+
+/** The TLS settings for `cluster` and `user`: CA, client certificate and key (inline data or files). */
+export function tlsOptions(cluster: Cluster, user: User | null, read: (path: string) => string): TlsOptions {
+  const pem = (data: string | undefined, file: string | undefined, what: string): string | undefined => {
+    if (data) return Buffer.from(data, "base64").toString("utf8");
+    if (!file) return undefined;
+    try {
+      return read(file);
+    } catch (err) {
+      throw new Error(
+        `Failed to read the ${what} "${file}": ${(err as Error).message}; check the kubeconfig`,
+        {
+          cause: err,
+        },
+      );
+    }
+  };
+  return {
+    ca: cluster.skipTLSVerify ? undefined : pem(cluster.caData, cluster.caFile, "certificate authority file"),
+    cert: pem(user?.certData, user?.certFile, "client certificate file"),
+    key: pem(user?.keyData, user?.keyFile, "client key file"),
+    rejectUnauthorized: !cluster.skipTLSVerify,
+    servername: cluster.tlsServerName,
+  };
+}
 
 /** Turns an async iterable of chunks into a web stream whose reads fail when the iterable fails. */
 function toWebStream(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
@@ -158,80 +302,44 @@ function toWebStream(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array
 }
 
 /**
- * The request layer: undici's `request()` instead of the library's undici `fetch()`. Under Deno 2.9.6 a
- * `fetch()` body never ends or fails when the server closes the connection mid-response, so a watch (or any
- * request) cut by an API server restart would hang forever; `request()` reports "other side closed".
- * Bodies are read in full before the response is returned (the generated clients do not always read them,
- * which would hold the connection), except for watches, which stream and have no body timeout (the watch
- * applies its own idle timeout).
+ * The request layer: undici's `request()` over one HTTP/1.1 connection pool.
+ * - Not `fetch()`: under Deno 2.9.6 a `fetch()` body never ends or fails when the server closes the connection
+ *   mid-response, so a watch cut by an API server restart would hang forever; `request()` reports "other side
+ *   closed".
+ * - Not HTTP/2, which the API server would pick: Deno 2.9.6 aborts the whole process when an HTTP/2 server
+ *   sends GOAWAY (denoland/deno#36788), as kube-apiserver does whenever it restarts.
+ * Watches stream and have no body timeout (the watch applies its own idle timeout).
  */
-export class UndiciHttpLibrary implements PromiseHttpLibrary {
-  async send(ctx: RequestContext): Promise<ResponseContext> {
-    const url = ctx.getUrl();
-    const watch = new URL(url).searchParams.get("watch") === "true";
-    const body = ctx.getBody();
+export class UndiciSender implements HttpSender {
+  #agent: Dispatcher;
+
+  constructor(tls: TlsOptions) {
+    this.#agent = new Agent({ allowH2: false, connect: { ...tls } });
+  }
+
+  async send(url: URL, init: HttpInit): Promise<HttpResponse> {
     const response = await request(url, {
-      method: ctx.getHttpMethod(),
-      headers: ctx.getHeaders(),
-      body: body === undefined || typeof body === "string" ? body : body.toString(),
-      signal: ctx.getSignal(),
-      dispatcher: (ctx.getDispatcher() as Dispatcher | undefined) ??
-        (fallbackAgent ??= new Agent({ allowH2: false })),
-      bodyTimeout: watch ? 0 : undefined,
+      method: init.method as Dispatcher.HttpMethod,
+      headers: init.headers,
+      body: init.body,
+      signal: init.signal,
+      dispatcher: this.#agent,
+      bodyTimeout: init.watch ? 0 : undefined,
     });
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
     }
-    if (watch) {
-      const stream = toWebStream(response.body);
-      return new ResponseContext(response.statusCode, headers, {
-        text: () => response.body.text(),
-        binary: async () => Buffer.from(await response.body.arrayBuffer()),
-        stream: () => stream,
-      });
-    }
-    const buffer = Buffer.from(await response.body.arrayBuffer());
-    return new ResponseContext(response.statusCode, headers, {
-      text: () => Promise.resolve(buffer.toString("utf8")),
-      binary: () => Promise.resolve(buffer),
-      stream: () => new Blob([buffer]).stream(),
-    });
+    return {
+      status: response.statusCode,
+      headers,
+      text: () => response.body.text(),
+      stream: () => toWebStream(response.body),
+    };
   }
-}
 
-/**
- * Makes `kc` reuse one HTTP/1.1 connection pool per distinct TLS configuration, replacing its private
- * `createDispatcher`:
- * - @kubernetes/client-node 2.0.1 builds a new undici Agent for every request (a TLS handshake each time, and
- *   idle sockets left behind);
- * - undici offers HTTP/2, which the API server picks, and Deno 2.9.6 aborts the whole process when an HTTP/2
- *   server sends GOAWAY (denoland/deno#36788) — as kube-apiserver does whenever it restarts.
- * Proxy configurations keep the library's own dispatcher. Returns a function that closes every pool.
- */
-export function shareDispatchers(kc: KubeConfig): () => Promise<void> {
-  const pools = new Map<string, Dispatcher>();
-  type CreateDispatcher = (cluster: Cluster | null, agentOptions: AgentOptions) => Dispatcher | undefined;
-  const create: CreateDispatcher = kc["createDispatcher"].bind(kc);
-  const shared: CreateDispatcher = (cluster, agentOptions) => {
-    const options = kc.createDispatcherOptions(cluster, agentOptions);
-    const key = createHash("sha256").update(JSON.stringify(options)).digest("hex");
-    let pool = pools.get(key);
-    if (!pool) {
-      if (options.type === "agent") pool = new Agent({ allowH2: false, connect: options.connect });
-      else if (options.type === "none") pool = new Agent({ allowH2: false });
-      else pool = create(cluster, agentOptions);
-      if (!pool) return undefined;
-      pools.set(key, pool);
-    }
-    return pool;
-  };
-  kc["createDispatcher"] = shared;
-  return async () => {
-    kc["createDispatcher"] = create;
-    const all = [...pools.values()];
-    pools.clear();
+  async close(): Promise<void> {
     // destroy, not close: open watches would keep close() waiting until their streams end.
-    await Promise.all(all.map((pool) => pool.destroy()));
-  };
+    await this.#agent.destroy();
+  }
 }

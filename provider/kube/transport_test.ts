@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
-import { KubeConfig, RequestContext, ResponseContext, SelfDecodingBody } from "@kubernetes/client-node";
 import { Buffer } from "node:buffer";
 import { FakeClock } from "../clock.ts";
 import { TokenBucket } from "../token_bucket.ts";
-import { RateLimitedHttpLibrary, RequestStats, requestVerb, shareDispatchers } from "./transport.ts";
-
+import { KubeConfig, type User } from "./kubeconfig.ts";
+import {
+  type HttpInit,
+  type HttpResponse,
+  KubeTransport,
+  type KubeTransportOptions,
+  RequestStats,
+  requestVerb,
+  tlsOptions,
+} from "./transport.ts";
 Deno.test("requestVerb maps method and path to the Kubernetes verb", () => {
   const cases: Array<[string, string, string]> = [
     ["GET", "/api/v1/nodes", "list"],
@@ -28,71 +35,79 @@ Deno.test("requestVerb maps method and path to the Kubernetes verb", () => {
   }
 });
 
-function okResponse(): ResponseContext {
-  return new ResponseContext(
-    200,
-    { "content-type": "application/json" },
-    new SelfDecodingBody(Promise.resolve(Buffer.from("{}"))),
-  );
+function okResponse(): HttpResponse {
+  return {
+    status: 200,
+    headers: { "content-type": "application/json" },
+    text: () => Promise.resolve("{}"),
+    stream: () => new Blob(["{}"]).stream(),
+  };
 }
 
-Deno.test("RateLimitedHttpLibrary calls beforeWrite before writes only; a throw cancels the request", async () => {
-  const sent: string[] = [];
-  const checked: string[] = [];
-  let fenced = false;
-  const library = new RateLimitedHttpLibrary({
+function config(server = "https://k", user: User = { name: "u" }): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server, skipTLSVerify: true }],
+    users: [user],
+    contexts: [{ name: "x", cluster: "c", user: user.name }],
+    currentContext: "x",
+  });
+  return kc;
+}
+
+type Send = (url: URL, init: HttpInit) => Promise<HttpResponse>;
+
+function transport(send: Send, options: Partial<KubeTransportOptions> = {}): KubeTransport {
+  return new KubeTransport({
+    config: config(),
     limiter: new TokenBucket({ qps: Infinity, burst: 1 }),
     userAgent: "ccm/v9",
     stats: new RequestStats(),
+    sender: { send },
+    ...options,
+  });
+}
+
+Deno.test("KubeTransport calls beforeWrite before writes only; a throw cancels the request", async () => {
+  const sent: string[] = [];
+  const checked: string[] = [];
+  let fenced = false;
+  const t = transport((url, init) => {
+    sent.push(`${init.method} ${url.pathname}`);
+    return Promise.resolve(okResponse());
+  }, {
     beforeWrite(url) {
       checked.push(url.pathname);
       if (fenced) throw new Error("not leading");
     },
-    inner: {
-      send(ctx) {
-        sent.push(`${ctx.getHttpMethod()} ${new URL(ctx.getUrl()).pathname}`);
-        return Promise.resolve(okResponse());
-      },
-    },
   });
-  await library.send(new RequestContext("https://k/api/v1/nodes", "GET"));
-  await library.send(new RequestContext("https://k/api/v1/nodes/n1", "PATCH"));
+  await t.request({ method: "GET", path: "/api/v1/nodes" });
+  await t.request({ method: "PATCH", path: "/api/v1/nodes/n1" });
   fenced = true;
-  await assert.rejects(
-    library.send(new RequestContext("https://k/api/v1/nodes/n1", "DELETE")),
-    /not leading/,
-  );
-  await library.send(new RequestContext("https://k/api/v1/nodes/n2", "GET"));
+  await assert.rejects(t.request({ method: "DELETE", path: "/api/v1/nodes/n1" }), /not leading/);
+  await t.request({ method: "GET", path: "/api/v1/nodes/n2" });
   assert.deepEqual(checked, ["/api/v1/nodes/n1", "/api/v1/nodes/n1"]);
   assert.deepEqual(sent, ["GET /api/v1/nodes", "PATCH /api/v1/nodes/n1", "GET /api/v1/nodes/n2"]);
 });
 
-Deno.test("RateLimitedHttpLibrary waits for the limiter, sets the user agent and counts by verb and code", async () => {
+Deno.test("KubeTransport waits for the limiter, sets the user agent and counts by verb and code", async () => {
   const clock = new FakeClock(0);
-  const limiter = new TokenBucket({ qps: 1, burst: 1, clock });
   const stats = new RequestStats();
   const seen: Array<{ ua: string | undefined; at: number }> = [];
   const codes: string[] = [];
   stats.onRequest((r) => codes.push(`${r.verb} ${r.code} ${r.host}`));
-  const library = new RateLimitedHttpLibrary({
-    limiter,
-    userAgent: "ccm/v9",
-    stats,
-    inner: {
-      send(ctx) {
-        seen.push({ ua: ctx.getHeaders()["User-Agent"], at: clock.now() });
-        if (ctx.getHttpMethod() === "DELETE") return Promise.reject(new Error("connection reset"));
-        return Promise.resolve(okResponse());
-      },
-    },
-  });
-  const first = library.send(new RequestContext("https://k:6443/api/v1/nodes", "GET"));
-  const second = library.send(new RequestContext("https://k:6443/api/v1/nodes/n1", "DELETE"))
+  const t = transport((_url, init) => {
+    seen.push({ ua: init.headers["User-Agent"], at: clock.now() });
+    if (init.method === "DELETE") return Promise.reject(new Error("connection reset"));
+    return Promise.resolve(okResponse());
+  }, { config: config("https://k:6443/"), limiter: new TokenBucket({ qps: 1, burst: 1, clock }), stats });
+  const first = t.request({ method: "GET", path: "/api/v1/nodes" });
+  const second = t.request({ method: "DELETE", path: "/api/v1/nodes/n1" })
     .then(() => undefined, (err: Error) => err.message);
   await clock.advance(0);
   assert.equal(seen.length, 1, "the second request waits for a token");
   await clock.advance(1000);
-  await first;
+  assert.deepEqual(await first, { status: 200, headers: { "content-type": "application/json" }, text: "{}" });
   assert.equal(await second, "connection reset");
   assert.deepEqual(seen, [{ ua: "ccm/v9", at: 0 }, { ua: "ccm/v9", at: 1000 }]);
   assert.deepEqual(stats.byVerb(), { list: 1, delete: 1 });
@@ -100,49 +115,77 @@ Deno.test("RateLimitedHttpLibrary waits for the limiter, sets the user agent and
   assert.deepEqual(codes, ["list 200 k:6443", "delete <error> k:6443"]);
 });
 
-Deno.test("RateLimitedHttpLibrary gives up waiting when the request is aborted", async () => {
+Deno.test("KubeTransport gives up waiting when the request is aborted", async () => {
   const clock = new FakeClock(0);
-  const limiter = new TokenBucket({ qps: 1, burst: 1, clock });
   let sent = 0;
-  const library = new RateLimitedHttpLibrary({
-    limiter,
-    userAgent: "ua",
-    stats: new RequestStats(),
-    inner: { send: () => (sent++, Promise.resolve(okResponse())) },
+  const t = transport(() => (sent++, Promise.resolve(okResponse())), {
+    limiter: new TokenBucket({ qps: 1, burst: 1, clock }),
   });
-  await library.send(new RequestContext("https://k/api/v1/nodes", "GET"));
-  const ctx = new RequestContext("https://k/api/v1/nodes", "GET");
+  await t.request({ method: "GET", path: "/api/v1/nodes" });
   const controller = new AbortController();
-  ctx.setSignal(controller.signal);
-  const waiting = library.send(ctx);
+  const waiting = t.request({ method: "GET", path: "/api/v1/nodes", signal: controller.signal });
   controller.abort(new Error("shutting down"));
   await assert.rejects(waiting, /shutting down/);
   assert.equal(sent, 1);
 });
 
-Deno.test("shareDispatchers reuses one connection pool per TLS configuration and closes it", async () => {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: "https://127.0.0.1:1", skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
-  const dispatcherOf = async () => {
-    const ctx = new RequestContext("https://127.0.0.1:1/api", "GET");
-    await kc.applySecurityAuthentication(ctx);
-    return ctx.getDispatcher();
+Deno.test("KubeTransport sends the user's credentials and re-reads a token file every minute", async () => {
+  const authOf = async (user: User, options: Partial<KubeTransportOptions> = {}) => {
+    let auth: string | undefined;
+    const t = transport((_url, init) => {
+      auth = init.headers.Authorization;
+      return Promise.resolve(okResponse());
+    }, { config: config("https://k", user), ...options });
+    await t.request({ method: "GET", path: "/api" });
+    return { auth, t, last: () => auth };
   };
-  const unshared = [await dispatcherOf(), await dispatcherOf()];
-  assert.notEqual(unshared[0], unshared[1], "the library makes a pool per request");
-  await Promise.all(unshared.map((d) => d?.destroy()));
+  assert.equal((await authOf({ name: "u", token: "abc" })).auth, "Bearer abc");
+  assert.equal(
+    (await authOf({ name: "u", username: "admin", password: "pw" })).auth,
+    `Basic ${Buffer.from("admin:pw").toString("base64")}`,
+  );
+  assert.equal((await authOf({ name: "u" })).auth, undefined);
 
-  const close = shareDispatchers(kc);
-  const a = await dispatcherOf();
-  const b = await dispatcherOf();
-  assert.ok(a);
-  assert.equal(a, b);
-  assert.equal((a as unknown as { destroyed: boolean }).destroyed, false);
-  await close();
-  assert.equal((a as unknown as { destroyed: boolean }).destroyed, true);
+  let now = 0;
+  let token = "first";
+  const reads: string[] = [];
+  const file = await authOf({ name: "u", tokenFile: "/sa/token" }, {
+    now: () => now,
+    readTextFile: (path) => (reads.push(path), `${token}\n`),
+  });
+  assert.equal(file.auth, "Bearer first");
+  token = "rotated";
+  now = 59_000;
+  await file.t.request({ method: "GET", path: "/api" });
+  assert.equal(file.last(), "Bearer first", "read at most once a minute");
+  now = 60_000;
+  await file.t.request({ method: "GET", path: "/api" });
+  assert.equal(file.last(), "Bearer rotated");
+  assert.deepEqual(reads, ["/sa/token", "/sa/token"]);
+});
+
+Deno.test("tlsOptions takes the CA and client certificate from data or files, and honours skip-verify", () => {
+  const b64 = (text: string) => Buffer.from(text).toString("base64");
+  const files: Record<string, string> = { "/ca.pem": "CA FILE", "/key.pem": "KEY FILE" };
+  const read = (path: string) => {
+    if (path in files) return files[path]!;
+    throw new Error("No such file");
+  };
+  const cluster = { name: "c", server: "https://k", skipTLSVerify: false, tlsServerName: "kubernetes" };
+  assert.deepEqual(
+    tlsOptions(
+      { ...cluster, caFile: "/ca.pem" },
+      { name: "u", certData: b64("CERT"), keyFile: "/key.pem" },
+      read,
+    ),
+    { ca: "CA FILE", cert: "CERT", key: "KEY FILE", rejectUnauthorized: true, servername: "kubernetes" },
+  );
+  assert.deepEqual(tlsOptions({ ...cluster, caData: b64("CA DATA") }, null, read).ca, "CA DATA");
+  const skip = tlsOptions({ ...cluster, caFile: "/missing.pem", skipTLSVerify: true }, null, read);
+  assert.equal(skip.ca, undefined);
+  assert.equal(skip.rejectUnauthorized, false);
+  assert.throws(
+    () => tlsOptions({ ...cluster, caFile: "/missing.pem" }, null, read),
+    /Failed to read the certificate authority file "\/missing.pem": No such file; check the kubeconfig/,
+  );
 });

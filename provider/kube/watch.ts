@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { type KubeConfig, type PromiseHttpLibrary, RequestContext } from "@kubernetes/client-node";
 import { kubeApiErrorFromResponse } from "./errors.ts";
+import type { KubeTransport } from "./transport.ts";
 
 /** One watch event; `ERROR` events are thrown instead. */
 export interface WatchEvent<T = unknown> {
@@ -32,8 +32,7 @@ export interface WatchStreamOptions {
 
 /** Inputs of {@linkcode watchStream} besides the request options. */
 export interface WatchStreamInit extends WatchStreamOptions {
-  kubeConfig: KubeConfig;
-  httpLibrary: PromiseHttpLibrary;
+  transport: Pick<KubeTransport, "watch">;
   /** Collection path, for example `/api/v1/nodes` or `/apis/discovery.k8s.io/v1/endpointslices`. */
   path: string;
 }
@@ -43,9 +42,7 @@ export interface WatchStreamInit extends WatchStreamOptions {
  * iterator returns), or it fails (throws; a `KubeApiError` with `code` 410 means re-list).
  */
 export async function* watchStream<T>(init: WatchStreamInit): AsyncGenerator<WatchEvent<T>> {
-  const cluster = init.kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Error("Kubeconfig has no current cluster; set current-context");
-  const url = new URL(cluster.server.replace(/\/+$/, "") + init.path);
+  const url = new URL(init.path, "http://watch");
   url.searchParams.set("watch", "true");
   if (init.allowWatchBookmarks ?? true) url.searchParams.set("allowWatchBookmarks", "true");
   if (init.resourceVersion) url.searchParams.set("resourceVersion", init.resourceVersion);
@@ -74,16 +71,16 @@ export async function* watchStream<T>(init: WatchStreamInit): AsyncGenerator<Wat
     }, idleTimeoutMs);
   };
   try {
-    const ctx = new RequestContext(url.toString(), "GET");
-    ctx.setHeaderParam("Accept", "application/json");
-    await init.kubeConfig.applySecurityAuthentication(ctx);
-    ctx.setSignal(controller.signal);
     resetIdle();
-    const response = await init.httpLibrary.send(ctx);
-    if (response.httpStatusCode !== 200) {
-      throw kubeApiErrorFromResponse(response.httpStatusCode, await response.body.text(), response.headers);
+    const response = await init.transport.watch({
+      method: "GET",
+      path: url.pathname + url.search,
+      signal: controller.signal,
+    });
+    if (response.status !== 200) {
+      throw kubeApiErrorFromResponse(response.status, await response.text(), response.headers);
     }
-    const body = response.body.stream();
+    const body = response.stream();
     if (!body) throw new Error(`Watch of "${init.path}" returned no body`);
     reader = body.getReader();
     if (controller.signal.aborted) {

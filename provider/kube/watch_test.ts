@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { KubeConfig, type RequestContext, ResponseContext } from "@kubernetes/client-node";
+import { TokenBucket } from "../token_bucket.ts";
 import { isGone } from "./errors.ts";
+import { KubeConfig } from "./kubeconfig.ts";
+import { type HttpInit, type HttpResponse, KubeTransport, RequestStats } from "./transport.ts";
 import { type WatchEvent, watchStream } from "./watch.ts";
 
 function kubeConfig(): KubeConfig {
@@ -14,7 +16,18 @@ function kubeConfig(): KubeConfig {
   return kc;
 }
 
-function streamResponse(code: number, chunks: string[], keepOpen = false): ResponseContext {
+/** A transport for kubeConfig() whose HTTP is `send`. */
+function transport(send: (url: URL, init: HttpInit) => Promise<HttpResponse>): KubeTransport {
+  return new KubeTransport({
+    config: kubeConfig(),
+    limiter: new TokenBucket({ qps: Infinity, burst: 1 }),
+    userAgent: "ccm-test",
+    stats: new RequestStats(),
+    sender: { send },
+  });
+}
+
+function streamResponse(code: number, chunks: string[], keepOpen = false): HttpResponse {
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -23,11 +36,7 @@ function streamResponse(code: number, chunks: string[], keepOpen = false): Respo
     },
   });
   const text = chunks.join("");
-  return new ResponseContext(code, {}, {
-    text: () => Promise.resolve(text),
-    binary: () => Promise.reject(new Error("unused")),
-    stream: () => stream,
-  });
+  return { status: code, headers: {}, text: () => Promise.resolve(text), stream: () => stream };
 }
 
 async function collect<T>(iterable: AsyncIterable<WatchEvent<T>>): Promise<Array<[string, T]>> {
@@ -37,19 +46,16 @@ async function collect<T>(iterable: AsyncIterable<WatchEvent<T>>): Promise<Array
 }
 
 Deno.test("watchStream builds the watch URL and yields events split across chunks", async () => {
-  let request: RequestContext | undefined;
+  let request: { url: URL; init: HttpInit } | undefined;
   const events = await collect(watchStream<{ n: number }>({
-    kubeConfig: kubeConfig(),
-    httpLibrary: {
-      send(ctx) {
-        request = ctx;
-        return Promise.resolve(streamResponse(200, [
-          '{"type":"ADDED","object":{"n":1}}\n{"type":"MOD',
-          'IFIED","object":{"n":2}}\n\n{"type":"BOOKMARK","object":{"n":3}}\n',
-          '{"type":"DELETED","object":{"n":4}}',
-        ]));
-      },
-    },
+    transport: transport((url, init) => {
+      request = { url, init };
+      return Promise.resolve(streamResponse(200, [
+        '{"type":"ADDED","object":{"n":1}}\n{"type":"MOD',
+        'IFIED","object":{"n":2}}\n\n{"type":"BOOKMARK","object":{"n":3}}\n',
+        '{"type":"DELETED","object":{"n":4}}',
+      ]));
+    }),
     path: "/api/v1/nodes",
     resourceVersion: "42",
     labelSelector: "a=b",
@@ -58,14 +64,16 @@ Deno.test("watchStream builds the watch URL and yields events split across chunk
   }));
   // The unterminated DELETED line is treated as cut off by a dropped connection.
   assert.deepEqual(events, [["ADDED", { n: 1 }], ["MODIFIED", { n: 2 }], ["BOOKMARK", { n: 3 }]]);
-  const url = new URL(request!.getUrl());
+  const url = request!.url;
+  assert.equal(url.origin, "https://k:6443");
+  assert.equal(request!.init.watch, true);
   assert.equal(url.pathname, "/api/v1/nodes");
   assert.equal(url.searchParams.get("watch"), "true");
   assert.equal(url.searchParams.get("allowWatchBookmarks"), "true");
   assert.equal(url.searchParams.get("resourceVersion"), "42");
   assert.equal(url.searchParams.get("labelSelector"), "a=b");
   assert.equal(url.searchParams.get("timeoutSeconds"), "300");
-  assert.equal(request!.getHeaders()["Authorization"], "Bearer t");
+  assert.equal(request!.init.headers["Authorization"], "Bearer t");
 });
 
 Deno.test("watchStream throws a 410 ERROR event as a KubeApiError", async () => {
@@ -73,10 +81,9 @@ Deno.test("watchStream throws a 410 ERROR event as a KubeApiError", async () => 
     '{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version: 1 (5)"}}\n';
   await assert.rejects(
     collect(watchStream({
-      kubeConfig: kubeConfig(),
-      httpLibrary: {
-        send: () => Promise.resolve(streamResponse(200, ['{"type":"ADDED","object":{}}\n', error])),
-      },
+      transport: transport(() =>
+        Promise.resolve(streamResponse(200, ['{"type":"ADDED","object":{}}\n', error]))
+      ),
       path: "/api/v1/nodes",
       signal: new AbortController().signal,
     })),
@@ -88,8 +95,7 @@ Deno.test("watchStream throws the Status of a non-200 response", async () => {
   const body = '{"kind":"Status","code":403,"reason":"Forbidden","message":"nodes is forbidden"}';
   await assert.rejects(
     collect(watchStream({
-      kubeConfig: kubeConfig(),
-      httpLibrary: { send: () => Promise.resolve(streamResponse(403, [body])) },
+      transport: transport(() => Promise.resolve(streamResponse(403, [body]))),
       path: "/api/v1/nodes",
       signal: new AbortController().signal,
     })),
@@ -103,10 +109,9 @@ Deno.test("watchStream ends quietly when the signal aborts and fails on an idle 
   const done = (async () => {
     for await (
       const event of watchStream({
-        kubeConfig: kubeConfig(),
-        httpLibrary: {
-          send: () => Promise.resolve(streamResponse(200, ['{"type":"ADDED","object":{}}\n'], true)),
-        },
+        transport: transport(() =>
+          Promise.resolve(streamResponse(200, ['{"type":"ADDED","object":{}}\n'], true))
+        ),
         path: "/api/v1/nodes",
         signal: controller.signal,
       })
@@ -120,8 +125,7 @@ Deno.test("watchStream ends quietly when the signal aborts and fails on an idle 
 
   await assert.rejects(
     collect(watchStream({
-      kubeConfig: kubeConfig(),
-      httpLibrary: { send: () => Promise.resolve(streamResponse(200, [], true)) },
+      transport: transport(() => Promise.resolve(streamResponse(200, [], true))),
       path: "/api/v1/nodes",
       idleTimeoutMs: 20,
       signal: new AbortController().signal,

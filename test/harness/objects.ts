@@ -4,17 +4,17 @@
  *
  * @module
  */
-import {
-  type KubernetesObject,
-  loadAllYaml,
-  type V1CustomResourceDefinition,
-  type V1Node,
-  type V1NodeAddress,
-  type V1NodeCondition,
-  type V1Service,
-  type V1ServicePort,
-  type V1Taint,
+import type {
+  KubernetesObject,
+  V1CustomResourceDefinition,
+  V1Node,
+  V1NodeAddress,
+  V1NodeCondition,
+  V1Service,
+  V1ServicePort,
+  V1Taint,
 } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
 import type { KubeClients } from "../../provider/kube/client.ts";
 import { isAlreadyExists } from "../../provider/kube/errors.ts";
 import { patchOptions, serverSideApply } from "../../provider/kube/patch.ts";
@@ -123,14 +123,21 @@ export async function ensureNamespace(kube: KubeClients, name: string): Promise<
   }
 }
 
+/** A Kubernetes object as parsed from YAML. */
+export type KubeObject = KubernetesObject & Record<string, unknown>;
+
 /**
- * Parses a multi-document YAML (or JSON) manifest into the client's typed objects, skipping empty documents.
- * Typed, because the client serializes known kinds by model: raw JSON would lose fields such as
- * `x-kubernetes-preserve-unknown-fields`.
+ * Parses a multi-document YAML (or JSON) stream into plain objects, skipping empty documents; throws on a YAML
+ * error, naming `source`.
  */
-export function parseManifests(text: string): KubernetesObject[] {
-  return (loadAllYaml(text) as Array<KubernetesObject | null | undefined>)
-    .filter((obj): obj is KubernetesObject => obj !== null && typeof obj === "object");
+export function parseManifests(text: string, source = "manifest"): KubeObject[] {
+  const objects: KubeObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new Error(`Invalid YAML in ${source}: ${doc.errors[0]?.message}`);
+    const value = doc.toJS();
+    if (value !== null && value !== undefined) objects.push(value as KubeObject);
+  }
+  return objects;
 }
 
 /** Server-side applies every object of a multi-document YAML manifest, in order; returns them as stored. */
