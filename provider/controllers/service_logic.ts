@@ -5,6 +5,7 @@
  * @module
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service, V1ServicePort } from "@kubernetes/client-node";
+import { createHash } from "node:crypto";
 import { FINALIZER_LB_CLEANUP, LABEL_EXCLUDE_FROM_LB, TAINT_TO_BE_DELETED_BY_CA } from "./well_known.ts";
 
 /**
@@ -127,9 +128,18 @@ export function eligibleNodes(nodes: readonly V1Node[]): V1Node[] {
   return nodes.filter(isEligibleNode).sort((a, b) => compare(a.metadata?.name, b.metadata?.name));
 }
 
-/** A stable fingerprint of a node set (names and providerIDs), to detect changes between node syncs. */
+/**
+ * A stable fingerprint of a node set (names and providerIDs, in any order), to detect changes between node
+ * syncs. A SHA-256 digest: the controller keeps one per Service, and a list of every node would be 315 KB each
+ * at 5,000 nodes (150 MB for 500 Services).
+ */
 export function nodeSetKey(nodes: readonly V1Node[]): string {
-  return nodes.map((n) => `${n.metadata?.name ?? ""}=${n.spec?.providerID ?? ""}`).sort().join(",");
+  const hash = createHash("sha256");
+  // Node names can't contain "=" or a newline.
+  for (const entry of nodes.map((n) => `${n.metadata?.name ?? ""}=${n.spec?.providerID ?? ""}`).sort()) {
+    hash.update(`${entry}\n`);
+  }
+  return hash.digest("hex");
 }
 
 /** Whether a node update can change the eligible set: eligibility or providerID changed. */

@@ -180,8 +180,12 @@ for (const c of eligibilityCases) {
 Deno.test("eligibleNodes() filters and sorts; nodeSetKey() covers names and providerIDs", () => {
   const nodes = [node("b"), node("a"), node("c", { deleting: true })];
   assert.deepEqual(eligibleNodes(nodes).map((n) => n.metadata?.name), ["a", "b"]);
-  assert.equal(nodeSetKey(eligibleNodes(nodes)), "a=fake://a,b=fake://b");
-  assert.notEqual(nodeSetKey([node("a", { providerID: "fake://x" })]), nodeSetKey([node("a")]));
+  const key = nodeSetKey(eligibleNodes(nodes));
+  assert.match(key, /^[0-9a-f]{64}$/, "a digest, whatever the number of nodes");
+  assert.equal(nodeSetKey([node("b"), node("a")]), key, "order does not matter");
+  assert.notEqual(nodeSetKey([node("a")]), key);
+  assert.notEqual(nodeSetKey([node("a", { providerID: "fake://x" }), node("b")]), key);
+  assert.notEqual(nodeSetKey([node("a"), node("b", { providerID: "fake://b2" })]), key);
 });
 
 Deno.test("nodeChangeMatters() reacts to eligibility and providerID only", () => {
