@@ -32,62 +32,54 @@ Deno.test("informers against a real apiserver", async (t) => {
   await using kube = createKubeClients({ kubeconfig: cluster.kubeconfigPath, qps: 50, burst: 100 });
   await createNode(admin, "before", { labels: { x: "1" } });
 
-  await t.step(
-    "nodes: initial list, then add, update and delete from the watch; objects as JSON",
-    async () => {
-      const stop = new AbortController();
-      const factory = new SharedInformerFactory({ kube, minResyncPeriodMs: 0 });
-      const nodes = factory.nodes();
-      const r = record<V1Node>();
-      nodes.addHandlers(r.handlers);
-      const running = factory.start(stop.signal);
-      try {
-        await factory.waitForSync(AbortSignal.timeout(10_000));
-        assert.deepEqual(r.events, ["add before"]);
-        const listed = nodes.get("before");
-        // Objects are kept as the server sent them: timestamps are RFC 3339 strings, not Date models.
-        assert.match(String(listed?.metadata?.creationTimestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-        assert.equal(
-          listed?.apiVersion,
-          "v1",
-          "list items get the apiVersion and kind that watch events carry",
-        );
-        assert.equal(listed?.kind, "Node");
+  await t.step("nodes: initial list, then add, update and delete from the watch; plain objects", async () => {
+    const stop = new AbortController();
+    const factory = new SharedInformerFactory({ kube, minResyncPeriodMs: 0 });
+    const nodes = factory.nodes();
+    const r = record<V1Node>();
+    nodes.addHandlers(r.handlers);
+    const running = factory.start(stop.signal);
+    try {
+      await factory.waitForSync(AbortSignal.timeout(10_000));
+      assert.deepEqual(r.events, ["add before"]);
+      const listed = nodes.get("before");
+      // Kept as the server sent them: timestamps are RFC 3339 strings, not Date models.
+      assert.match(String(listed?.metadata?.creationTimestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.equal(listed?.apiVersion, "v1", "list items get the apiVersion and kind watch events carry");
+      assert.equal(listed?.kind, "Node");
 
-        await createNode(admin, "n1");
-        await admin.core.patchNode(
-          { name: "n1", body: { metadata: { labels: { y: "2" } } } },
-          patchOptions("merge"),
-        );
-        await waitFor(() => nodes.get("n1")?.metadata?.labels?.y === "2", {
-          message: "label y on n1 in the cache",
-        });
-        const watched = nodes.get("n1");
-        assert.equal(typeof watched?.metadata?.creationTimestamp, "string");
-        assert.equal(watched?.kind, "Node");
-        // Cached Nodes keep only what controllers read of their status (provider/kube/cache_transform.ts).
-        assert.deepEqual(watched?.status?.conditions, [{ type: "Ready", status: "True" }]);
-        assert.equal(
-          listed?.metadata?.managedFields,
-          undefined,
-          "listed nodes are cached without managedFields",
-        );
-        assert.equal(
-          watched?.metadata?.managedFields,
-          undefined,
-          "watched nodes are cached without managedFields",
-        );
-        await admin.core.deleteNode({ name: "n1" });
-        await waitFor(() => r.events.includes("delete n1"), { message: "delete n1" });
-        assert.deepEqual(r.events.filter((e) => e.endsWith("n1")).slice(0, 1), ["add n1"]);
-        assert.equal(nodes.get("n1"), undefined);
-        assert.deepEqual(nodes.stats, { lists: 1, watches: 1 });
-      } finally {
-        stop.abort();
-        await running;
-      }
-    },
-  );
+      await createNode(admin, "n1");
+      await admin.core.patchNode(
+        { name: "n1", body: { metadata: { labels: { y: "2" } } } },
+        patchOptions("merge"),
+      );
+      await waitFor(() => nodes.get("n1")?.metadata?.labels?.y === "2", {
+        message: "label y on n1 in the cache",
+      });
+      const watched = nodes.get("n1");
+      assert.equal(typeof watched?.metadata?.creationTimestamp, "string");
+      // Cached Nodes keep only what controllers read of their status (provider/kube/cache_transform.ts).
+      assert.deepEqual(watched?.status?.conditions, [{ type: "Ready", status: "True" }]);
+      assert.equal(
+        listed?.metadata?.managedFields,
+        undefined,
+        "listed nodes are cached without managedFields",
+      );
+      assert.equal(
+        watched?.metadata?.managedFields,
+        undefined,
+        "watched nodes are cached without managedFields",
+      );
+      await admin.core.deleteNode({ name: "n1" });
+      await waitFor(() => r.events.includes("delete n1"), { message: "delete n1" });
+      assert.deepEqual(r.events.filter((e) => e.endsWith("n1")).slice(0, 1), ["add n1"]);
+      assert.equal(nodes.get("n1"), undefined);
+      assert.deepEqual(nodes.stats, { lists: 1, watches: 1 });
+    } finally {
+      stop.abort();
+      await running;
+    }
+  });
 
   await t.step("watch restarts after the apiserver restarts and later changes are seen", async () => {
     const stop = new AbortController();

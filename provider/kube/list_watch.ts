@@ -5,6 +5,7 @@
  * @module
  */
 import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
+import { groupVersionPath } from "./api.ts";
 import type { KubeClients } from "./client.ts";
 import type { ListResult, ListWatchSource } from "./reflector.ts";
 import type { WatchEvent } from "./watch.ts";
@@ -36,9 +37,8 @@ export const ENDPOINT_SLICES: ResourceDescriptor = {
 
 /** The collection URL path of a resource, for example `/apis/discovery.k8s.io/v1/endpointslices`. */
 export function collectionPath(d: ResourceDescriptor): string {
-  const root = d.apiVersion.includes("/") ? `/apis/${d.apiVersion}` : `/api/${d.apiVersion}`;
   const ns = d.namespace ? `/namespaces/${encodeURIComponent(d.namespace)}` : "";
-  return `${root}${ns}/${d.plural}`;
+  return `${groupVersionPath(d.apiVersion)}${ns}/${d.plural}`;
 }
 
 /** A stable identity of a descriptor, for sharing one informer per distinct descriptor. */
