@@ -154,7 +154,13 @@ export class ReservationCache {
       throw err;
     }
     this.#lists?.inc({ result: "success" });
-    this.#logger.debug("Listed project IP reservations", { reservations: reservations.length });
-    return reservations;
+    // Every lookup is by tag. The untagged rest — mostly the management blocks every device gets, two or
+    // three each — would make the cached list 10,000 entries at 5,000 nodes.
+    const tagged = reservations.filter((r) => r.tags.length > 0);
+    this.#logger.debug("Listed project IP reservations", {
+      reservations: reservations.length,
+      tagged: tagged.length,
+    });
+    return tagged;
   }
 }

@@ -5,7 +5,7 @@ import { InstantClock } from "../api/testing.ts";
 import type { IpReservation, IpReservationRequest } from "../api/types.ts";
 import { ReservationCache } from "./reservation_cache.ts";
 
-function reservation(id: string, tags: string[] = []): IpReservation {
+function reservation(id: string, tags: string[] = ["usage=test"]): IpReservation {
   return {
     id,
     type: "public_ipv4",
@@ -167,4 +167,15 @@ Deno.test("ReservationCache: a fresh list is never one that was cached or alread
   equal((await old).length, 1, "the old caller gets its own answer");
   equal((await cache.list()).length, 2, "the cache keeps the newer list");
   equal(client.lists, 4);
+});
+
+Deno.test("ReservationCache: keeps only tagged reservations (lookups are by tag; device management blocks are not)", async () => {
+  const client = new Client();
+  client.reservations = [
+    reservation("mgmt", []),
+    reservation("eip", ["usage=x"]),
+    reservation("private", []),
+  ];
+  const cache = new ReservationCache({ client, projectId: "p", clock: new InstantClock() });
+  deepEqual((await cache.list()).map((r) => r.id), ["eip"]);
 });
