@@ -147,7 +147,7 @@ Deno.test("`ccm run` loads neither the simulator nor the official Kubernetes cli
     ["command.ts"],
     "main.ts reaches fake_api/ only through command.ts's dynamic imports",
   );
-  // ~60 MB of memory to load (bench/RESULTS.md, memory): provider/kube/ has its own client.
+  // ~45 MB of memory to load (bench/RESULTS.md, memory): provider/kube/ has its own client.
   assert.deepEqual([...loaded].filter((s) => s.includes("@kubernetes/client-node")), []);
   // Only needed without --tls-cert-file (provider/server.ts imports it then).
   assert.deepEqual([...loaded].filter((s) => s.includes("selfsigned")), []);

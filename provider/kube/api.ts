@@ -3,7 +3,7 @@
  * (`core.readNode({ name })`) but over our own transport, and returning plain JSON as the server sent it.
  * Timestamps stay RFC 3339 strings, whatever the official model types (used here as types only) say.
  *
- * The official client's generated code is not loaded: it costs ~60 MB of memory for ~40 calls.
+ * The official client's generated code is not loaded: it costs ~45 MB of memory for ~40 calls.
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * Where the API server and credentials come from: `--kubeconfig`, `--master`, or the in-cluster service
  * account (client-go's `clientcmd.BuildConfigFromFlags`). Our own small reader of kubeconfig files: the
- * official client library costs ~60 MB of memory to load, and we need only its configuration subset.
+ * official client library costs ~45 MB of memory to load, and we need only its configuration subset.
  *
  * Supported credentials: bearer token, token file, client certificate and key (files or inline data), basic
  * auth. Exec plugins, auth providers and proxies are refused with an error that says so.
