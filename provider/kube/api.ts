@@ -466,7 +466,10 @@ export class ObjectsApi {
       if (fresh || !this.#discovered.has(apiVersion)) {
         const list = this.#rest.get<{ resources?: ApiResource[] }>(groupVersionPath(apiVersion))
           .then((r) => (r.resources ?? []).filter((res) => !res.name.includes("/")));
-        list.catch(() => this.#discovered.delete(apiVersion));
+        // A failed discovery is forgotten (unless a newer one already replaced it).
+        list.catch(() => {
+          if (this.#discovered.get(apiVersion) === list) this.#discovered.delete(apiVersion);
+        });
         this.#discovered.set(apiVersion, list);
       }
       const found = (await this.#discovered.get(apiVersion)!).find((r) => r.kind === kind);

@@ -209,3 +209,25 @@ Deno.test("ObjectsApi finds resources through discovery, once per group version,
     "DELETE /apis/example.com/v1/widgets/w",
   ]);
 });
+
+Deno.test("ObjectsApi forgets a failed discovery, so the next call asks again", async () => {
+  let failures = 1;
+  const { rest: r, sent } = rest((s) => {
+    if (s.path === "/api/v1" && failures-- > 0) return { status: 503, body: "unavailable" };
+    if (s.path === "/api/v1") {
+      return { status: 200, body: { resources: [{ name: "nodes", kind: "Node", namespaced: false }] } };
+    }
+    return { status: 200, body: {} };
+  });
+  const objects = new ObjectsApi(r);
+  const node = { apiVersion: "v1", kind: "Node", metadata: { name: "n1" } };
+  await assert.rejects(objects.read(node), (err) => err instanceof KubeApiError && err.code === 503);
+  await objects.read(node);
+  await objects.read(node);
+  assert.deepEqual(sent.map((s) => `${s.method} ${s.path}`), [
+    "GET /api/v1",
+    "GET /api/v1",
+    "GET /api/v1/nodes/n1",
+    "GET /api/v1/nodes/n1",
+  ]);
+});
