@@ -61,7 +61,7 @@ async function initialized(cluster: TestCluster, name: string, timeoutMs = 20_00
   });
 }
 
-Deno.test("only the leader acts; killing it hands over within lease duration + retry period", async () => {
+Deno.test("only the leader acts; killing it hands over within lease duration + a jittered retry", async () => {
   await using cluster = await startTestCluster();
   const { leader, standby, cleanup } = await startPair(cluster, electionArgs(4, 3, 1));
   try {
@@ -80,7 +80,9 @@ Deno.test("only the leader acts; killing it hands over within lease duration + r
     const handoverMs = takeover - killedAt;
     // deno-lint-ignore no-console
     console.log(`SIGKILL handover: ${handoverMs} ms (lease 4 s + retry 1 s)`);
-    assert.ok(handoverMs <= 5_000 + 1_000, `handover took ${handoverMs} ms`);
+    // The standby sees the leader's last renewal up to one jittered retry period (1 s × up to 2.2, as
+    // client-go) late and waits the lease duration from then; 1 s for taking the lease and starting up.
+    assert.ok(handoverMs <= 4_000 + 2_200 + 1_000, `handover took ${handoverMs} ms`);
     await initialized(cluster, "n2");
     assert.ok((await standby.calls()).some((c) => c.method === "instanceMetadata" && c.target === "n2"));
   } finally {
