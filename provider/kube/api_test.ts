@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { TokenBucket } from "../token_bucket.ts";
 import { CoreV1Api, CustomObjectsApi, KubeRest, ObjectsApi, queryString } from "./api.ts";
 import { isNotFound, KubeApiError } from "./errors.ts";
-import { KubeConfig } from "./kubeconfig.ts";
 import { patchOptions } from "./patch.ts";
-import { type HttpInit, KubeTransport, RequestStats } from "./transport.ts";
+import { fakeTransport, textResponse } from "./testing.ts";
 
 interface Sent {
   method: string;
@@ -15,38 +13,17 @@ interface Sent {
 
 /** A KubeRest whose server answers with `reply` and records what was sent. */
 function rest(reply: (sent: Sent) => { status: number; body: unknown } = () => ({ status: 200, body: {} })) {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: "https://k:6443" }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
   const sent: Sent[] = [];
-  const transport = new KubeTransport({
-    config: kc,
-    limiter: new TokenBucket({ qps: Infinity, burst: 1 }),
-    userAgent: "ccm-test",
-    stats: new RequestStats(),
-    sender: {
-      send(url: URL, init: HttpInit) {
-        const s: Sent = {
-          method: init.method,
-          path: url.pathname + url.search,
-          contentType: init.headers["Content-Type"],
-          body: init.body === undefined ? undefined : JSON.parse(init.body),
-        };
-        sent.push(s);
-        const { status, body } = reply(s);
-        const text = typeof body === "string" ? body : JSON.stringify(body);
-        return Promise.resolve({
-          status,
-          headers: {},
-          text: () => Promise.resolve(text),
-          stream: () => new Blob([text]).stream(),
-        });
-      },
-    },
+  const transport = fakeTransport((url, init) => {
+    const s: Sent = {
+      method: init.method,
+      path: url.pathname + url.search,
+      contentType: init.headers["Content-Type"],
+      body: init.body === undefined ? undefined : JSON.parse(init.body),
+    };
+    sent.push(s);
+    const { status, body } = reply(s);
+    return Promise.resolve(textResponse(status, typeof body === "string" ? body : JSON.stringify(body)));
   });
   return { rest: new KubeRest(transport), sent };
 }

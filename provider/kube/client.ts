@@ -24,7 +24,7 @@ import {
 } from "./api.ts";
 import { type KubeConfig, loadKubeConfig, type LoadKubeConfigOptions } from "./kubeconfig.ts";
 import { registerRequestMetrics } from "./request_metrics.ts";
-import { type HttpSender, KubeTransport, RequestStats } from "./transport.ts";
+import { KubeTransport, RequestStats } from "./transport.ts";
 import { type WatchEvent, watchStream, type WatchStreamOptions } from "./watch.ts";
 
 /** The typed API clients; all requests made through them share the rate limiter. */
@@ -66,8 +66,6 @@ export interface KubeClientsOptions extends LoadKubeConfigOptions {
   kubeConfig?: KubeConfig;
   /** Called before every write request; throwing cancels it (leader-election fencing). */
   beforeWrite?: (url: URL) => void;
-  /** Does the HTTP instead of undici (transport tests). */
-  sender?: HttpSender;
 }
 
 /** Builds the process-wide {@linkcode KubeClients} from `--kubeconfig`/`--master` or the in-cluster account. */
@@ -86,7 +84,6 @@ export function createKubeClients(options: KubeClientsOptions = {}): KubeClients
     userAgent: options.userAgent ?? `ccm/${VERSION}`,
     stats: requests,
     beforeWrite: options.beforeWrite,
-    sender: options.sender,
   });
   const rest = new KubeRest(transport);
   let closed = false;

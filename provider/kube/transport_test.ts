@@ -2,16 +2,18 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { FakeClock } from "../clock.ts";
 import { TokenBucket } from "../token_bucket.ts";
-import { KubeConfig, type User } from "./kubeconfig.ts";
+import type { KubeConfig, User } from "./kubeconfig.ts";
+import { fakeTransport, testKubeConfig, textResponse } from "./testing.ts";
 import {
   type HttpInit,
   type HttpResponse,
-  KubeTransport,
+  type KubeTransport,
   type KubeTransportOptions,
   RequestStats,
   requestVerb,
   tlsOptions,
 } from "./transport.ts";
+
 Deno.test("requestVerb maps method and path to the Kubernetes verb", () => {
   const cases: Array<[string, string, string]> = [
     ["GET", "/api/v1/nodes", "list"],
@@ -36,36 +38,17 @@ Deno.test("requestVerb maps method and path to the Kubernetes verb", () => {
 });
 
 function okResponse(): HttpResponse {
-  return {
-    status: 200,
-    headers: { "content-type": "application/json" },
-    text: () => Promise.resolve("{}"),
-    stream: () => new Blob(["{}"]).stream(),
-  };
+  return textResponse(200, "{}", { "content-type": "application/json" });
 }
 
 function config(server = "https://k", user: User = { name: "u" }): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server, skipTLSVerify: true }],
-    users: [user],
-    contexts: [{ name: "x", cluster: "c", user: user.name }],
-    currentContext: "x",
-  });
-  return kc;
+  return testKubeConfig(server, user);
 }
 
 type Send = (url: URL, init: HttpInit) => Promise<HttpResponse>;
 
 function transport(send: Send, options: Partial<KubeTransportOptions> = {}): KubeTransport {
-  return new KubeTransport({
-    config: config(),
-    limiter: new TokenBucket({ qps: Infinity, burst: 1 }),
-    userAgent: "ccm/v9",
-    stats: new RequestStats(),
-    sender: { send },
-    ...options,
-  });
+  return fakeTransport(send, { config: config(), userAgent: "ccm/v9", ...options });
 }
 
 Deno.test("KubeTransport calls beforeWrite before writes only; a throw cancels the request", async () => {

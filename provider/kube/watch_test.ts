@@ -1,31 +1,8 @@
 import assert from "node:assert/strict";
-import { TokenBucket } from "../token_bucket.ts";
 import { isGone } from "./errors.ts";
-import { KubeConfig } from "./kubeconfig.ts";
-import { type HttpInit, type HttpResponse, KubeTransport, RequestStats } from "./transport.ts";
+import { fakeTransport as transport } from "./testing.ts";
+import type { HttpInit, HttpResponse } from "./transport.ts";
 import { type WatchEvent, watchStream } from "./watch.ts";
-
-function kubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: "https://k:6443/", skipTLSVerify: false }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
-  return kc;
-}
-
-/** A transport for kubeConfig() whose HTTP is `send`. */
-function transport(send: (url: URL, init: HttpInit) => Promise<HttpResponse>): KubeTransport {
-  return new KubeTransport({
-    config: kubeConfig(),
-    limiter: new TokenBucket({ qps: Infinity, burst: 1 }),
-    userAgent: "ccm-test",
-    stats: new RequestStats(),
-    sender: { send },
-  });
-}
 
 function streamResponse(code: number, chunks: string[], keepOpen = false): HttpResponse {
   const encoder = new TextEncoder();
