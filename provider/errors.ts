@@ -49,6 +49,27 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Marks an error as the cloud's own passing trouble (5xx, 429, timeout, connection error): the call may work
+ * again by itself soon. Providers set `[TRANSIENT] = true` on such errors; {@linkcode isTransientError} finds
+ * the mark on the error or anywhere in its `cause` chain.
+ */
+export const TRANSIENT: unique symbol = Symbol.for("ccm.transient");
+
+/** True when `err`, or an error in its `cause` chain, carries the {@linkcode TRANSIENT} mark. */
+export function isTransientError(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (
+    let e = err;
+    typeof e === "object" && e !== null && !seen.has(e);
+    e = (e as { cause?: unknown }).cause
+  ) {
+    seen.add(e);
+    if ((e as { [TRANSIENT]?: unknown })[TRANSIENT] === true) return true;
+  }
+  return false;
+}
+
 /** Wraps `cause` as `"<op>: <cause message>"`, keeping the original as `cause` (hcloud's operation tags). */
 export function wrapError(op: string, cause: unknown): Error {
   const message = cause instanceof Error ? cause.message : String(cause);

@@ -137,6 +137,14 @@ export function nodeRateLimiter(options: { clock?: Clock } = {}): RateLimiter {
   return controllerRateLimiter({ maxMs: NODE_MAX_BACKOFF_MS, clock: options.clock });
 }
 
+/**
+ * Longest wait of a Service whose sync failed on the cloud API's own trouble (5xx, 429, timeouts). Upstream's
+ * 300 s cap means a Service that failed through a long outage got its load balancer up to 5 minutes after the
+ * API came back; 30 s bounds that, and one try per failing Service per 30 s is cheap next to the outage
+ * itself. Other failures (a Service the cloud refuses) keep backing off to 300 s.
+ */
+export const SERVICE_TRANSIENT_MAX_BACKOFF_MS = 30_000;
+
 /** The service controller's limiter: per-service backoff 5 s → 300 s plus the overall token bucket. */
 export function serviceRateLimiter(options: { clock?: Clock } = {}): RateLimiter {
   return controllerRateLimiter({ baseMs: 5_000, maxMs: 300_000, clock: options.clock });

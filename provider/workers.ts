@@ -1,6 +1,7 @@
 /**
  * Runs N workers over a {@linkcode WorkQueue}: take a key, sync it, then forget it on success, requeue it with
- * the error's delay on {@linkcode RetryError}, or with backoff on any other error.
+ * the error's delay on {@linkcode RetryError}, or with backoff on any other error (capped for transient ones
+ * when {@linkcode RunWorkersOptions.transientMaxBackoffMs} is set).
  *
  * @module
  */
@@ -8,7 +9,7 @@ import type { Logger } from "@logtape/logtape";
 import { Histogram, type Registry } from "prom-client";
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
-import { NodeNotManagedError, RetryError } from "./errors.ts";
+import { isTransientError, NodeNotManagedError, RetryError } from "./errors.ts";
 import type { WorkQueue } from "./workqueue.ts";
 
 /** Options for {@linkcode runWorkers}. */
@@ -28,6 +29,11 @@ export interface RunWorkersOptions {
   /** Controller name for the metric label; default the queue name. */
   controller?: string;
   clock?: Clock;
+  /**
+   * Longest backoff after a {@linkcode isTransientError} failure (the cloud API's own trouble); default none
+   * beyond the queue's limiter. Keeps a long outage from pushing the next try minutes past its end.
+   */
+  transientMaxBackoffMs?: number;
 }
 
 /**
@@ -76,7 +82,7 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
       queue.addAfter(key, err.retryAfterMs);
     } else {
       logger.error("Failed to sync; retrying with backoff", { key, retries: queue.numRequeues(key), err });
-      queue.addRateLimited(key);
+      queue.addRateLimited(key, isTransientError(err) ? options.transientMaxBackoffMs : undefined);
     }
   }
 

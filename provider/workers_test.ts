@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
-import { NodeNotManagedError, RetryError } from "./errors.ts";
+import { isTransientError, NodeNotManagedError, RetryError, TRANSIENT } from "./errors.ts";
 import { ItemExponentialRateLimiter } from "./rate_limiter.ts";
 import { FakeClock, settle } from "./clock.ts";
 import { runWorkers } from "./workers.ts";
@@ -77,6 +77,65 @@ Deno.test("runWorkers() retries failures with backoff and forgets on success", a
   assert.equal(queue.numRequeues("k"), 0);
   stop.abort();
   await done;
+});
+
+class OutageError extends Error {
+  readonly [TRANSIENT] = true;
+}
+
+Deno.test("runWorkers() caps the backoff of transient failures at transientMaxBackoffMs, not of others", async () => {
+  for (const transient of [true, false]) {
+    const clock = new FakeClock();
+    const queue = newQueue(clock);
+    const stop = new AbortController();
+    const attempts: number[] = [];
+    // Failing for 10 minutes, then fine: a long outage of the cloud API (or a long refusal).
+    const done = runWorkers({
+      queue,
+      workers: 1,
+      logger,
+      signal: stop.signal,
+      clock,
+      transientMaxBackoffMs: 30_000,
+      sync: () => {
+        attempts.push(clock.now());
+        if (clock.now() >= 600_000) return Promise.resolve();
+        const err = transient ? new OutageError("503") : new Error("refused");
+        // Wrapped as providers do: the mark is found in the cause chain.
+        return Promise.reject(new Error("ensure load balancer", { cause: err }));
+      },
+    });
+    queue.add("k");
+    await settle();
+    for (let t = 0; t < 1_200_000; t += 5_000) await clock.advance(5_000);
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    const recovered = attempts.find((t) => t >= 600_000)!;
+    if (transient) {
+      assert.deepEqual(gaps.slice(0, 4), [5_000, 10_000, 20_000, 30_000]);
+      assert.ok(Math.max(...gaps) <= 30_000, `gaps ${gaps}`);
+      assert.ok(recovered - 600_000 <= 30_000, `synced ${recovered - 600_000} ms after the outage`);
+    } else {
+      assert.deepEqual(gaps.slice(0, 6), [5_000, 10_000, 20_000, 40_000, 80_000, 160_000]);
+      assert.equal(Math.max(...gaps), 300_000);
+    }
+    assert.equal(queue.numRequeues("k"), 0);
+    stop.abort();
+    await done;
+  }
+});
+
+Deno.test("isTransientError() finds the mark on the error or in its cause chain, and survives cycles", () => {
+  assert.equal(isTransientError(new OutageError("x")), true);
+  assert.equal(
+    isTransientError(new Error("a", { cause: new Error("b", { cause: new OutageError("c") }) })),
+    true,
+  );
+  assert.equal(isTransientError(new Error("plain")), false);
+  assert.equal(isTransientError("string"), false);
+  assert.equal(isTransientError(undefined), false);
+  const loop: { cause?: unknown } = {};
+  loop.cause = loop;
+  assert.equal(isTransientError(loop), false);
 });
 
 Deno.test("runWorkers() requeues a RetryError after its own delay, and drops NodeNotManagedError", async () => {

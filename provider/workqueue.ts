@@ -123,11 +123,14 @@ export class WorkQueue {
     );
   }
 
-  /** Queues `item` after the rate limiter's delay and counts a retry. */
-  addRateLimited(item: string): void {
+  /**
+   * Queues `item` after the rate limiter's delay (at most `maxDelayMs` when given) and counts a retry. The
+   * failure is counted either way, so the backoff goes on growing underneath the cap.
+   */
+  addRateLimited(item: string, maxDelayMs = Infinity): void {
     if (this.#shuttingDown) return;
     this.#metrics?.retries.inc({ name: this.name });
-    this.addAfter(item, this.#limiter.when(item));
+    this.addAfter(item, Math.min(maxDelayMs, this.#limiter.when(item)));
   }
 
   /** Clears the retry history of `item`; call after it synced successfully. */

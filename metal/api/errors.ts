@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { TRANSIENT } from "../../provider/errors.ts";
 
 /** Where a failed request went; carried by every {@linkcode MetalApiError}. */
 export interface MetalRequestInfo {
@@ -85,6 +86,7 @@ export class MetalForbiddenError extends MetalApiError {
 export class MetalRateLimitedError extends MetalApiError {
   /** How long the server asked us to wait (or our backoff estimate when it did not say). */
   readonly retryAfterMs: number;
+  readonly [TRANSIENT] = true;
   constructor(
     info: MetalRequestInfo,
     detail: string,
@@ -102,6 +104,7 @@ export type TransientKind = "server" | "network" | "timeout";
 /** A failure that may go away by itself: 5xx, connection error or timeout (after the client's retries). */
 export class MetalTransientError extends MetalApiError {
   readonly kind: TransientKind;
+  readonly [TRANSIENT] = true;
   constructor(
     info: MetalRequestInfo,
     detail: string,

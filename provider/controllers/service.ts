@@ -11,6 +11,8 @@
  * - a node sync compares each Service's own last node set (names and providerIDs) and uses the newest Service
  *   spec; ensure and update of one Service never run at the same time;
  * - a `RetryError` is requeued after its delay without a SyncLoadBalancerFailed Warning (it is not a failure);
+ * - a failure the provider marks transient (the cloud API's 5xx, 429, timeouts) backs off to 30 s, not 300 s,
+ *   so every Service converges within a minute of an outage's end;
  * - an informer resync (`--min-resync-period`) reconciles every managed Service again (level-triggered), so
  *   a load balancer removed behind our back is re-created.
  *
@@ -24,7 +26,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { RetryError } from "../errors.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
-import { serviceRateLimiter } from "../rate_limiter.ts";
+import { SERVICE_TRANSIENT_MAX_BACKOFF_MS, serviceRateLimiter } from "../rate_limiter.ts";
 import { runWorkers } from "../workers.ts";
 import { WorkQueue } from "../workqueue.ts";
 import type { Controller, ControllerRunContext } from "./controller.ts";
@@ -150,6 +152,7 @@ export class ServiceController implements Controller {
           queue: services,
           workers: this.#o.workers,
           controller: SERVICE_LB_CONTROLLER,
+          transientMaxBackoffMs: SERVICE_TRANSIENT_MAX_BACKOFF_MS,
           sync: async (key, signal) => {
             const after = await this.syncService(key, signal);
             if (after !== undefined) services.addAfter(key, after);
