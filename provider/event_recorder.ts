@@ -220,6 +220,9 @@ export class KubeEventRecorder implements EventRecorder {
 
   async #write(entry: Pending): Promise<void> {
     const timestamp = new Date(entry.last);
+    // One name for every attempt: a create that reached the server but whose answer was lost is retried
+    // under the same name and then answered 409, instead of recording the Event twice.
+    const eventName = this.#eventName(entry);
     for (let attempt = 1;; attempt++) {
       try {
         const known = this.#recorded.get(entry.key);
@@ -241,7 +244,7 @@ export class KubeEventRecorder implements EventRecorder {
         const namespace = entry.ref.namespace || "default";
         const { apiVersion, kind, name, namespace: objNamespace, uid, resourceVersion } = entry.ref;
         const event: CoreV1Event = {
-          metadata: { name: this.#eventName(entry), namespace },
+          metadata: { name: eventName, namespace },
           involvedObject: { apiVersion, kind, name, namespace: objNamespace, uid, resourceVersion },
           type: entry.type,
           reason: entry.reason,
@@ -253,9 +256,13 @@ export class KubeEventRecorder implements EventRecorder {
           reportingComponent: entry.component,
           reportingInstance: this.#host,
         };
-        const created = await this.#sink.create(namespace, event);
+        const created = await this.#sink.create(namespace, event).catch((err) => {
+          // Our own earlier attempt created it (names are unique to this recorder).
+          if (attempt > 1 && statusCode(err) === 409) return event;
+          throw err;
+        });
         this.#remember(entry.key, {
-          name: created.metadata?.name ?? event.metadata.name!,
+          name: created.metadata?.name ?? eventName,
           namespace,
           count: entry.count,
         });

@@ -8,6 +8,8 @@ class FakeSink implements EventSink {
   events = new Map<string, CoreV1Event>();
   writes: string[] = [];
   failNext: Array<{ code: number }> = [];
+  /** Store the next created Event, then fail as if its answer was lost on the way back. */
+  loseNextAnswer = false;
   gate?: Promise<void>;
 
   async create(namespace: string, event: CoreV1Event): Promise<CoreV1Event> {
@@ -15,6 +17,13 @@ class FakeSink implements EventSink {
     this.writes.push(`create ${event.reason}`);
     const failure = this.failNext.shift();
     if (failure) throw Object.assign(new Error(`HTTP ${failure.code}`), failure);
+    const key = `${namespace}/${event.metadata.name}`;
+    if (this.events.has(key)) throw Object.assign(new Error("already exists"), { code: 409 });
+    if (this.loseNextAnswer) {
+      this.loseNextAnswer = false;
+      this.events.set(key, structuredClone(event));
+      throw new TypeError("fetch failed: socket closed");
+    }
     this.events.set(`${namespace}/${event.metadata.name}`, structuredClone(event));
     return event;
   }
@@ -151,6 +160,24 @@ Deno.test("KubeEventRecorder retries server errors, then gives up with a warning
   await recorder.flush();
   assert.equal(sink.events.size, 1);
   assert.match(logs.text(), /Failed to write event/);
+});
+
+Deno.test("KubeEventRecorder retries a create whose answer was lost under the same name: one Event", async () => {
+  const sink = new FakeSink();
+  const clock = new FakeClock();
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock });
+  sink.loseNextAnswer = true;
+  recorder.event(node, "Warning", "SyncLoadBalancerFailed", "x");
+  await settle();
+  await clock.advance(1_000);
+  await recorder.flush();
+  assert.deepEqual(sink.writes, ["create SyncLoadBalancerFailed", "create SyncLoadBalancerFailed"]);
+  assert.equal(sink.events.size, 1);
+  // The recorder knows the Event it made: a repeat patches it.
+  recorder.event(node, "Warning", "SyncLoadBalancerFailed", "x");
+  await recorder.flush();
+  assert.equal(sink.events.size, 1);
+  assert.equal([...sink.events.values()][0]?.count, 2);
 });
 
 Deno.test("KubeEventRecorder.warn() records a Warning and logs it at warning level with the reason", async () => {
