@@ -1,7 +1,7 @@
 /**
  * Builds the simulator as a Hono app (no sockets): Metal API under `/metal/v1`, LBaaS under `/lbaas`
  * (mirroring `https://lb.metalctrl.io`), the token exchange at `/iam/api-keys/exchange` (mirroring
- * `https://iam.metalctrl.io/api-keys/exchange`) and the admin API under `/_fake`.
+ * `https://iam.metalctrl.io/api-keys/exchange`), the admin API under `/_fake` and the console under `/console`.
  *
  * @example In-process use (tests)
  * ```ts
@@ -18,12 +18,14 @@ import { type Clock, systemClock } from "../provider/clock.ts";
 import { adminAuth, adminRoutes } from "./admin.ts";
 import { ApiError } from "./api_error.ts";
 import { metalAuth } from "./auth.ts";
+import { mountConsole } from "./console.ts";
 import type { AppEnv, RouteDeps } from "./deps.ts";
 import type { Timings } from "./domain/devices.ts";
 import { Faults, type FaultSettings } from "./faults.ts";
 import { exchangeToken, lbaasAuth } from "./lbaas_auth.ts";
 import { isoTime, type Snapshot } from "./model.ts";
 import { RequestLog } from "./request_log.ts";
+import { accountRoutes } from "./routes/account.ts";
 import { bgpRoutes } from "./routes/bgp.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
 import { deviceRoutes } from "./routes/devices.ts";
@@ -39,6 +41,7 @@ export const PATHS = {
   lbaas: "/lbaas",
   tokenExchange: "/iam/api-keys/exchange",
   admin: "/_fake",
+  console: "/console",
 } as const;
 
 /** Options of {@linkcode createFakeApi}. */
@@ -76,6 +79,8 @@ export interface FakeApi {
   defaults?: { projectId: string; apiKey: string };
   /** Restores the starting state, clears faults and the request log. */
   reset(): Promise<void>;
+  /** Ends the console's event streams; call it before shutting a server down (serve.ts does). */
+  close(): void;
 }
 
 const logger = getLogger(["fake-api"]);
@@ -123,6 +128,7 @@ export async function createFakeApi(options: FakeApiOptions = {}): Promise<FakeA
   deviceRoutes(metal, deps);
   ipRoutes(metal, deps);
   bgpRoutes(metal, deps);
+  accountRoutes(metal, deps);
   app.route(PATHS.metal, metal);
 
   const lbaas = new Hono<AppEnv>();
@@ -132,9 +138,17 @@ export async function createFakeApi(options: FakeApiOptions = {}): Promise<FakeA
 
   app.post(PATHS.tokenExchange, faults.middleware(), (c) => exchangeToken(c, store));
   if (options.adminToken !== undefined) app.use(`${PATHS.admin}/*`, adminAuth(options.adminToken));
-  app.route(PATHS.admin, adminRoutes({ store, faults, requestLog, timings, reset }));
+  const admin = adminRoutes({ store, faults, requestLog, timings, reset });
+  app.route(PATHS.admin, admin);
+  const consoleApp = mountConsole(app, PATHS.console, {
+    store,
+    faults,
+    requestLog,
+    admin,
+    adminToken: options.adminToken,
+  });
 
-  return { app, store, faults, requestLog, timings, defaults, reset };
+  return { app, store, faults, requestLog, timings, defaults, reset, close: () => consoleApp.close() };
 }
 
 /** The starting state: the seed, or the default project and key; after a restart, the saved projects and keys. */
@@ -171,13 +185,13 @@ function defaultsOf(store: Store): FakeApi["defaults"] {
   return project && key ? { projectId: project.id, apiKey: key.token } : undefined;
 }
 
-/** Middleware: request log entry per API request (admin calls excluded), and a log line at verbosity ≥ 2. */
+/** Middleware: request log entry per API request (admin and console calls excluded), and a log line at verbosity ≥ 2. */
 function requestLogger(
   options: { clock: Clock; requestLog: RequestLog; verbosity: number },
 ): MiddlewareHandler {
   return async (c, next) => {
     const path = c.req.path;
-    if (path.startsWith(PATHS.admin)) return next();
+    if (path.startsWith(PATHS.admin) || path.startsWith(PATHS.console)) return next();
     const started = performance.now();
     const time = new Date(options.clock.now()).toISOString();
     await next();

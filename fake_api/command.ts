@@ -25,6 +25,8 @@ export interface FakeApiFlags {
   rateLimit: number;
   verbosity: number;
   loggingFormat: LogFormat;
+  /** `--intercept`: also serve as an HTTPS proxy for api.equinix.com and friends (see intercept.ts). */
+  intercept?: { listen: { hostname: string; port: number }; caCert?: string; caKey?: string };
 }
 
 /** Parses `HOST:PORT` (`[::1]:8080` for IPv6). */
@@ -127,6 +129,22 @@ export function fakeApiCommand(
     .addOption(
       new Option("--logging-format <format>", "Log format").choices(["json", "text"]).default("json"),
     )
+    .addOption(
+      new Option(
+        "--intercept",
+        "Also serve as an HTTPS proxy for api.equinix.com, lb.metalctrl.io and iam.metalctrl.io (prints HTTPS_PROXY and SSL_CERT_FILE)",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--intercept-listen <host:port>",
+        "Proxy address for --intercept; other than loopback only with --admin-token",
+      ).default("127.0.0.1:8443"),
+    )
+    .addOption(
+      new Option("--ca-cert <file>", "CA certificate (PEM) --intercept signs with; default: a new one"),
+    )
+    .addOption(new Option("--ca-key <file>", "Private key (PEM) of --ca-cert"))
     .action(async () => {
       const o = command.opts();
       const [{ ADMIN_TOKEN_PATTERN }, { adminExposureProblem }] = await Promise.all([
@@ -139,6 +157,16 @@ export function fakeApiCommand(
         const token = o.adminToken === undefined ? undefined : adminToken(o.adminToken, ADMIN_TOKEN_PATTERN);
         const exposure = adminExposureProblem(listen.hostname, token);
         if (exposure !== undefined) throw new InvalidArgumentError(exposure);
+        const interceptListen = parseListen(o.interceptListen);
+        if (o.intercept) {
+          const proxyExposure = adminExposureProblem(interceptListen.hostname, token);
+          if (proxyExposure !== undefined) {
+            throw new InvalidArgumentError(`--intercept-listen: ${proxyExposure}`);
+          }
+          if ((o.caCert === undefined) !== (o.caKey === undefined)) {
+            throw new InvalidArgumentError("--ca-cert and --ca-key go together; pass both or neither");
+          }
+        }
         flags = {
           listen,
           adminToken: token,
@@ -151,6 +179,9 @@ export function fakeApiCommand(
           rateLimit: nonNegativeInt(o.rateLimit),
           verbosity: nonNegativeInt(o.v),
           loggingFormat: o.loggingFormat,
+          ...(o.intercept
+            ? { intercept: { listen: interceptListen, caCert: o.caCert, caKey: o.caKey } }
+            : {}),
         };
       } catch (err) {
         command.error(`error: ${(err as Error).message}`, { exitCode: 2, code: "ccm.flags" });
@@ -178,9 +209,74 @@ export async function runFakeApi(flags: FakeApiFlags): Promise<void> {
     faults: { latencyMs: flags.latencyMs, errorRate: flags.errorRate, rateLimit: flags.rateLimit },
     verbosity: flags.verbosity,
   };
+  // The CA is read (or made) before the simulator listens, so a bad --ca-cert fails before anything serves.
+  const tls = flags.intercept ? await interceptCertificates(flags.intercept) : undefined;
   const server = await serveFakeApi(serveOptions);
-  Deno.stdout.writeSync(new TextEncoder().encode(exportLines(server.env)));
-  await untilSignal(server);
+  const env = { ...server.env };
+  let proxy: { close(): Promise<void> } | undefined;
+  if (flags.intercept && tls) {
+    const { startInterceptProxy } = await import("./intercept.ts");
+    const started = startInterceptProxy({
+      handler: (request) => server.api.app.fetch(request),
+      leaf: tls.leaf,
+      hostname: flags.intercept.listen.hostname,
+      port: flags.intercept.listen.port,
+    });
+    proxy = started;
+    env.HTTPS_PROXY = started.url;
+    env.SSL_CERT_FILE = tls.caFile;
+    // The metal CLI and the SDK examples read the key from METAL_AUTH_TOKEN.
+    if (env.METAL_API_KEY !== undefined) env.METAL_AUTH_TOKEN = env.METAL_API_KEY;
+  }
+  Deno.stdout.writeSync(new TextEncoder().encode(exportLines(env)));
+  try {
+    await untilSignal(server);
+  } finally {
+    await proxy?.close();
+    if (tls?.tempDir) await Deno.remove(tls.tempDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * The CA file clients trust and the leaf certificate of the intercepted hosts: from --ca-cert/--ca-key, or a
+ * throwaway CA written to a temporary directory that is removed on exit.
+ */
+async function interceptCertificates(
+  o: NonNullable<FakeApiFlags["intercept"]>,
+): Promise<{ caFile: string; tempDir?: string; leaf: { cert: string; key: string } }> {
+  const [{ INTERCEPT_HOSTS }, { generateCa, generateLeaf }] = await Promise.all([
+    import("./intercept.ts"),
+    import("./tls_ca.ts"),
+  ]);
+  if (o.caCert !== undefined && o.caKey !== undefined) {
+    const ca = { cert: await readPem("--ca-cert", o.caCert), key: await readPem("--ca-key", o.caKey) };
+    let leaf;
+    try {
+      leaf = await generateLeaf(ca, Object.keys(INTERCEPT_HOSTS));
+    } catch (err) {
+      throw new Error(`--ca-cert/--ca-key: cannot sign with this CA: ${(err as Error).message}`);
+    }
+    return { caFile: o.caCert, leaf };
+  }
+  const ca = await generateCa();
+  const tempDir = await Deno.makeTempDir({ prefix: "ccm-fake-api-ca-" });
+  const caFile = `${tempDir}/ca.pem`;
+  await Deno.writeTextFile(caFile, ca.cert);
+  return { caFile, tempDir, leaf: await generateLeaf(ca, Object.keys(INTERCEPT_HOSTS)) };
+}
+
+/** Reads a PEM file named by a flag; a missing or non-PEM file is an error naming the flag. */
+async function readPem(flag: string, file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (err) {
+    throw new Error(`${flag}: cannot read '${file}': ${(err as Error).message}`);
+  }
+  if (!text.includes("-----BEGIN ")) {
+    throw new Error(`${flag}: '${file}' is not a PEM file (no "-----BEGIN" line)`);
+  }
+  return text;
 }
 
 async function untilSignal(server: FakeApiServer): Promise<void> {

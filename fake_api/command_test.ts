@@ -98,6 +98,43 @@ Deno.test("fake-api flags: a non-loopback --listen needs --admin-token, which mu
   assert.equal((await parse(["--admin-token", "0123456789abcdef"])).flags?.adminToken, "0123456789abcdef");
 });
 
+Deno.test("fake-api flags: --intercept listens on loopback 8443 unless told, with a given CA or a new one", async () => {
+  assert.deepEqual((await parse(["--intercept"])).flags?.intercept, {
+    listen: { hostname: "127.0.0.1", port: 8443 },
+    caCert: undefined,
+    caKey: undefined,
+  });
+  assert.deepEqual(
+    (await parse([
+      "--intercept",
+      "--intercept-listen",
+      "127.0.0.1:0",
+      "--ca-cert",
+      "/c.pem",
+      "--ca-key",
+      "/k.pem",
+    ]))
+      .flags?.intercept,
+    { listen: { hostname: "127.0.0.1", port: 0 }, caCert: "/c.pem", caKey: "/k.pem" },
+  );
+  assert.match(
+    (await parse(["--intercept", "--ca-cert", "/c.pem"])).error ?? "",
+    /--ca-cert and --ca-key go together/,
+  );
+  assert.match(
+    (await parse(["--intercept", "--intercept-listen", "0.0.0.0:8443"])).error ?? "",
+    /--intercept-listen: Refusing .* pass --admin-token TOKEN/,
+  );
+  const token = "0123456789abcdef0123";
+  assert.equal(
+    (await parse(["--intercept", "--intercept-listen", "0.0.0.0:8443", "--admin-token", token])).flags
+      ?.intercept
+      ?.listen.hostname,
+    "0.0.0.0",
+  );
+  assert.match((await parse(["--intercept", "--intercept-listen", "8443"])).error ?? "", /HOST:PORT/);
+});
+
 Deno.test("parseListen handles IPv6 and empty hosts", () => {
   assert.deepEqual(parseListen("[::1]:8081"), { hostname: "::1", port: 8081 });
   assert.deepEqual(parseListen(":0"), { hostname: "127.0.0.1", port: 0 });

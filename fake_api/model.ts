@@ -186,6 +186,42 @@ export interface LbOriginRecord {
   updatedAt: string;
 }
 
+/** An SSH key: the user's when `projectId` is absent, else a project's. */
+export interface SshKeyRecord {
+  id: string;
+  label: string;
+  key: string;
+  /** MD5 of the key blob as colon-separated hex, as Metal showed it. */
+  fingerprint: string;
+  tags: string[];
+  projectId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Something done through the API, as the real API's event feed recorded it. */
+export interface EventRecord {
+  id: string;
+  /** e.g. `instance.created`, `ip_reservation.deleted`. */
+  type: string;
+  /** What happened, in words (`body` and `interpolated` of the official `Event`). */
+  text: string;
+  projectId: string;
+  deviceId?: string;
+  /** Hrefs (relative to the API base) of the objects involved. */
+  relationships: string[];
+  createdAt: string;
+}
+
+/** A hardware reservation: a server of `plan` in `facility` set aside for the project (seeded only). */
+export interface HardwareReservationRecord {
+  id: string;
+  projectId: string;
+  plan: string;
+  facility: string;
+  createdAt: string;
+}
+
 /** Everything the state file holds. */
 export interface Snapshot {
   version: 1;
@@ -201,6 +237,10 @@ export interface Snapshot {
   lbPorts: LbPortRecord[];
   lbPools: LbPoolRecord[];
   lbOrigins: LbOriginRecord[];
+  /** Absent in state files written before SSH keys, events and hardware reservations existed. */
+  sshKeys?: SshKeyRecord[];
+  events?: EventRecord[];
+  hardwareReservations?: HardwareReservationRecord[];
   cursors: Record<string, string>;
 }
 

@@ -6,18 +6,22 @@
  *   "projects": [{ "id": "…uuid…", "name": "demo", "asn": 65000 }],
  *   "api_keys": [{ "token": "secret-key", "project_ids": ["…uuid…"] }],
  *   "devices": [{ "project_id": "…uuid…", "hostname": "node-1", "plan": "c3.small.x86", "metro": "sv" }],
- *   "reservations": [{ "project_id": "…uuid…", "metro": "sv", "tags": ["eip"], "assigned_to": "node-1" }]
+ *   "reservations": [{ "project_id": "…uuid…", "metro": "sv", "tags": ["eip"], "assigned_to": "node-1" }],
+ *   "ssh_keys": [{ "label": "me", "key": "ssh-ed25519 AAAA… me@host" }],
+ *   "hardware_reservations": [{ "project_id": "…uuid…", "plan": "m3.large.x86", "facility": "sv15" }]
  * }
  * ```
  *
  * A project `asn` enables local BGP with that ASN (and `md5` as its password). API keys without `project_ids`
  * see every project. Devices get realistic addresses; `state` defaults to `active`. Reservations default to one
- * `public_ipv4` address; `assigned_to` names a seeded device by id or hostname.
+ * `public_ipv4` address; `assigned_to` names a seeded device by id or hostname. SSH keys are the user's unless
+ * they name a `project_id`; without `key`, a fresh ed25519 public key is made up.
  *
  * @module
  */
 import { z } from "zod";
 import { ApiError, unprocessable } from "./api_error.ts";
+import { createHardwareReservation, createSshKey, generatedPublicKey } from "./domain/account.ts";
 import { createDevice, type Timings } from "./domain/devices.ts";
 import { assignIp, reserveIps } from "./domain/ips.ts";
 import { createApiKey, createProject } from "./domain/projects.ts";
@@ -62,6 +66,17 @@ export const SeedSchema = z.strictObject({
     tags: z.array(z.string()).optional(),
     details: z.string().optional(),
     assigned_to: z.string().optional(),
+  })).optional(),
+  ssh_keys: z.array(z.strictObject({
+    label: z.string(),
+    key: z.string().optional(),
+    project_id: Id.optional(),
+    tags: z.array(z.string()).optional(),
+  })).optional(),
+  hardware_reservations: z.array(z.strictObject({
+    project_id: Id,
+    plan: z.string().optional(),
+    facility: z.string().optional(),
   })).optional(),
 });
 
@@ -148,11 +163,31 @@ export function applySeed(store: Store, seed: Seed, timings: Timings): void {
       }
     })
   );
+  (seed.ssh_keys ?? []).forEach((k, i) =>
+    at(`ssh_keys[${i}]`, () => {
+      if (k.project_id !== undefined && !store.projects.has(k.project_id)) {
+        throw unprocessable(`unknown project_id "${k.project_id}"`);
+      }
+      createSshKey(store, {
+        label: k.label,
+        key: k.key ?? generatedPublicKey(`${k.label}@simulator`),
+        tags: k.tags,
+        projectId: k.project_id,
+      });
+    })
+  );
+  (seed.hardware_reservations ?? []).forEach((h, i) =>
+    at(
+      `hardware_reservations[${i}]`,
+      () => createHardwareReservation(store, { projectId: h.project_id, plan: h.plan, facility: h.facility }),
+    )
+  );
 }
 
-/** Creates the default project and API key used when no seed is given. */
+/** Creates the default project, API key and user SSH key used when no seed is given. */
 export function seedDefaults(store: Store): { project: ProjectRecord; apiKey: ApiKeyRecord } {
   const project = createProject(store, { name: "default" });
   const apiKey = createApiKey(store, {});
+  createSshKey(store, { label: "default", key: generatedPublicKey("user@simulator") });
   return { project, apiKey };
 }

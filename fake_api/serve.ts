@@ -124,6 +124,9 @@ export async function serveFakeApi(options: ServeOptions = {}): Promise<FakeApiS
     url,
     env: metalEnv(url, api.defaults),
     finished: server.finished,
-    shutdown: () => server.shutdown(),
+    shutdown: () => {
+      api.close(); // the console's event streams would keep shutdown() waiting
+      return server.shutdown();
+    },
   };
 }

@@ -14,6 +14,8 @@ import type {
   AssignmentRecord,
   BgpSessionRecord,
   DeviceRecord,
+  EventRecord,
+  HardwareReservationRecord,
   LbOriginRecord,
   LbPoolRecord,
   LbPortRecord,
@@ -21,6 +23,7 @@ import type {
   ProjectRecord,
   ReservationRecord,
   Snapshot,
+  SshKeyRecord,
 } from "./model.ts";
 import type { StateFile } from "./state_file.ts";
 
@@ -41,6 +44,11 @@ export class Store {
   readonly lbPorts = new Map<string, LbPortRecord>();
   readonly lbPools = new Map<string, LbPoolRecord>();
   readonly lbOrigins = new Map<string, LbOriginRecord>();
+  readonly sshKeys = new Map<string, SshKeyRecord>();
+  readonly hardwareReservations = new Map<string, HardwareReservationRecord>();
+  /** Events oldest first, at most {@linkcode MAX_EVENTS} (the oldest are dropped). */
+  events: EventRecord[] = [];
+  readonly eventsById = new Map<string, EventRecord>();
 
   #devicesByProject = new Map<string, Map<string, DeviceRecord>>();
   #deviceLists = new Map<string, DeviceRecord[]>();
@@ -168,6 +176,19 @@ export class Store {
     return ids ? [...ids].map((id) => this.bgpSessions.get(id)!) : [];
   }
 
+  // --- events ----------------------------------------------------------------------------------------
+
+  /** Records an event, dropping the oldest beyond {@linkcode MAX_EVENTS} so memory and the state file stay bounded. */
+  addEvent(event: EventRecord): void {
+    this.events.push(event);
+    this.eventsById.set(event.id, event);
+    if (this.events.length > MAX_EVENTS * 1.1) {
+      for (const old of this.events.splice(0, this.events.length - MAX_EVENTS)) {
+        this.eventsById.delete(old.id);
+      }
+    }
+  }
+
   // --- persistence -------------------------------------------------------------------------------------
 
   /**
@@ -203,6 +224,9 @@ export class Store {
       lbPorts: [...this.lbPorts.values()],
       lbPools: [...this.lbPools.values()],
       lbOrigins: [...this.lbOrigins.values()],
+      sshKeys: [...this.sshKeys.values()],
+      events: [...this.events],
+      hardwareReservations: [...this.hardwareReservations.values()],
       cursors: this.pools.cursors(),
     };
   }
@@ -234,6 +258,9 @@ export class Store {
     for (const p of snapshot.lbPorts) this.lbPorts.set(p.id, p);
     for (const p of snapshot.lbPools) this.lbPools.set(p.id, p);
     for (const o of snapshot.lbOrigins) this.lbOrigins.set(o.id, o);
+    for (const k of snapshot.sshKeys ?? []) this.sshKeys.set(k.id, k);
+    for (const e of snapshot.events ?? []) this.addEvent(e);
+    for (const h of snapshot.hardwareReservations ?? []) this.hardwareReservations.set(h.id, h);
     this.pools.restoreCursors(snapshot.cursors);
   }
 
@@ -253,6 +280,9 @@ export class Store {
         this.lbPorts,
         this.lbPools,
         this.lbOrigins,
+        this.sshKeys,
+        this.hardwareReservations,
+        this.eventsById,
         this.#devicesByProject,
         this.#deviceLists,
         this.#reservationsByProject,
@@ -260,6 +290,7 @@ export class Store {
         this.#managementBlocks,
       ] as Map<unknown, unknown>[]
     ) map.clear();
+    this.events = [];
   }
 
   #holdReservation(r: ReservationRecord): void {
@@ -274,6 +305,9 @@ export class Store {
     pool.hold(network, r.cidr);
   }
 }
+
+/** Events kept (the real feed was paginated history; the simulator keeps the recent part). */
+export const MAX_EVENTS = 10_000;
 
 function blockKey(projectId: string, metro: string, kind: string): string {
   return `${projectId}/${metro}/${kind}`;

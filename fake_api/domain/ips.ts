@@ -359,3 +359,37 @@ export function updateIp(
   if (update.details !== undefined) r.details = update.details;
   if (update.customdata !== undefined) r.customdata = update.customdata;
 }
+
+/** At most this many blocks are listed by {@linkcode availableAddresses} (a /56 holds 2^72 /128s). */
+export const MAX_AVAILABLE = 1024;
+
+/**
+ * `GET /ips/{id}/available?cidr=N`: the `/N` blocks of an elastic or global reservation that no assignment
+ * overlaps, as `a.b.c.d/N`, in address order (at most {@linkcode MAX_AVAILABLE}).
+ */
+export function availableAddresses(store: Store, r: ReservationRecord, cidrText: string | null): string[] {
+  const bits = r.family === 4 ? 32 : 128;
+  if (cidrText === null || !/^\d{1,3}$/.test(cidrText)) {
+    throw unprocessable(`Query parameter "cidr" is required: a prefix length from ${r.cidr} to ${bits}`);
+  }
+  const cidr = Number(cidrText);
+  if (cidr < r.cidr || cidr > bits) {
+    throw unprocessable(
+      `Invalid cidr ${cidr}: reservation "${r.id}" is a /${r.cidr}; use ${r.cidr} to ${bits}`,
+    );
+  }
+  const taken = r.assignmentIds.map((id) => {
+    const a = store.assignments.get(id)!;
+    const start = parseIp(a.network)!.value;
+    return { start, end: start + blockSize(a.family, a.cidr) };
+  });
+  const size = blockSize(r.family, cidr);
+  const first = parseIp(r.network)!.value;
+  const last = first + blockSize(r.family, r.cidr);
+  const out: string[] = [];
+  for (let at = first; at < last && out.length < MAX_AVAILABLE; at += size) {
+    if (taken.some((t) => at < t.end && t.start < at + size)) continue;
+    out.push(`${formatIp(r.family, at)}/${cidr}`);
+  }
+  return out;
+}

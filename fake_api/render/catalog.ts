@@ -149,7 +149,9 @@ export function renderProject(store: Store, p: ProjectRecord): Record<string, un
     members: [],
     memberships: [],
     invitations: [],
-    "ssh_keys": [],
+    "ssh_keys": [...store.sshKeys.values()].filter((k) => k.projectId === p.id).map((k) =>
+      hrefTo(`ssh-keys/${k.id}`)
+    ),
     volumes: [],
     "max_devices": {},
     "network_status": {},

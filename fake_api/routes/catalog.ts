@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { notFound } from "../api_error.ts";
 import { projectParam } from "../auth.ts";
 import { FACILITIES, METROS, OPERATING_SYSTEMS, PLANS } from "../catalog.ts";
@@ -26,16 +26,27 @@ export function catalogRoutes(app: Hono<AppEnv>, { store }: RouteDeps): void {
     return c.json(renderMetro(metro));
   });
 
-  app.get("/facilities", (c) => {
+  const facilities = (c: Context<AppEnv>) => {
     const query = searchParams(c);
     const ex = query.has("include") || query.has("exclude") ? expandOf(query) : Expand.NONE;
     return c.json({ facilities: [...FACILITIES.values()].map((f) => renderFacility(f, ex)) });
+  };
+  app.get("/facilities", facilities);
+  // Every project sees the whole catalogue (the simulator has no per-project restrictions).
+  app.get("/projects/:id/facilities", (c) => {
+    projectParam(c, store);
+    return facilities(c);
   });
 
-  app.get("/plans", (c) => {
+  const plans = (c: Context<AppEnv>) => {
     const slug = searchParams(c).get("slug");
     const plans = [...PLANS.values()].filter((p) => !slug || p.slug === slug);
     return c.json({ plans: plans.map(renderPlan) });
+  };
+  app.get("/plans", plans);
+  app.get("/projects/:id/plans", (c) => {
+    projectParam(c, store);
+    return plans(c);
   });
 
   app.get(

@@ -22,6 +22,7 @@ import { expandOf } from "./expand_query.ts";
 import { FACILITIES } from "../catalog.ts";
 import { unprocessable } from "../api_error.ts";
 import type { DeviceRecord } from "../model.ts";
+import { recordDeviceEvent } from "../domain/account.ts";
 
 /** Registers the device routes on the Metal app. */
 export function deviceRoutes(app: Hono<AppEnv>, { store, timings }: RouteDeps): void {
@@ -68,6 +69,7 @@ export function deviceRoutes(app: Hono<AppEnv>, { store, timings }: RouteDeps): 
       alwaysPxe: body.always_pxe,
       ipxeScriptUrl: body.ipxe_script_url,
     }, timings);
+    recordDeviceEvent(store, device, "created");
     await store.commit();
     return c.json(renderDevice(store, device, expandOf(searchParams(c))), 201);
   });
@@ -77,7 +79,8 @@ export function deviceRoutes(app: Hono<AppEnv>, { store, timings }: RouteDeps): 
     return json(c, deviceJson(store, device, expandOf(searchParams(c))));
   });
 
-  app.put("/devices/:id", async (c) => {
+  // PUT is the official update; packngo's Lock/Unlock send PATCH with the same body, which the real API took.
+  const update = async (c: Context<AppEnv>) => {
     const device = deviceParam(c, store);
     const body = await readJson(c, DeviceUpdateInput);
     const update: DeviceUpdate = {
@@ -91,14 +94,23 @@ export function deviceRoutes(app: Hono<AppEnv>, { store, timings }: RouteDeps): 
       alwaysPxe: body.always_pxe,
       ipxeScriptUrl: body.ipxe_script_url,
     };
+    const wasLocked = device.locked;
     updateDevice(store, device, update);
+    recordDeviceEvent(
+      store,
+      device,
+      device.locked === wasLocked ? "updated" : device.locked ? "locked" : "unlocked",
+    );
     await store.commit();
     return c.json(renderDevice(store, device, expandOf(searchParams(c))));
-  });
+  };
+  app.put("/devices/:id", update);
+  app.patch("/devices/:id", update);
 
   app.delete("/devices/:id", async (c) => {
     const device = deviceParam(c, store);
     deleteDevice(store, device, { force: queryBool(searchParams(c), "force_delete") });
+    recordDeviceEvent(store, device, "deleted");
     await store.commit();
     return c.body(null, 204);
   });
@@ -107,6 +119,7 @@ export function deviceRoutes(app: Hono<AppEnv>, { store, timings }: RouteDeps): 
     const device = deviceParam(c, store);
     const body = await readJson(c, DeviceActionInput);
     performAction(store, device, { type: body.type, operatingSystem: body.operating_system }, timings);
+    recordDeviceEvent(store, device, body.type);
     await store.commit();
     return c.body(null, 202);
   });

@@ -8,7 +8,15 @@ import type { Hono } from "hono";
 import { unprocessable } from "../api_error.ts";
 import { deviceParam, ipParam, projectParam } from "../auth.ts";
 import type { AppEnv, RouteDeps } from "../deps.ts";
-import { assignIp, deleteReservation, reserveIps, unassignIp, updateIp } from "../domain/ips.ts";
+import {
+  assignIp,
+  availableAddresses,
+  deleteReservation,
+  reserveIps,
+  unassignIp,
+  updateIp,
+} from "../domain/ips.ts";
+import { recordAssignmentEvent, recordReservationEvent } from "../domain/account.ts";
 import { queryList, readJson, searchParams } from "../http.ts";
 import { IP_PAGES, paginate, parsePageRequest } from "../pagination.ts";
 import { renderAssignment, renderReservation } from "../render/ip.ts";
@@ -52,6 +60,7 @@ export function ipRoutes(app: Hono<AppEnv>, { store }: RouteDeps): void {
       customdata: body.customdata,
       failOnApprovalRequired: body.fail_on_approval_required,
     });
+    recordReservationEvent(store, reservation, "created");
     await store.commit();
     return c.json(renderReservation(store, reservation, expandOf(searchParams(c))), 201);
   });
@@ -64,6 +73,16 @@ export function ipRoutes(app: Hono<AppEnv>, { store }: RouteDeps): void {
         ? renderReservation(store, target.reservation, ex)
         : renderAssignment(store, target.assignment!, ex),
     );
+  });
+
+  app.get("/ips/:id/available", (c) => {
+    const target = ipParam(c, store);
+    if (!target.reservation) {
+      throw unprocessable(
+        `"${target.assignment!.id}" is an IP assignment; list available addresses of its reservation instead`,
+      );
+    }
+    return c.json({ available: availableAddresses(store, target.reservation, searchParams(c).get("cidr")) });
   });
 
   app.patch("/ips/:id", async (c) => {
@@ -81,8 +100,13 @@ export function ipRoutes(app: Hono<AppEnv>, { store }: RouteDeps): void {
 
   app.delete("/ips/:id", async (c) => {
     const target = ipParam(c, store);
-    if (target.reservation) deleteReservation(store, target.reservation);
-    else unassignIp(store, target.assignment!);
+    if (target.reservation) {
+      deleteReservation(store, target.reservation);
+      recordReservationEvent(store, target.reservation, "deleted");
+    } else {
+      recordAssignmentEvent(store, target.assignment!, "deleted");
+      unassignIp(store, target.assignment!);
+    }
     await store.commit();
     return c.body(null, 204);
   });
@@ -99,6 +123,7 @@ export function ipRoutes(app: Hono<AppEnv>, { store }: RouteDeps): void {
     const device = deviceParam(c, store);
     const body = await readJson(c, IPAssignmentInput);
     const assignment = assignIp(store, device, body.address);
+    recordAssignmentEvent(store, assignment, "created");
     await store.commit();
     return c.json(renderAssignment(store, assignment, expandOf(searchParams(c))), 201);
   });

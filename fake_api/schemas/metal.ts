@@ -220,3 +220,6 @@ export const BgpNeighborData = z.strictObject({
 
 /** Official `BgpSessionNeighbors`. */
 export const BgpSessionNeighbors = z.strictObject({ bgp_neighbors: z.array(BgpNeighborData) });
+
+/** Official `IPAvailabilitiesList`. */
+export const IPAvailabilitiesList = z.strictObject({ available: z.array(z.string()) });
