@@ -9,13 +9,14 @@ import { deepEqual } from "node:assert/strict";
 import { waitFor } from "./harness/mod.ts";
 import { canonical, privateNetworkOf, type UpService } from "./loadbalancer_scenario.ts";
 import { HOSTNAMES, type LbSystem } from "./loadbalancer_system.ts";
+import { metalLbCrds } from "./metallb_real.ts";
 
 /** MetalLB's namespace in these tests. */
 export const METALLB_NS = "metallb-system";
 /** `METAL_LOAD_BALANCER` of CR mode. */
 export const METALLB_CR_MODE = `metallb:///${METALLB_NS}?crdConfiguration=true`;
-/** The project's minimal MetalLB CRDs. */
-export const METALLB_CRDS = await Deno.readTextFile(new URL("./fixtures/metallb-crds.yaml", import.meta.url));
+/** MetalLB's own CRDs (test/install_metallb.sh; see test/metallb_real.ts). */
+export const METALLB_CRDS = await metalLbCrds();
 const OWNED = { "cloud-provider": "equinix-metal" };
 
 interface Obj {
@@ -46,7 +47,8 @@ async function expected(system: LbSystem, live: UpService[], bgpPass: string, ho
   const pools = live.map((s) => ({
     name: `${s.namespace}.${s.name}`,
     labels: { ...OWNED, [`service-${s.name}`]: `namespace-${s.namespace}` },
-    spec: { addresses: [`${s.ip}/32`], autoAssign: false },
+    // avoidBuggyIPs: MetalLB's schema default.
+    spec: { addresses: [`${s.ip}/32`], autoAssign: false, avoidBuggyIPs: false },
   })).sort((a, b) => a.name.localeCompare(b.name));
   const peers = [];
   if (live.length > 0) {

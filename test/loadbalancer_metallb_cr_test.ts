@@ -1,6 +1,6 @@
 /**
- * MetalLB CR mode (`metallb:///metallb-system?crdConfiguration=true`) end to end: real kube-apiserver with the
- * project's minimal MetalLB CRDs, real `ccm fake-api`, `ccm run` processes.
+ * MetalLB CR mode (`metallb:///metallb-system?crdConfiguration=true`) end to end: real kube-apiserver with
+ * MetalLB's own CRDs, real `ccm fake-api`, `ccm run` processes.
  */
 import { applyCRDs, ensureNamespace, waitFor } from "./harness/mod.ts";
 import {

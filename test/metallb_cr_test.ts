@@ -1,5 +1,5 @@
 /**
- * MetalLB CR mode against a real kube-apiserver with the project's minimal MetalLB CRDs: exact objects for two
+ * MetalLB CR mode against a real kube-apiserver with MetalLB's own CRDs: exact objects for two
  * Services, removal one by one, node removal, spec-drift repair, garbage collection, the BGP password Secret
  * option and missing CRDs.
  */
@@ -11,10 +11,14 @@ import { RecordingRecorder } from "../provider/testing/recording_recorder.ts";
 import type { BgpNodePeer } from "../metal/loadbalancers/implementation.ts";
 import { createMetalLBCRImplementation } from "../metal/loadbalancers/metallb/cr.ts";
 import { applyCRDs, createService, ensureNamespace, startTestCluster, waitFor } from "./harness/mod.ts";
+import { metalLbCrds } from "./metallb_real.ts";
 
 const NS = "metallb-system";
 const OWNED = { "cloud-provider": "equinix-metal" };
-const CRDS = await Deno.readTextFile(new URL("./fixtures/metallb-crds.yaml", import.meta.url));
+/** What MetalLB's BGPAdvertisement schema defaults. */
+const ADV_DEFAULTS = { aggregationLength: 32, aggregationLengthV6: 128 };
+/** MetalLB's own CRDs (test/install_metallb.sh). */
+const CRDS = await metalLbCrds();
 
 function bgp(name: string, ips: string[], password = "s3cret"): BgpNodePeer {
   return {
@@ -121,19 +125,19 @@ Deno.test("MetalLB CR mode against a real API server", async (t) => {
         {
           name: "default.web",
           labels: { ...OWNED, "service-web": "namespace-default" },
-          spec: { addresses: ["147.75.0.1/32"], autoAssign: false },
+          spec: { addresses: ["147.75.0.1/32"], autoAssign: false, avoidBuggyIPs: false },
         },
         {
           name: "prod.api",
           labels: { ...OWNED, "service-api": "namespace-prod" },
-          spec: { addresses: ["147.75.0.2/32"], autoAssign: false },
+          spec: { addresses: ["147.75.0.2/32"], autoAssign: false, avoidBuggyIPs: false },
         },
       ]);
       assert.deepEqual(shape(await list(kube, "bgpadvertisements")), [
         {
           name: "equinix-metal-bgp-adv",
           labels: OWNED,
-          spec: { ipAddressPools: ["default.web", "prod.api"] },
+          spec: { ...ADV_DEFAULTS, ipAddressPools: ["default.web", "prod.api"] },
         },
       ]);
       const svcs: Array<[string, string]> = [["default", "web"], ["prod", "api"]];
@@ -183,7 +187,10 @@ Deno.test("MetalLB CR mode against a real API server", async (t) => {
   await t.step("removing one service removes only its objects", async () => {
     await impl.removeService({ service: web, ipCidr: "147.75.0.1/32" });
     assert.deepEqual((await list(kube, "ipaddresspools")).map((p) => p.metadata.name), ["prod.api"]);
-    assert.deepEqual((await list(kube, "bgpadvertisements"))[0]?.spec, { ipAddressPools: ["prod.api"] });
+    assert.deepEqual((await list(kube, "bgpadvertisements"))[0]?.spec, {
+      ...ADV_DEFAULTS,
+      ipAddressPools: ["prod.api"],
+    });
     assert.deepEqual(shape(await list(kube, "bgppeers")), [
       expectedPeer(n1, 0, [["prod", "api"]]),
       expectedPeer(n1, 1, [["prod", "api"]]),
@@ -194,7 +201,10 @@ Deno.test("MetalLB CR mode against a real API server", async (t) => {
     await ensure(web, "147.75.0.1/32", [n1], [nodeObj("n1")]);
     await impl.garbageCollect?.({ services: [api], nodes: [nodeObj("n1")] });
     assert.deepEqual((await list(kube, "ipaddresspools")).map((p) => p.metadata.name), ["prod.api"]);
-    assert.deepEqual((await list(kube, "bgpadvertisements"))[0]?.spec, { ipAddressPools: ["prod.api"] });
+    assert.deepEqual((await list(kube, "bgpadvertisements"))[0]?.spec, {
+      ...ADV_DEFAULTS,
+      ipAddressPools: ["prod.api"],
+    });
     assert.deepEqual(shape(await list(kube, "bgppeers")), [
       expectedPeer(n1, 0, [["prod", "api"]]),
       expectedPeer(n1, 1, [["prod", "api"]]),
@@ -217,7 +227,7 @@ Deno.test("MetalLB CR mode against a real API server", async (t) => {
       assert.deepEqual(shape(await list(kube, "ipaddresspools")), [{
         name: `default.${name}`,
         labels: OWNED,
-        spec: { addresses: ["147.75.0.3/32"], autoAssign: false },
+        spec: { addresses: ["147.75.0.3/32"], autoAssign: false, avoidBuggyIPs: false },
       }]);
       await impl.garbageCollect?.({ services: [long], nodes: [nodeObj("n1")] });
       assert.equal((await list(kube, "ipaddresspools")).length, 1, "garbage collection keeps a live one");

@@ -157,6 +157,7 @@ export class ControlPlaneEndpointController implements ProviderController {
         services: this.#services,
         endpointSlices: this.#slices,
         logger: this.#logger,
+        clock: this.#clock,
       });
     }
     if (options.loadBalancer) {

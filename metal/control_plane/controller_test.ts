@@ -78,6 +78,8 @@ interface SetupOptions {
   apiServerPort?: number;
   /** Reservations to create instead of the tagged EIP. */
   noReservation?: boolean;
+  /** Services in the cluster before the first pass. */
+  services?: V1Service[];
 }
 
 async function setup(o: SetupOptions = {}) {
@@ -89,6 +91,7 @@ async function setup(o: SetupOptions = {}) {
     spec: { providerID: "equinixmetal://dev-w" },
   });
   informers.serviceInformer.upsert(kubernetesService);
+  for (const svc of o.services ?? []) informers.serviceInformer.upsert(svc);
   informers.endpointSliceInformer.upsert(slice("default", "kubernetes", "kubernetes", "10.0.0.1"));
   informers.endpointSliceInformer.upsert(slice("default", "web-abc", "web", "10.9.9.9"));
   const metal = new FakeEipMetal();
@@ -299,6 +302,56 @@ Deno.test("the external Service and EndpointSlice mirror default/kubernetes only
   assert.deepEqual(t.informers.endpointSliceInformer.get(SERVICE)!.endpoints?.map((e) => e.addresses), [[
     "10.0.0.2",
   ]]);
+});
+
+Deno.test("an external Service without the load balancer class is deleted and created again with it", async () => {
+  // As ccm before the class wrote it; the class cannot be added to a LoadBalancer Service in place.
+  const old: V1Service = {
+    metadata: { namespace: "kube-system", name: SERVICE.split("/")[1], uid: "old-uid" },
+    spec: { type: "LoadBalancer", loadBalancerIP: EIP, ports: [{ port: 443, protocol: "TCP" }] },
+    status: { loadBalancer: { ingress: [{ ip: EIP }] } },
+  };
+  await using t = await setup({ holders: ["cp1"], services: [old] });
+  await t.advance();
+  await t.advance();
+  assert.deepEqual(t.kube.applied, ["delete service", "service", "service/status", "endpointslice"]);
+  const svc = t.informers.serviceInformer.get(SERVICE)!;
+  assert.equal(svc.spec?.loadBalancerClass, "metal.equinix.com/control-plane-eip");
+  assert.deepEqual(svc.status?.loadBalancer?.ingress, [{ ip: EIP }]);
+  await t.advance();
+  assert.equal(t.kube.applied.length, 4, "nothing more once it has the class");
+});
+
+Deno.test("a status another controller keeps undoing is rewritten with a growing backoff and a warning", async () => {
+  await using logs = await captureLogs();
+  await using t = await setup({ holders: ["cp1"] });
+  await t.advance();
+  const statusWrites = () => t.kube.applied.filter((a) => a === "service/status").length;
+  assert.equal(statusWrites(), 1);
+  // Another load balancer controller clears the ingress 4 times a second for 30 s.
+  for (let i = 0; i < 120; i++) {
+    const live = t.informers.serviceInformer.get(SERVICE)!;
+    if (live.status?.loadBalancer?.ingress?.length) {
+      t.informers.serviceInformer.upsert({
+        ...live,
+        metadata: {
+          ...live.metadata,
+          managedFields: [{ manager: "metallb-controller", operation: "Update", subresource: "status" }],
+        },
+        status: { loadBalancer: {} },
+      });
+    }
+    await t.advance(250);
+  }
+  // Without the backoff: one write per clearing (about 120). With it: 1 s, 2 s, 4 s, 8 s, 16 s apart.
+  const writes = statusWrites();
+  assert.ok(writes >= 4 && writes <= 8, `status writes in 30 s of fighting: ${writes}`);
+  const warnings = logs.records().filter((r) => r.level === "warning").map((r) => String(r.msg));
+  assert.ok(warnings.length >= 1, "a warning");
+  assert.match(warnings[0]!, /changed by another controller \("metallb-controller"\)|metallb-controller/);
+  // Once the other controller stops, the status is set again and stays.
+  await t.advance(300_000);
+  assert.deepEqual(t.informers.serviceInformer.get(SERVICE)!.status?.loadBalancer?.ingress, [{ ip: EIP }]);
 });
 
 Deno.test("a missing EIP reservation is reported once, and nothing but the EndpointSlice is written", async () => {

@@ -1,7 +1,7 @@
 /**
  * The external Service and EndpointSlice `kube-system/cloud-provider-equinix-metal-kubernetes-external`, as
  * server-side apply bodies built from `default/kubernetes`: a LoadBalancer Service on the EIP that MetalLB and
- * kube-vip leave alone, and a copy of the API server endpoints. Only the slices of Service
+ * kube-vip leave alone (its own `loadBalancerClass`), and a copy of the API server endpoints. Only the slices of Service
  * `default/kubernetes` are mirrored (upstream mirrored every slice in `default`, §12.12).
  *
  * @module
@@ -11,6 +11,7 @@ import {
   ENDPOINT_SLICE_MANAGED_BY_LABEL,
   ENDPOINT_SLICE_MANAGER,
   EXTERNAL_SERVICE_ANNOTATIONS,
+  EXTERNAL_SERVICE_LOAD_BALANCER_CLASS,
   EXTERNAL_SERVICE_NAME,
   EXTERNAL_SERVICE_NAMESPACE,
   SERVICE_NAME_LABEL,
@@ -28,6 +29,7 @@ export function externalService(kubernetes: V1Service, eip: string): V1Service {
     },
     spec: {
       type: "LoadBalancer",
+      loadBalancerClass: EXTERNAL_SERVICE_LOAD_BALANCER_CLASS,
       loadBalancerIP: eip,
       ports: (kubernetes.spec?.ports ?? []).map(copyServicePort),
     },

@@ -31,6 +31,8 @@ Deno.test("externalService is a LoadBalancer on the EIP that MetalLB and kube-vi
     },
     spec: {
       type: "LoadBalancer",
+      // MetalLB ≥ 0.13 and kube-vip only take Services without a class (or with theirs).
+      loadBalancerClass: "metal.equinix.com/control-plane-eip",
       loadBalancerIP: "203.0.113.10",
       ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: 6443 }],
     },

@@ -1,7 +1,7 @@
 /**
  * The Kubernetes writes of the control-plane managers: server-side apply (field manager
  * `cloud-provider-equinix-metal-auto`, forced — these objects are ours) of the external Service, its status
- * and its EndpointSlice, and the read of the cluster CA ConfigMap.
+ * and its EndpointSlice, the delete of an outdated external Service, and the read of the cluster CA ConfigMap.
  *
  * @module
  */
@@ -31,6 +31,16 @@ export function kubeControlPlaneWriter(kube: Pick<KubeClients, "core" | "discove
         { ...ref(body), body, ...apply },
         patchOptions("apply", { signal }),
       ),
+    async deleteService(namespace, name, uid, signal) {
+      try {
+        await kube.core.deleteNamespacedService(
+          { namespace, name, body: { preconditions: { uid } } },
+          requestOptions({ signal }),
+        );
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    },
     async readConfigMap(namespace, name, signal) {
       try {
         return await kube.core.readNamespacedConfigMap({ namespace, name }, requestOptions({ signal }));

@@ -44,6 +44,16 @@ export const EXTERNAL_SERVICE_ANNOTATIONS: Readonly<Record<string, string>> = Ob
 });
 
 /**
+ * `spec.loadBalancerClass` of the external Service. MetalLB ≥ 0.13 and kube-vip only handle Services without a
+ * class (or with their own), so they leave this one alone: without it MetalLB 0.15 cleared the Service's
+ * ingress (its pool annotation names no pool) and ccm wrote it back, several times a second. The class is
+ * immutable on a LoadBalancer Service, so an older external Service without it is deleted and created again.
+ * Kubernetes' own service controller skips Services with a class too: the control-plane managers write the
+ * status.
+ */
+export const EXTERNAL_SERVICE_LOAD_BALANCER_CLASS = "metal.equinix.com/control-plane-eip";
+
+/**
  * Whether `service` is the external control-plane Service. The Service load balancer code uses this to treat
  * it as "the EIP-tag reservation's address, never reserve or release an IP for it".
  */

@@ -300,6 +300,13 @@ export class FakeControlPlaneKube implements ControlPlaneKube {
     return Promise.resolve(this.#merge(this.#slices, body));
   }
 
+  deleteService(namespace: string, name: string, uid: string): Promise<void> {
+    this.applied.push("delete service");
+    const key = `${namespace}/${name}`;
+    if (this.#services.get(key)?.metadata?.uid === uid) this.#services.remove(key);
+    return Promise.resolve();
+  }
+
   readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
     return Promise.resolve(this.configMaps.get(`${namespace}/${name}`));
   }

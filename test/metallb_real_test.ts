@@ -1,0 +1,210 @@
+/**
+ * The real MetalLB controller (v0.15.2, MetalLB's own v0.16.2 CRDs; see test/metallb_real.ts for how it runs
+ * out of cluster) judges what ccm writes in CR mode (`metallb:///metallb-system?crdConfiguration=true`):
+ * MetalLB must load ccm's IPAddressPools, BGPPeers and BGPAdvertisement without an error, give each
+ * LoadBalancer Service exactly the Elastic IP ccm reserved in the simulator (as MetalLB's own Service
+ * annotation, pool status and log show), and release it when the Service is deleted.
+ */
+import { deepEqual, equal, notEqual } from "node:assert/strict";
+import { applyCRDs, ensureNamespace, waitFor } from "./harness/mod.ts";
+import { METALLB_CR_MODE, METALLB_NS } from "./loadbalancer_metallb_cr_objects.ts";
+import { createLbService, type LbSystem, startLbSystem } from "./loadbalancer_system.ts";
+import {
+  type MetalLbController,
+  metalLbCrds,
+  type MetalLbLogLine,
+  startMetalLbController,
+} from "./metallb_real.ts";
+
+const BGP_PASS = "Secret123abc";
+const TIMEOUT_MS = 45_000;
+/** The annotation MetalLB ≥ 0.13 writes on a Service it allocated an address to: the pool's name. */
+const ALLOCATED_FROM_POOL = "metallb.io/ip-allocated-from-pool";
+
+interface Pool {
+  metadata: { name: string };
+  spec: { addresses: string[] };
+  status?: { assignedIPv4?: number };
+}
+
+async function pools(system: LbSystem): Promise<Pool[]> {
+  const body = await system.cluster.clients.custom.listNamespacedCustomObject({
+    group: "metallb.io",
+    version: "v1beta1",
+    namespace: METALLB_NS,
+    plural: "ipaddresspools",
+  });
+  return (body as { items: Pool[] }).items;
+}
+
+async function countCrs(system: LbSystem, plural: string, version = "v1beta1"): Promise<number> {
+  const body = await system.cluster.clients.custom.listNamespacedCustomObject({
+    group: "metallb.io",
+    version,
+    namespace: METALLB_NS,
+    plural,
+  });
+  return (body as { items: unknown[] }).items.length;
+}
+
+/** No configuration error in MetalLB's log (its Pool/Config reconcilers), with the log tail when there is. */
+async function assertNoConfigErrors(metallb: MetalLbController): Promise<void> {
+  const errors = (await metallb.errors()).filter((l) =>
+    String(l.controller ?? "").match(/^(Pool|Config)Reconciler/)
+  );
+  deepEqual(errors, [], `MetalLB logged configuration errors:\n${await metallb.process.logTail(60)}`);
+}
+
+/** Whether MetalLB logged a line with all of `fields`. */
+const logged = (lines: MetalLbLogLine[], fields: Record<string, unknown>) =>
+  lines.some((l) => Object.entries(fields).every(([k, v]) => l[k] === v));
+
+/**
+ * Waits until MetalLB owns the Service's allocation: its pool annotation names `pool`, the ingress is exactly
+ * `ip`, and MetalLB's status of that pool counts one assigned IPv4.
+ */
+async function waitMetalLbAllocated(
+  system: LbSystem,
+  namespace: string,
+  name: string,
+  ip: string,
+): Promise<void> {
+  const pool = `${namespace}.${name}`;
+  await waitFor(async () => {
+    const svc = await system.service(namespace, name);
+    const ingress = (svc?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
+    if (svc?.metadata?.annotations?.[ALLOCATED_FROM_POOL] !== pool) return false;
+    if (ingress.length !== 1 || ingress[0] !== ip) return false;
+    const p = (await pools(system)).find((p) => p.metadata.name === pool);
+    return p?.status?.assignedIPv4 === 1;
+  }, {
+    timeoutMs: TIMEOUT_MS,
+    message: `MetalLB to allocate ${ip} from pool ${pool} to ${namespace}/${name}`,
+  });
+}
+
+Deno.test({
+  name: "real MetalLB controller: loads ccm's CR-mode configuration and assigns each Service its Elastic IP",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const crds = await metalLbCrds();
+    await using system = await startLbSystem({
+      loadBalancer: METALLB_CR_MODE,
+      env: { METAL_BGP_PASS: BGP_PASS },
+      async prepare(cluster) {
+        await applyCRDs(cluster.clients, crds);
+        await ensureNamespace(cluster.clients, METALLB_NS);
+      },
+    });
+    const metallb = await startMetalLbController({
+      cluster: system.cluster,
+      namespace: METALLB_NS,
+      logPath: `${system.dir}/metallb-controller.log`,
+    });
+    try {
+      await system.startCcm();
+      // MetalLB started and read the (still empty) configuration.
+      await waitFor(async () => logged(await metallb.log(), { msg: "Starting Manager" }) || undefined, {
+        timeoutMs: TIMEOUT_MS,
+        message: "the MetalLB controller to start",
+      });
+
+      const live: { namespace: string; name: string; ip: string }[] = [];
+      await t.step("MetalLB allocates each Service exactly the Elastic IP ccm reserved", async () => {
+        await system.cluster.clients.core.createNamespace({ body: { metadata: { name: "shop" } } });
+        await createLbService(system.cluster, "default", "web");
+        await createLbService(system.cluster, "shop", "api");
+        for (const [namespace, name] of [["default", "web"], ["shop", "api"]] as const) {
+          const [ip] = await system.ingress(namespace, name, TIMEOUT_MS);
+          const reserved = await system.reservationsOf(namespace, name);
+          equal(reserved.length, 1, `one Elastic IP reserved for ${namespace}/${name}`);
+          equal(ip, reserved[0]!.address, "ingress is the reserved Elastic IP");
+          await waitMetalLbAllocated(system, namespace, name, ip!);
+          live.push({ namespace, name, ip: ip! });
+        }
+        notEqual(live[0]!.ip, live[1]!.ip);
+      });
+
+      await t.step(
+        "MetalLB loaded ccm's pools without an error; MetalLB's CRDs accept ccm's BGP objects",
+        async () => {
+          await waitFor(async () => {
+            const lines = await metallb.log();
+            // The last configuration MetalLB rendered (debug log) holds both pools.
+            const rendered = lines.filter((l) => l.controller === "PoolReconciler" && "rendered config" in l);
+            const last = String(rendered.at(-1)?.["rendered config"] ?? "");
+            return live.every((s) => last.includes(`"${s.namespace}.${s.name}"`));
+          }, { timeoutMs: TIMEOUT_MS, message: "MetalLB to render a configuration with ccm's pools" });
+          const lines = await metallb.log();
+          equal(logged(lines, { controller: "PoolReconciler", event: "config reloaded" }), true);
+          // MetalLB's configuration errors ("failed to parse the configuration", "reload failed").
+          await assertNoConfigErrors(metallb);
+          // The controller does not read BGPPeers (the speaker does, and their webhook, neither of which runs
+          // here), but the API server validated ccm's peers and advertisement against MetalLB's own schema.
+          await waitFor(async () => await countCrs(system, "bgppeers", "v1beta2") === 4, {
+            timeoutMs: TIMEOUT_MS,
+            message: "ccm's four BGPPeers",
+          });
+          equal(await countCrs(system, "bgpadvertisements"), 1);
+          // Once both Services are allocated, MetalLB has nothing to complain about: no Warning Event on them
+          // (AllocationFailed, LoadBalancerFailed...) newer than its allocation, and no error line after it.
+          const allocatedAt = lines.findLastIndex((l) =>
+            l.event === "ipAllocated" || l.event === "serviceUpdated"
+          );
+          deepEqual(lines.slice(allocatedAt + 1).filter((l) => l.level === "error"), []);
+          for (const s of live) {
+            const svc = await system.service(s.namespace, s.name);
+            const events = await system.cluster.clients.core.listNamespacedEvent({
+              namespace: s.namespace,
+              fieldSelector: `involvedObject.name=${s.name},involvedObject.uid=${svc?.metadata?.uid}`,
+            });
+            const warnings = events.items.filter((e) =>
+              e.source?.component === "metallb-controller" && e.type === "Warning" &&
+              e.reason !== "deprecatedAnnotation" && e.reason !== "AllocationFailed"
+            );
+            deepEqual(warnings.map((e) => `${e.reason}: ${e.message}`), []);
+          }
+        },
+      );
+
+      await t.step("the allocation is stable: nobody rewrites the Services' status", async () => {
+        const before = await Promise.all(live.map((s) => system.service(s.namespace, s.name)));
+        await new Promise((r) => setTimeout(r, 3000));
+        const after = await Promise.all(live.map((s) => system.service(s.namespace, s.name)));
+        deepEqual(
+          after.map((s) => s?.metadata?.resourceVersion),
+          before.map((s) => s?.metadata?.resourceVersion),
+        );
+      });
+
+      await t.step(
+        "deleting a Service: MetalLB releases its address, ccm its Elastic IP and pool",
+        async () => {
+          const [web, api] = live as [typeof live[0], typeof live[0]];
+          await system.deleteService(web.namespace, web.name, TIMEOUT_MS);
+          deepEqual(await system.reservationsOf(web.namespace, web.name), []);
+          await waitFor(async () => {
+            const lines = await metallb.log();
+            return lines.some((l) => l["processing deletion on service"] === "default/web") || undefined;
+          }, { timeoutMs: TIMEOUT_MS, message: "MetalLB to release default/web" });
+          await waitFor(async () => {
+            const names = (await pools(system)).map((p) => p.metadata.name);
+            return !names.includes("default.web") && names.includes("shop.api");
+          }, { timeoutMs: TIMEOUT_MS, message: "ccm to remove pool default.web" });
+          // The other Service keeps its address with MetalLB.
+          await waitMetalLbAllocated(system, api.namespace, api.name, api.ip);
+          await system.deleteService(api.namespace, api.name, TIMEOUT_MS);
+          deepEqual(await system.reservationsOf(api.namespace, api.name), []);
+          await waitFor(async () => (await pools(system)).length === 0, {
+            timeoutMs: TIMEOUT_MS,
+            message: "ccm to remove the last pool",
+          });
+          await assertNoConfigErrors(metallb);
+        },
+      );
+    } finally {
+      await metallb.stop();
+    }
+  },
+});
