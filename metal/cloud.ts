@@ -118,6 +118,7 @@ export class MetalCloud implements CloudProvider {
       ctx,
       config: this.config,
       client,
+      devices,
       version: this.version,
       fetch: lbaasFetch,
     });

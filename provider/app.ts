@@ -131,14 +131,15 @@ export function startControllers(ctx: StartControllersContext): Promise<void> {
 /** The real framework parts: rate-limited clients, shared informers and Lease-based leader election. */
 export function defaultFrameworkParts(): FrameworkParts {
   return {
-    kube: (options, registry, beforeWrite) =>
+    kube: (options, role) =>
       createKubeClients({
         kubeconfig: options.kubeconfig,
         master: options.master,
         qps: options.kubeApiQps,
         burst: options.kubeApiBurst,
-        registry,
-        beforeWrite,
+        userAgent: `ccm/${VERSION}/${role.name}`,
+        stats: role.stats,
+        beforeWrite: role.beforeWrite,
       }),
     informers: (kube, options) => createInformers(kube, options),
     elector: (kube, options, registry) => createElector(kube, options, registry),

@@ -13,8 +13,13 @@ import type { KubeClients } from "./kube/client.ts";
 
 /** What the framework hands a provider when it starts, after this replica won leader election. */
 export interface CloudInitContext {
-  /** Rate-limited Kubernetes API clients shared by the whole process. */
+  /** Rate-limited Kubernetes API clients shared by the provider and the informers. */
   kube: KubeClients;
+  /**
+   * A client of its own (own `--kube-api-qps` budget) for one of the provider's controllers, so its bulk
+   * writes (BGP annotations on every joining node) never hold up the others'; absent means use `kube`.
+   */
+  kubeFor?: (controller: string) => KubeClients;
   /** Shared informers (one cache per resource) that controllers and providers read from. */
   informers: InformerFactory;
   /** Records Kubernetes Events; use {@linkcode EventRecorder.warn} for Warning Event + log line. */

@@ -55,7 +55,12 @@ export interface RunControllersOptions {
   shutdownTimeoutMs?: number;
   /** The write fence handed to the provider (see `CloudInitContext.fence`). */
   fence?: () => void;
-  /** Default: adapters over `kube.core`. */
+  /**
+   * A client of a controller's own (own limiter budget), as upstream gives each controller one; default
+   * `kube` for all.
+   */
+  kubeFor?: (controller: string) => KubeClients;
+  /** Default: adapters over each controller's client (`kubeFor`). */
   writers?: { nodes: NodeWriter; services: ServiceWriter };
   clock?: Clock;
   logger?: Logger;
@@ -89,6 +94,7 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
     try {
       await o.provider.initialize({
         kube: o.kube,
+        kubeFor: o.kubeFor,
         informers: o.informers,
         recorder: o.recorder,
         metrics: o.registry,
@@ -189,8 +195,8 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
 function buildControllers(o: RunControllersOptions, logger: Logger): Controller[] {
   const { options, provider, informers } = o;
   const recorderFor = (name: string) => o.recorder.forComponent?.(name) ?? o.recorder;
-  const writers = o.writers ??
-    { nodes: coreV1NodeWriter(o.kube.core), services: coreV1ServiceWriter(o.kube.core) };
+  const kubeFor = o.kubeFor ?? (() => o.kube);
+  const nodeWriter = (controller: string) => o.writers?.nodes ?? coreV1NodeWriter(kubeFor(controller).core);
   const enabled = new Set<string>(options.controllers);
   const controllers: Controller[] = [];
   const instances = provider.instancesV2();
@@ -207,7 +213,7 @@ function buildControllers(o: RunControllersOptions, logger: Logger): Controller[
       new CloudNodeController({
         instances,
         nodes: informers.nodes(),
-        writer: writers.nodes,
+        writer: nodeWriter(CLOUD_NODE_CONTROLLER),
         recorder: recorderFor(CLOUD_NODE_CONTROLLER),
         workers: options.concurrentNodeSyncs,
         statusUpdateWorkers: options.concurrentNodeStatusUpdates,
@@ -222,7 +228,7 @@ function buildControllers(o: RunControllersOptions, logger: Logger): Controller[
       new CloudNodeLifecycleController({
         instances,
         nodes: informers.nodes(),
-        writer: writers.nodes,
+        writer: nodeWriter(CLOUD_NODE_LIFECYCLE_CONTROLLER),
         recorder: recorderFor(CLOUD_NODE_LIFECYCLE_CONTROLLER),
         periodMs: options.nodeMonitorPeriodMs,
         clock: o.clock,
@@ -241,7 +247,7 @@ function buildControllers(o: RunControllersOptions, logger: Logger): Controller[
           balancer,
           services: informers.services(),
           nodes: informers.nodes(),
-          writer: writers.services,
+          writer: o.writers?.services ?? coreV1ServiceWriter(kubeFor(SERVICE_LB_CONTROLLER).core),
           recorder: recorderFor(SERVICE_LB_CONTROLLER),
           clusterName: options.clusterName,
           workers: options.concurrentServiceSyncs,

@@ -162,3 +162,42 @@ Deno.test("runProviderController() restarts a failing loop with growing backoff 
   stop.abort();
   await done;
 });
+
+Deno.test("runControllers() gives each controller a Kubernetes client of its own (kubeFor), as upstream does", async () => {
+  await using _logs = await captureLogs();
+  const t = setup(["--controllers=*"]);
+  const writes: string[] = [];
+  const clientFor = (name: string) =>
+    ({
+      core: new Proxy({}, {
+        get: (_target, method) => (request: { name: string }) => {
+          writes.push(`${name} ${String(method)} ${request.name}`);
+          return Promise.resolve({ metadata: { name: request.name, resourceVersion: "2" } });
+        },
+      }),
+    }) as unknown as KubeClients;
+  const asked: string[] = [];
+  t.provider.setInstance("n1", { region: "da" });
+  t.informers.nodeInformer.upsert({ metadata: { name: "n1" }, spec: { taints: [UNINIT] } } as V1Node);
+  const done = runControllers({
+    ...t.options,
+    writers: undefined,
+    kubeFor: (name) => {
+      asked.push(name);
+      return clientFor(name);
+    },
+  });
+  await until(() => writes.some((w) => w.endsWith("patchNode n1")), "the node's initialization patch");
+  t.stop.abort();
+  await done;
+  assert.deepEqual(asked, [
+    "cloud-node-controller",
+    "cloud-node-lifecycle-controller",
+    "service-lb-controller",
+  ]);
+  assert.deepEqual(
+    writes.filter((w) => w.endsWith(" n1")),
+    ["cloud-node-controller patchNode n1"],
+    "node initialization writes through the node controller's own client",
+  );
+});

@@ -18,6 +18,8 @@ import { MANAGER_NAME, runControllers, type RunControllersOptions } from "./cont
 import { coreV1EventSink, KubeEventRecorder } from "./event_recorder.ts";
 import { HealthChecks, type NamedCheck } from "./health.ts";
 import type { KubeClients } from "./kube/client.ts";
+import { registerRequestMetrics } from "./kube/request_metrics.ts";
+import { RequestStats } from "./kube/transport.ts";
 import type { InformerFactory } from "./kube/informer_factory.ts";
 import type { RunOptions } from "./options.ts";
 import { type HealthEndpoints, type RunningServer, startServer } from "./server.ts";
@@ -48,13 +50,23 @@ export interface Elector {
 /** The pieces {@linkcode runFramework} builds; tests replace them. */
 export interface FrameworkParts {
   /**
-   * Rate-limited clients. Called twice: for the controllers (with the registry, for `rest_client_*` metrics)
-   * and for Events (without), so Events have their own `--kube-api-qps` budget, as each upstream controller
-   * has its own client. The controllers' client gets `beforeWrite`, the write fence.
+   * A rate-limited client with its own `--kube-api-qps`/`--kube-api-burst` budget. Called once per user, as
+   * upstream's ClientBuilder gives each controller, leader election and the event sink a client of its own:
+   * Service status writes never queue behind a thousand node writes, nor lease renewals behind either.
    */
-  kube(options: RunOptions, registry?: Registry, beforeWrite?: (url: URL) => void): KubeClients;
+  kube(options: RunOptions, role: KubeClientRole): KubeClients;
   informers(kube: KubeClients, options: RunOptions): RunnableInformerFactory;
   elector(kube: KubeClients, options: RunOptions, registry: Registry): Elector;
+}
+
+/** Which client {@linkcode FrameworkParts.kube} builds. */
+export interface KubeClientRole {
+  /** Who uses it (`cloud-node-controller`, `leader-election`…): appended to the user agent, as client-go does. */
+  name: string;
+  /** Request counts shared by every client, behind the `rest_client_*` metrics. */
+  stats: RequestStats;
+  /** Called before every write; throwing cancels it (the leader-election write fence). */
+  beforeWrite?: (url: URL) => void;
 }
 
 /** Input of {@linkcode runFramework}. */
@@ -113,7 +125,13 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
   const kubeFence = (url: URL) => {
     if (!url.pathname.includes("/apis/coordination.k8s.io/")) fence();
   };
-  await using kube = parts.kube(options, registry, kubeFence);
+  await using clients = new AsyncDisposableStack();
+  const requests = new RequestStats();
+  registerRequestMetrics(registry, requests);
+  const client = (name: string, beforeWrite?: (url: URL) => void) =>
+    clients.use(parts.kube(options, { name, stats: requests, beforeWrite }));
+  // The provider's writes and the informers' lists and watches.
+  const kube = client(MANAGER_NAME, kubeFence);
   const serverStop = new AbortController();
   let server: RunningServer | undefined;
   if (options.securePort !== 0) {
@@ -130,7 +148,7 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
   }
   // Events never wait behind (or delay) controller writes: a thousand Synced Events would otherwise cost a
   // thousand node writes' worth of the limiter.
-  await using eventKube = parts.kube(options);
+  const eventKube = client("events");
   const recorder = new KubeEventRecorder({ sink: coreV1EventSink(eventKube.core), component: MANAGER_NAME });
   const informers = parts.informers(kube, options);
   const informerStop = new AbortController();
@@ -139,7 +157,8 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
   try {
     let lost: AbortSignal | undefined;
     if (options.leaderElect) {
-      elector = parts.elector(kube, options, registry);
+      // Renewals never wait behind controller writes (at 20 qps a join burst queues minutes of them).
+      elector = parts.elector(client("leader-election"), options, registry);
       health.healthz.add(elector.check);
       health.livez.add(elector.check);
       logger.info("Waiting to acquire the leader lease", {
@@ -166,6 +185,7 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
       provider: o.provider,
       options,
       kube,
+      kubeFor: (controller) => client(controller, kubeFence),
       informers,
       recorder,
       registry,

@@ -78,10 +78,14 @@ function setup(args: string[]) {
     close: () => Promise.resolve(void closed++),
     [Symbol.asyncDispose]: () => Promise.resolve(void closed++),
   } as unknown as KubeClients;
-  const fences: Array<((url: URL) => void) | undefined> = [];
+  /** Each client built, by its role's name, with its write fence. */
+  const fences = new Map<string, ((url: URL) => void) | undefined>();
+  const stats = new Set<unknown>();
   const parts: FrameworkParts = {
-    kube: (_options, _registry, beforeWrite) => {
-      fences.push(beforeWrite);
+    kube: (_options, role) => {
+      assert.ok(!fences.has(role.name), `one client per role; ${role.name} twice`);
+      fences.set(role.name, role.beforeWrite);
+      stats.add(role.stats);
       return kube;
     },
     informers: () => informers,
@@ -115,6 +119,7 @@ function setup(args: string[]) {
     started: () => started,
     closed: () => closed,
     fences,
+    stats,
   };
 }
 
@@ -142,7 +147,9 @@ Deno.test("runFramework() does nothing until leading, then initializes the provi
   t.stop.abort();
   await done;
   assert.equal(t.elector.released, 1, "lease released on graceful stop");
-  assert.equal(t.closed(), 2, "controller and event clients closed");
+  assert.deepEqual([...t.fences.keys()].sort(), ["cloud-controller-manager", "events", "leader-election"]);
+  assert.equal(t.stats.size, 1, "every client feeds the same rest_client_* counts");
+  assert.equal(t.closed(), 3, "the provider's, the Events' and the elector's clients closed");
 });
 
 Deno.test("runFramework() fences writes: none leaves once the lease may have expired, except lease renewals", async () => {
@@ -150,9 +157,10 @@ Deno.test("runFramework() fences writes: none leaves once the lease may have exp
   const done = t.run();
   t.elector.grant();
   await until(() => t.provider.callsOf("initialize").length === 1, "provider initialized");
-  const [controllers, events] = t.fences;
-  assert.ok(controllers, "the controllers' client is fenced");
-  assert.equal(events, undefined, "the Events client is not");
+  const controllers = t.fences.get("cloud-controller-manager");
+  assert.ok(controllers, "the provider's and informers' client is fenced");
+  assert.equal(t.fences.get("events"), undefined, "the Events client is not");
+  assert.equal(t.fences.get("leader-election"), undefined, "nor the elector's (it writes only the lease)");
   const cloud = t.provider.initContext?.fence;
   assert.ok(cloud, "the provider gets the fence");
   const node = new URL("https://k/api/v1/nodes/n1");
@@ -174,7 +182,7 @@ Deno.test("runFramework() without --leader-elect never fences", async () => {
   t.elector.leaseHeld = false;
   const done = t.run();
   await until(() => t.provider.callsOf("initialize").length === 1, "provider initialized");
-  t.fences[0]!(new URL("https://k/api/v1/nodes/n1"));
+  t.fences.get("cloud-controller-manager")!(new URL("https://k/api/v1/nodes/n1"));
   t.provider.initContext!.fence!();
   t.stop.abort();
   await done;

@@ -16,6 +16,19 @@ export interface TokenBucketOptions {
 }
 
 /**
+ * Who waits for a token: `normal` callers reserve in arrival order; `background` callers (work that can wait,
+ * such as BGP backfill) take a token only when no normal caller is waiting for one.
+ */
+export type AcquirePriority = "normal" | "background";
+
+interface BackgroundWaiter {
+  resolve(): void;
+  reject(reason: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/**
  * Token bucket with first-come-first-served reservations: a caller that must wait reserves the next token at
  * once, so later callers queue behind it rather than racing for refills.
  *
@@ -32,6 +45,8 @@ export class TokenBucket {
   /** Tokens available at `#last`; negative when callers have reserved future tokens. */
   #tokens: number;
   #last: number;
+  #background: BackgroundWaiter[] = [];
+  #pumping = false;
 
   constructor(options: TokenBucketOptions) {
     if (!(options.qps > 0)) {
@@ -60,10 +75,12 @@ export class TokenBucket {
 
   /**
    * Waits until a token is available and takes it. If `signal` aborts while waiting, the reserved token is
-   * given back and the promise rejects with `signal.reason`.
+   * given back and the promise rejects with `signal.reason`. A `background` caller yields to every `normal`
+   * caller, including those that arrive while it waits.
    */
-  async acquire(signal?: AbortSignal): Promise<void> {
+  async acquire(signal?: AbortSignal, priority: AcquirePriority = "normal"): Promise<void> {
     signal?.throwIfAborted();
+    if (priority === "background") return await this.#acquireBackground(signal);
     const waitMs = this.reserve();
     if (waitMs === 0) return;
     try {
@@ -72,6 +89,54 @@ export class TokenBucket {
       this.#tokens += 1;
       throw err;
     }
+  }
+
+  /** Background callers wait unreserved, in arrival order, until a whole token is free (see `#pump`). */
+  #acquireBackground(signal: AbortSignal | undefined): Promise<void> {
+    if (this.qps === Infinity) return Promise.resolve();
+    if (this.#background.length === 0 && this.available() >= 1) {
+      this.#tokens -= 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: BackgroundWaiter = { resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          const at = this.#background.indexOf(waiter);
+          if (at >= 0) this.#background.splice(at, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
+      this.#background.push(waiter);
+      void this.#pump();
+    });
+  }
+
+  /** Hands free tokens to background waiters; sleeps until the next whole token while normal callers hold them. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#background.length > 0) {
+        const available = this.available();
+        if (available >= 1) {
+          const waiter = this.#background.shift()!;
+          if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+          this.#tokens -= 1;
+          waiter.resolve();
+          continue;
+        }
+        await this.#clock.sleep(Math.max(1, Math.ceil(((1 - available) / this.qps) * 1000)));
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** Background callers waiting for a token. */
+  backgroundWaiting(): number {
+    return this.#background.length;
   }
 
   /** Tokens available now (fractional; negative while callers wait). */

@@ -50,3 +50,40 @@ Deno.test("TokenBucket rejects invalid settings naming the field", () => {
   assert.throws(() => new TokenBucket({ qps: 0, burst: 1 }), /Invalid qps "0"/);
   assert.throws(() => new TokenBucket({ qps: 1, burst: 0 }), /Invalid burst "0"/);
 });
+
+Deno.test("TokenBucket serves normal callers before background ones, even those that arrive later", async () => {
+  const clock = new FakeClock(0);
+  const limiter = new TokenBucket({ qps: 10, burst: 1, clock });
+  const done: string[] = [];
+  await limiter.acquire();
+  const background = [1, 2].map((i) =>
+    limiter.acquire(undefined, "background").then(() => done.push(`bg${i}`))
+  );
+  await clock.advance(50);
+  // Arrives after both background callers, is served first.
+  const normal = [1, 2].map((i) => limiter.acquire().then(() => done.push(`n${i}`)));
+  await clock.advance(100);
+  assert.deepEqual(done, ["n1"]);
+  await clock.advance(100);
+  assert.deepEqual(done, ["n1", "n2"]);
+  await clock.advance(100);
+  assert.deepEqual(done, ["n1", "n2", "bg1"]);
+  await clock.advance(100);
+  await Promise.all([...background, ...normal]);
+  assert.deepEqual(done, ["n1", "n2", "bg1", "bg2"]);
+  assert.equal(limiter.backgroundWaiting(), 0);
+});
+
+Deno.test("TokenBucket: a background caller takes a free token at once and leaves the queue when aborted", async () => {
+  const clock = new FakeClock(0);
+  const limiter = new TokenBucket({ qps: 1, burst: 1, clock });
+  await limiter.acquire(undefined, "background");
+  const controller = new AbortController();
+  const waiting = limiter.acquire(controller.signal, "background");
+  assert.equal(limiter.backgroundWaiting(), 1);
+  controller.abort(new Error("stopped"));
+  await assert.rejects(waiting, /stopped/);
+  assert.equal(limiter.backgroundWaiting(), 0);
+  await clock.advance(1000);
+  assert.equal(limiter.available(), 1);
+});

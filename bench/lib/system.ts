@@ -162,6 +162,8 @@ export interface KubeRequest {
   code: number;
   /** Microsecond timestamp of the stage, as ms since the epoch. */
   time: number;
+  /** The client's User-Agent (ccm names each controller's client: `ccm/<version>/cloud-node-controller`). */
+  userAgent: string;
 }
 
 /** Kubernetes verbs that change state. */
@@ -224,6 +226,7 @@ export class KubeAuditLog {
       subresource: e.objectRef?.subresource ?? "",
       code: e.responseStatus?.code ?? 0,
       time: Date.parse(e.stageTimestamp),
+      userAgent: e.userAgent ?? "",
     });
   }
 
@@ -246,6 +249,22 @@ export function kubeOperation(r: KubeRequest): string {
 export interface StartCcmOptions {
   /** Run `ccm` with its clock this many times faster (bench/lib/ccm_scaled.ts); default 1 (main.ts). */
   timeScale?: number;
+  /** Flags instead of {@linkcode CCM_FLAGS} (the address, port, TLS and kubeconfig flags are always added). */
+  flags?: readonly string[];
+}
+
+/**
+ * What an operator who swaps the Go CCM's image keeps: upstream's manifests pass only the provider (and the
+ * leader election, qps 20/burst 30 and 1 worker per controller are the defaults). JSON logs for the benchmark.
+ */
+export const UPSTREAM_DEFAULT_FLAGS: readonly string[] = Object.freeze([
+  "--cloud-provider=equinixmetal",
+  "--logging-format=json",
+]);
+
+/** The seeded device of node `i` (ids are fixed so Nodes can carry their providerID from the start). */
+export function deviceId(i: number): string {
+  return `d0000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
 }
 
 function freePort(): number {
@@ -301,7 +320,7 @@ export class BenchSystem implements AsyncDisposable {
     this.#metricsPort = freePort();
     const args = [
       "run",
-      ...CCM_FLAGS,
+      ...(options.flags ?? CCM_FLAGS),
       `--kubeconfig=${this.ccmKubeconfig}`,
       "--bind-address=127.0.0.1",
       `--secure-port=${this.#metricsPort}`,
@@ -382,6 +401,7 @@ export async function startBenchSystem(options: BenchSystemOptions): Promise<Ben
       api_keys: [{ token: apiKey, project_ids: [PROJECT_ID] }],
       devices: Array.from({ length: options.devices }, (_, i) => ({
         project_id: PROJECT_ID,
+        id: deviceId(i),
         hostname: nodeName(i),
         metro: METRO,
       })),
@@ -439,6 +459,8 @@ export interface CreateNodesOptions {
   concurrency?: number;
   /** Called with each node name when its create returned. */
   onCreated?: (name: string, at: number) => void;
+  /** `spec.providerID` of each node, as Cluster API kubelets register (`--provider-id`); default none. */
+  providerId?: (name: string) => string;
 }
 
 /** Images a kubelet reports in `status.images` (it reports up to 50). */
@@ -541,7 +563,9 @@ export async function createNodes(
   const worker = async () => {
     while (next < names.length) {
       const name = names[next++]!;
-      await cluster.clients.core.createNode({ body: kubeletNode(name, options.tainted) });
+      const body = kubeletNode(name, options.tainted);
+      if (options.providerId) body.spec = { ...body.spec, providerID: options.providerId(name) };
+      await cluster.clients.core.createNode({ body });
       options.onCreated?.(name, performance.now());
     }
   };
@@ -653,11 +677,16 @@ export async function waitUntil(
   }, { timeoutMs, intervalMs: 50, message: what });
 }
 
-/** Waits until no Metal request and no Kubernetes write of the CCM happened for `quietMs`. */
+/** A write that counts as work: not a leader lease renewal (every 2 s with `--leader-elect`). */
+function isWork(r: KubeRequest): boolean {
+  return WRITE_VERBS.has(r.verb) && r.resource !== "leases";
+}
+
+/** Waits until no Metal request and no Kubernetes write of the CCM (lease renewals aside) happened for `quietMs`. */
 export async function waitForQuiet(system: BenchSystem, quietMs: number, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let metal = await system.metal.mark();
-  let kube = (await system.audit.all()).filter((r) => WRITE_VERBS.has(r.verb)).length;
+  let kube = (await system.audit.all()).filter(isWork).length;
   let quietSince = performance.now();
   while (performance.now() - quietSince < quietMs) {
     if (performance.now() > deadline) {
@@ -666,7 +695,7 @@ export async function waitForQuiet(system: BenchSystem, quietMs: number, timeout
     await new Promise((r) => setTimeout(r, 500));
     await system.assertCcmRunning();
     const m = await system.metal.mark();
-    const k = (await system.audit.all()).filter((r) => WRITE_VERBS.has(r.verb)).length;
+    const k = (await system.audit.all()).filter(isWork).length;
     if (m !== metal || k !== kube) {
       metal = m;
       kube = k;

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { AcquirePriority } from "../../provider/token_bucket.ts";
 import type {
   BgpConfig,
   BgpConfigRequest,
@@ -26,7 +27,15 @@ import type {
 export interface CallOptions {
   /** Cancels the call, including waits for the rate limiter and between retries. */
   signal?: AbortSignal;
+  /**
+   * `background` calls (BGP backfill) wait for the shared rate limiter behind every `normal` call (node
+   * initialization, Services); default `normal`.
+   */
+  priority?: RequestPriority;
 }
+
+/** Priority of a call at the shared client-side rate limiter. */
+export type RequestPriority = AcquirePriority;
 
 /** Options of calls that can expand referenced resources. */
 export interface IncludeOptions extends CallOptions {

@@ -6,7 +6,13 @@
  * @module
  */
 import type { z } from "zod";
-import type { CallOptions, IncludeOptions, ListIpReservationsOptions, MetalClient } from "./client.ts";
+import type {
+  CallOptions,
+  IncludeOptions,
+  ListIpReservationsOptions,
+  MetalClient,
+  RequestPriority,
+} from "./client.ts";
 import { MetalResponseError } from "./errors.ts";
 import {
   isRecord,
@@ -93,6 +99,7 @@ export class HttpMetalClient implements MetalClient {
       key: "devices",
       schema: deviceSchema,
       signal: options?.signal,
+      priority: options?.priority,
     });
   }
 
@@ -111,6 +118,7 @@ export class HttpMetalClient implements MetalClient {
       key: "ip_addresses",
       schema: ipReservationSchema,
       signal: options?.signal,
+      priority: options?.priority,
       // VRF blocks have another shape and are never ours; skipping them is what the CCM needs.
       skip: (item) => isRecord(item) && item.type === "vrf",
     });
@@ -137,6 +145,7 @@ export class HttpMetalClient implements MetalClient {
       }),
       retry: "rate-limit-only",
       signal: options?.signal,
+      priority: options?.priority,
     };
     return decode(spec, ipReservationSchema, await this.#request(spec));
   }
@@ -164,6 +173,7 @@ export class HttpMetalClient implements MetalClient {
       // Sets fields to given values, so repeating it is harmless.
       retry: "idempotent",
       signal: options?.signal,
+      priority: options?.priority,
     };
     return decodeReservation(spec, await this.#request(spec));
   }
@@ -180,6 +190,7 @@ export class HttpMetalClient implements MetalClient {
       body: { address },
       retry: "rate-limit-only",
       signal: options?.signal,
+      priority: options?.priority,
     };
     return decode(spec, ipAssignmentSchema, await this.#request(spec));
   }
@@ -206,6 +217,7 @@ export class HttpMetalClient implements MetalClient {
       }),
       retry: "rate-limit-only",
       signal: options?.signal,
+      priority: options?.priority,
     });
   }
 
@@ -222,6 +234,7 @@ export class HttpMetalClient implements MetalClient {
       // A repeat is answered 422 "already has session", which callers treat as success.
       retry: "idempotent",
       signal: options?.signal,
+      priority: options?.priority,
     };
     return decode(spec, bgpSessionSchema, await this.#request(spec));
   }
@@ -247,7 +260,15 @@ export class HttpMetalClient implements MetalClient {
   }
 
   #get(operation: string, path: string, options?: CallOptions, query?: URLSearchParams): RequestSpec {
-    return { operation, method: "GET", path, query, retry: "idempotent", signal: options?.signal };
+    return {
+      operation,
+      method: "GET",
+      path,
+      query,
+      retry: "idempotent",
+      signal: options?.signal,
+      priority: options?.priority,
+    };
   }
 
   #delete(operation: string, ipId: string, options?: CallOptions): RequestSpec {
@@ -258,6 +279,7 @@ export class HttpMetalClient implements MetalClient {
       path: `/ips/${id(ipId)}`,
       retry: "idempotent",
       signal: options?.signal,
+      priority: options?.priority,
     };
   }
 
@@ -269,6 +291,7 @@ export class HttpMetalClient implements MetalClient {
     key: string;
     schema: S;
     signal: AbortSignal | undefined;
+    priority?: RequestPriority;
     skip?: (item: unknown) => boolean;
   }): Promise<z.output<S>[]> {
     const items = new Map<string, z.output<S>>();

@@ -620,3 +620,23 @@ async function waitUntil(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !condition(); i++) await settle();
   ok(condition(), "condition not reached");
 }
+
+Deno.test("a background call waits at the shared rate limiter behind normal calls made after it", async () => {
+  const clock = new FakeClock(1_000_000);
+  const fetch = stubFetch((request) =>
+    new URL(request.url).pathname.endsWith("/neighbors") ? json({ bgp_neighbors: [] }) : json(device(DEVICE))
+  );
+  const rateLimiter = new TokenBucket({ qps: 1, burst: 1, clock });
+  const client = newClient(fetch, { clock, rateLimiter });
+  await client.getDevice(DEVICE); // takes the only token
+  const background = client.getBgpNeighbors(DEVICE, { priority: "background" });
+  const normal = client.getDevice(DEVICE);
+  await waitUntil(() => clock.pendingSleeps === 2 && rateLimiter.backgroundWaiting() === 1);
+  await clock.advance(1000);
+  await normal;
+  equal(fetch.requests.length, 2);
+  equal(new URL(fetch.requests[1]!.url).pathname, `/metal/v1/devices/${DEVICE}`);
+  await clock.advance(1000);
+  await background;
+  equal(new URL(fetch.requests[2]!.url).pathname, `/metal/v1/devices/${DEVICE}/bgp/neighbors`);
+});

@@ -8,7 +8,7 @@
 import { STATUS_CODES } from "node:http";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../../provider/clock.ts";
-import { TokenBucket } from "../../provider/token_bucket.ts";
+import { type AcquirePriority, TokenBucket } from "../../provider/token_bucket.ts";
 import {
   MetalApiError,
   MetalForbiddenError,
@@ -85,6 +85,8 @@ export interface RequestSpec {
   body?: unknown;
   retry: RetryMode;
   signal: AbortSignal | undefined;
+  /** Place at the shared rate limiter; default `normal`. */
+  priority?: AcquirePriority;
 }
 
 /** Outcome of one attempt that may be retried. */
@@ -200,7 +202,7 @@ export class MetalTransport {
     spec.signal?.throwIfAborted();
     const started = this.#clock.now();
     await this.#waitOutPause(spec.signal);
-    await this.#limiter.acquire(spec.signal);
+    await this.#limiter.acquire(spec.signal, spec.priority);
     await this.#waitOutPause(spec.signal);
     const waitedMs = this.#clock.now() - started;
     if (waitedMs > 0) this.#observer?.rateLimitWait(spec.operation, waitedMs / 1000);

@@ -8,6 +8,8 @@
  * - neighbour data and private networks are cached per device (single-flight) until something they derive
  *   from changes: {@linkcode BgpNodeManager.checkProject} reads the project's BGP configuration and session list
  *   (two calls, whatever the number of nodes) and drops what they show to be stale;
+ * - a device's private network is read from the shared device list (which expands parent blocks), so a new
+ *   node costs two calls: its session and its neighbour data;
  * - a Node is patched only when its annotations differ.
  *
  * Neighbour data is the project's ASN and MD5 password, the device's private address and the Metal routers'
@@ -24,7 +26,7 @@ import type { NodeWriter } from "../../provider/controllers/kube_writers.ts";
 import { NodeNotManagedError } from "../../provider/errors.ts";
 import type { EventRecorder } from "../../provider/events.ts";
 import { maskSecrets } from "../../provider/log.ts";
-import type { MetalClient } from "../api/client.ts";
+import type { MetalClient, RequestPriority } from "../api/client.ts";
 import { isInvalidWith } from "../api/errors.ts";
 import type { BgpNeighbor, Device } from "../api/types.ts";
 import type { BgpNodePeer } from "../loadbalancers/implementation.ts";
@@ -36,6 +38,12 @@ import {
   privateNetworkValue,
   removedBgpAnnotations,
 } from "./annotations.ts";
+
+/**
+ * BGP calls wait behind node initialization and Services at the shared Metal rate limiter: a join burst of
+ * 1,000 nodes queues 2,000 BGP calls, and none of them should delay a node's providerID or a Service's address.
+ */
+export const BGP_PRIORITY: RequestPriority = "background";
 
 /** Event reasons on Nodes; part of the user-facing contract (alerts may match them). */
 export const BGP_NODE_EVENT_REASONS = Object.freeze({
@@ -87,6 +95,11 @@ export interface BgpNodeManagerOptions {
   logger?: Logger;
   neighborTtlMs?: number;
   networkTtlMs?: number;
+  /**
+   * The project's devices as already listed (the shared device cache): a node's private network is read from
+   * there, with a device GET only when the cached device lacks its parent block.
+   */
+  devices?: { getById(deviceId: string, options?: { signal?: AbortSignal }): Promise<Device> };
   /**
    * Called when the API refuses a session because BGP is not enabled on the project (someone disabled it);
    * should enable it again. The session is then tried once more.
@@ -275,8 +288,8 @@ export class BgpNodeManager {
   async checkProject(signal?: AbortSignal): Promise<ProjectCheck> {
     const started = this.#clock.now();
     const [config, sessions] = await Promise.all([
-      this.#o.client.getBgpConfig(this.#o.projectId, { signal }),
-      this.#o.client.listProjectBgpSessions(this.#o.projectId, { signal }),
+      this.#o.client.getBgpConfig(this.#o.projectId, { signal, priority: BGP_PRIORITY }),
+      this.#o.client.listProjectBgpSessions(this.#o.projectId, { signal, priority: BGP_PRIORITY }),
     ]);
     const fingerprint = JSON.stringify([config.status ?? "", config.asn ?? 0, config.md5 ?? ""]);
     const configChanged = this.#projectFingerprint !== undefined && fingerprint !== this.#projectFingerprint;
@@ -359,7 +372,7 @@ export class BgpNodeManager {
     if (this.#sessions.has(deviceId)) return;
     for (let attempt = 1;; attempt++) {
       try {
-        await this.#o.client.createBgpSession(deviceId, "ipv4", { signal });
+        await this.#o.client.createBgpSession(deviceId, "ipv4", { signal, priority: BGP_PRIORITY });
         this.#sessionsTotal?.inc({ result: "created" });
         this.#logger.info("Created BGP session", { v: 2, deviceId });
       } catch (err) {
@@ -380,12 +393,18 @@ export class BgpNodeManager {
   }
 
   async #readNeighbor(deviceId: string, signal?: AbortSignal): Promise<Neighbor> {
-    const neighbors = await this.#o.client.getBgpNeighbors(deviceId, { signal });
+    const neighbors = await this.#o.client.getBgpNeighbors(deviceId, { signal, priority: BGP_PRIORITY });
     return neighbors.find((n) => n.addressFamily === 4);
   }
 
   async #readPrivateNetwork(deviceId: string, signal?: AbortSignal): Promise<string> {
-    const device = await this.#o.client.getDevice(deviceId, { include: PRIVATE_NETWORK_INCLUDE, signal });
+    const listed = await this.#o.devices?.getById(deviceId, { signal }).catch(() => undefined);
+    if (listed !== undefined && hasPrivateNetwork(listed)) return privateNetworkOf(listed);
+    const device = await this.#o.client.getDevice(deviceId, {
+      include: PRIVATE_NETWORK_INCLUDE,
+      signal,
+      priority: BGP_PRIORITY,
+    });
     return privateNetworkOf(device);
   }
 }
@@ -405,6 +424,12 @@ export function privateNetworkOf(device: Pick<Device, "id" | "ipAddresses">): st
     throw new Error(`no network information provided for private address ${ip.address}`);
   }
   return privateNetworkValue(block.network, block.cidr);
+}
+
+/** Whether {@linkcode privateNetworkOf} can answer from `device` (its parent block was expanded). */
+function hasPrivateNetwork(device: Pick<Device, "ipAddresses">): boolean {
+  const ip = device.ipAddresses.find((a) => !a.public && a.management && a.addressFamily === 4);
+  return Boolean(ip?.parentBlock?.network && ip.parentBlock.cidr);
 }
 
 /** Per-key cache with single-flight reads; failed reads are not cached. */

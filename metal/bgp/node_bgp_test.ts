@@ -4,12 +4,14 @@ import { Registry } from "prom-client";
 import type { V1Node } from "@kubernetes/client-node";
 import { FakeInformer } from "../../provider/testing/fake_informer.ts";
 import { FakeNodeWriter } from "../../provider/testing/fake_writers.ts";
+import type { MetalClient } from "../api/client.ts";
 import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
 import { InstantClock } from "../api/testing.ts";
 import { makeNode, simulatedMetal } from "../loadbalancers/testing.ts";
 import type { AnnotationTemplates } from "./annotations.ts";
 import { BGP_NODE_EVENT_REASONS, BgpNodeError, BgpNodeManager, privateNetworkOf } from "./node_bgp.ts";
 import { ensureProjectBgp } from "./project.ts";
+import { DeviceCache } from "../device_cache.ts";
 
 const templates: AnnotationTemplates = {
   localAsn: "metal.equinix.com/bgp-peers-{{n}}-node-asn",
@@ -22,7 +24,15 @@ const templates: AnnotationTemplates = {
 
 const logger = getLogger(["ccm", "test"]);
 
-async function setup(options: { includePassword?: boolean; bgp?: boolean; md5?: string } = {}) {
+async function setup(
+  options: {
+    includePassword?: boolean;
+    bgp?: boolean;
+    md5?: string;
+    deviceCache?: boolean;
+    wrapClient?: (client: MetalClient) => MetalClient;
+  } = {},
+) {
   const metal = await simulatedMetal({
     hostnames: ["node-a", "node-b"],
     bgp: options.bgp === false ? undefined : { asn: 65000, md5: options.md5 },
@@ -36,8 +46,12 @@ async function setup(options: { includePassword?: boolean; bgp?: boolean; md5?: 
   const recorder = new RecordingRecorder();
   const registry = new Registry();
   const clock = new InstantClock();
+  const devices = options.deviceCache
+    ? new DeviceCache({ client: metal.client, projectId: metal.projectId, clock })
+    : undefined;
   const manager = new BgpNodeManager({
-    client: metal.client,
+    client: options.wrapClient?.(metal.client) ?? metal.client,
+    devices,
     projectId: metal.projectId,
     nodes: writer,
     templates,
@@ -185,6 +199,58 @@ Deno.test("neighbours and private network stay cached for days; checkProject() r
     informer.get("node-a")!.metadata!.annotations!["metal.equinix.com/bgp-peers-0-bgp-pass"],
     btoa("Changed456def"),
   );
+});
+
+Deno.test("with the device list, a node's BGP setup costs two calls (session, neighbours) and one list for all", async () => {
+  const { metal, informer, manager } = await setup({ md5: "Secret123abc", deviceCache: true });
+  metal.mark();
+  await manager.ensureNode(informer.get("node-a")!);
+  await manager.ensureNode(informer.get("node-b")!);
+  const [a, b] = [metal.deviceIds["node-a"], metal.deviceIds["node-b"]];
+  deepEqual(
+    metal.requests().sort(),
+    [
+      `GET /devices/${a}/bgp/neighbors`,
+      `GET /devices/${b}/bgp/neighbors`,
+      `GET /projects/${metal.projectId}/devices?include=ip_addresses.parent_block&page=1&per_page=1000`,
+      `POST /devices/${a}/bgp/sessions`,
+      `POST /devices/${b}/bgp/sessions`,
+    ].sort(),
+  );
+  const device = metal.api.store.devices.get(a!)!;
+  const block = device.ipIds.map((id) => metal.api.store.assignments.get(id)!)
+    .map((x) => metal.api.store.reservations.get(x.reservationId)!).find((r) => r.type === "private_ipv4")!;
+  equal(
+    informer.get("node-a")!.metadata!.annotations!["metal.equinix.com/network-4-private"],
+    `${block.network}/${block.cidr}`,
+  );
+});
+
+Deno.test("every BGP call waits behind node initialization and Services at the rate limiter (background priority)", async () => {
+  const priorities: string[] = [];
+  const { informer, manager } = await setup({
+    wrapClient: (client) =>
+      new Proxy(client, {
+        get(target, name, receiver) {
+          const value = Reflect.get(target, name, receiver);
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            const options = args.at(-1) as { priority?: string } | undefined;
+            priorities.push(`${String(name)}:${options?.priority ?? "normal"}`);
+            return value.apply(target, args);
+          };
+        },
+      }),
+  });
+  await manager.checkProject();
+  await manager.ensureNode(informer.get("node-a")!);
+  deepEqual(priorities.sort(), [
+    "createBgpSession:background",
+    "getBgpConfig:background",
+    "getBgpNeighbors:background",
+    "getDevice:background",
+    "listProjectBgpSessions:background",
+  ]);
 });
 
 Deno.test("checkProject() reports a device whose session is gone, and ensureNode() creates it again", async () => {

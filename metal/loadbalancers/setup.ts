@@ -13,10 +13,11 @@
 import type { CloudInitContext, ProviderController } from "../../provider/cloud.ts";
 import { apiErrorMessage, coreV1NodeWriter } from "../../provider/controllers/kube_writers.ts";
 import type { MetalClient } from "../api/client.ts";
-import { BgpNodeController } from "../bgp/node_controller.ts";
+import { BGP_NODE_CONTROLLER, BgpNodeController } from "../bgp/node_controller.ts";
 import { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { ensureProjectBgp } from "../bgp/project.ts";
 import type { MetalConfig } from "../config.ts";
+import type { DeviceCache } from "../device_cache.ts";
 import { formatLoadBalancerSetting } from "../load_balancer_config.ts";
 import { ElasticIps } from "./eip.ts";
 import { createLoadBalancerImplementation, exposureModeOf, usesBgp } from "./factory.ts";
@@ -36,6 +37,8 @@ export interface SetupLoadBalancersOptions {
   ctx: CloudInitContext;
   config: MetalConfig;
   client: MetalClient;
+  /** The shared device list; BGP reads the nodes' private networks from it. */
+  devices?: DeviceCache;
   version: string;
   /** Replaces `fetch` for LBaaS calls; for tests. */
   fetch?: (request: Request) => Promise<Response>;
@@ -101,8 +104,11 @@ export async function setupLoadBalancers(
   if (bgpMode) {
     bgp = new BgpNodeManager({
       client,
+      devices: options.devices,
       projectId: config.projectId,
-      nodes: coreV1NodeWriter(ctx.kube.core),
+      // Annotating every joining node is bulk work: on a client of its own, the Services' writes never wait
+      // behind it.
+      nodes: coreV1NodeWriter((ctx.kubeFor?.(BGP_NODE_CONTROLLER) ?? ctx.kube).core),
       templates: {
         localAsn: config.annotationLocalAsn,
         peerAsn: config.annotationPeerAsn,

@@ -124,3 +124,16 @@ Deno.test("unknown load balancer scheme is a config error, not a crash (upstream
     match(typeof cloud.loadBalancer()?.ensureLoadBalancer, /function/, mode);
   }
 });
+
+Deno.test("initialize() gives the BGP node controller a Kubernetes client of its own when the framework offers one", async () => {
+  const { cloud } = await initialized("kube-vip://");
+  const asked: string[] = [];
+  await cloud.initialize({
+    ...context(uid),
+    kubeFor: (name) => {
+      asked.push(name);
+      return { core: {} } as unknown as KubeClients;
+    },
+  });
+  deepEqual(asked, ["bgp-node-controller"]);
+});

@@ -67,7 +67,17 @@ interface Cached {
   service: V1Service;
   /** {@linkcode nodeSetKey} of the nodes the load balancer was last given. */
   nodes?: string;
+  /** The last load balancer status this controller wrote, and the Service version its patch produced. */
+  written?: { uid: string; resourceVersion: string; status: V1LoadBalancerStatus; at: number };
 }
+
+/**
+ * After writing a Service's status, a sync that sees an older version without it (the informer has not caught
+ * up with the write yet: the requeue caused by the finalizer and provider patches usually runs first) waits this
+ * long for the write to show instead of writing the same status again — at the default `--kube-api-qps` 20 that
+ * second write was a third of the Service path's writes. A status someone else changed is rewritten after it.
+ */
+export const STATUS_SETTLE_MS = 5_000;
 
 const NODE_SYNC_KEY = "node-sync";
 
@@ -202,8 +212,9 @@ export class ServiceController implements Controller {
           await this.#cleanup(key, service, signal);
           this.#cache.delete(key);
         } else {
-          await this.#ensure(key, service, signal);
-          return this.#o.balancer.recheckAfterMs?.(service);
+          const settle = await this.#ensure(key, service, signal);
+          const recheck = this.#o.balancer.recheckAfterMs?.(service);
+          return settle === undefined ? recheck : Math.min(settle, recheck ?? settle);
         }
       } catch (err) {
         if (!(err instanceof RetryError)) {
@@ -219,7 +230,8 @@ export class ServiceController implements Controller {
     });
   }
 
-  async #ensure(key: string, service: V1Service, signal?: AbortSignal): Promise<void> {
+  /** Ensures the load balancer and writes its status; returns when to look again while a write settles. */
+  async #ensure(key: string, service: V1Service, signal?: AbortSignal): Promise<number | undefined> {
     this.#logger.info("Ensuring load balancer", { v: 2, service: key });
     this.#o.recorder.event(service, "Normal", "EnsuringLoadBalancer", "Ensuring load balancer");
     if (!hasFinalizer(service)) {
@@ -251,17 +263,33 @@ export class ServiceController implements Controller {
     if (status === undefined || status === null) {
       throw new Error("service status returned by EnsureLoadBalancer is nil");
     }
-    this.#cache.set(key, { service, nodes: nodeSetKey(nodes) });
+    const entry: Cached = { service, nodes: nodeSetKey(nodes), written: this.#cache.get(key)?.written };
+    this.#cache.set(key, entry);
+    const written = entry.written;
     this.#o.recorder.event(service, "Normal", "EnsuredLoadBalancer", "Ensured load balancer");
-    if (!loadBalancerStatusEqual(service.status?.loadBalancer, status)) {
-      await this.#patch(service, { status: { loadBalancer: { ingress: status.ingress ?? null } } }, "merge")
-        .catch(
-          (err) => {
-            if (statusCode(err) === 404) return;
-            throw new Error(`failed to update load balancer status: ${apiErrorMessage(err)}`, { cause: err });
-          },
-        );
+    if (loadBalancerStatusEqual(service.status?.loadBalancer, status)) return undefined;
+    const now = this.#clock.now();
+    if (
+      written !== undefined && written.uid === service.metadata?.uid &&
+      written.resourceVersion !== service.metadata?.resourceVersion &&
+      loadBalancerStatusEqual(written.status, status) && now - written.at < STATUS_SETTLE_MS
+    ) {
+      this.#logger.debug("Status written moments ago has not reached the cache yet", { service: key });
+      return STATUS_SETTLE_MS - (now - written.at);
     }
+    const updated = await this.#patch(
+      service,
+      { status: { loadBalancer: { ingress: status.ingress ?? null } } },
+      "merge",
+    ).catch((err) => {
+      if (statusCode(err) === 404) return undefined;
+      throw new Error(`failed to update load balancer status: ${apiErrorMessage(err)}`, { cause: err });
+    });
+    const resourceVersion = updated?.metadata?.resourceVersion;
+    if (resourceVersion !== undefined) {
+      entry.written = { uid: service.metadata?.uid ?? "", resourceVersion, status, at: now };
+    }
+    return undefined;
   }
 
   async #cleanup(key: string, service: V1Service, signal?: AbortSignal): Promise<void> {

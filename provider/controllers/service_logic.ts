@@ -156,8 +156,17 @@ export function loadBalancerStatusEqual(
   return equal(normalizeStatus(a), normalizeStatus(b));
 }
 
+/**
+ * The ingress list as the API server stores it: it defaults `ipMode` to `VIP` on every ingress with an `ip`
+ * (Kubernetes ≥ 1.30), so a provider's `{ip}` equals the stored `{ip, ipMode: "VIP"}` — else every sync would
+ * write the same status again.
+ */
 function normalizeStatus(status: V1LoadBalancerStatus | undefined): unknown {
-  return (status?.ingress ?? []).map((i) => JSON.parse(JSON.stringify(i)));
+  return (status?.ingress ?? []).map((i) => {
+    const ingress = JSON.parse(JSON.stringify(i));
+    if (ingress.ip && ingress.ipMode === undefined) ingress.ipMode = "VIP";
+    return ingress;
+  });
 }
 
 function compare(a = "", b = ""): number {

@@ -206,3 +206,25 @@ Deno.test("loadBalancerStatusEqual() treats absent and empty alike and compares 
     false,
   );
 });
+
+Deno.test("loadBalancerStatusEqual() takes a missing ipMode as the API server's default VIP", () => {
+  assert.equal(
+    loadBalancerStatusEqual({ ingress: [{ ip: "1.1.1.1" }] }, {
+      ingress: [{ ip: "1.1.1.1", ipMode: "VIP" }],
+    }),
+    true,
+  );
+  assert.equal(
+    loadBalancerStatusEqual({ ingress: [{ ip: "1.1.1.1" }] }, {
+      ingress: [{ ip: "1.1.1.1", ipMode: "Proxy" }],
+    }),
+    false,
+  );
+  assert.equal(
+    loadBalancerStatusEqual({ ingress: [{ hostname: "lb.example" }] }, {
+      ingress: [{ hostname: "lb.example" }],
+    }),
+    true,
+    "no ip, no default",
+  );
+});

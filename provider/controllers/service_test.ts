@@ -335,3 +335,48 @@ Deno.test("run() reconciles every managed Service again on an informer resync", 
   stop.abort();
   await running;
 });
+
+/** The informer's view lags the writes: `stale` is what a requeued sync sees before the watch delivers them. */
+function lagBehind(t: ReturnType<typeof setup>, key: string, stale: V1Service): void {
+  t.serviceInformer.upsert(structuredClone(stale));
+  assert.equal(t.serviceInformer.get(key)?.status?.loadBalancer, undefined, "the cache lags");
+}
+
+Deno.test("syncService() does not write the same status again while the cache has not caught up with it", async () => {
+  const t = setup([svc("web")]);
+  const key = "default/web";
+  await t.controller.syncService(key);
+  const afterFinalizer = { ...structuredClone(t.serviceInformer.get(key)!), status: {} };
+  afterFinalizer.metadata!.resourceVersion = "1001"; // the finalizer patch's version, before the status write
+  lagBehind(t, key, afterFinalizer);
+  const recheck = await t.controller.syncService(key);
+  assert.equal(t.writer.writes.length, 2, "no second status write");
+  assert.ok(recheck !== undefined && recheck > 0 && recheck <= 5_000, `looks again in ${recheck} ms`);
+
+  // The write shows up: nothing to do.
+  t.serviceInformer.upsert({
+    ...afterFinalizer,
+    status: { loadBalancer: { ingress: [{ ip: "203.0.113.1" }] } },
+  });
+  await t.controller.syncService(key);
+  assert.equal(t.writer.writes.length, 2);
+});
+
+Deno.test("syncService() rewrites a status someone else cleared once the settle time has passed", async () => {
+  const t = setup([svc("web")]);
+  const key = "default/web";
+  await t.controller.syncService(key);
+  const cleared = { ...structuredClone(t.serviceInformer.get(key)!), status: {} };
+  cleared.metadata!.resourceVersion = "2000";
+  lagBehind(t, key, cleared);
+  t.clock.advance(5_000);
+  assert.equal(await t.controller.syncService(key), undefined);
+  assert.deepEqual(
+    t.writer.writes.map((w) => w.kind),
+    ["strategic", "merge", "merge"],
+    "status written again",
+  );
+  assert.deepEqual(t.serviceInformer.get(key)?.status?.loadBalancer?.ingress, [
+    { ip: "203.0.113.1", ipMode: "VIP" },
+  ]);
+});

@@ -61,6 +61,11 @@ export interface KubeClientsOptions extends LoadKubeConfigOptions {
   userAgent?: string;
   /** Registers `rest_client_requests_total` and `rest_client_request_duration_seconds` here when given. */
   registry?: Registry;
+  /**
+   * Counts requests here instead of in a new {@linkcode RequestStats}: clients that share it (one per controller,
+   * as upstream gives each controller its own client and limiter) feed one set of `rest_client_*` metrics.
+   */
+  stats?: RequestStats;
   clock?: Clock;
   /** Use this config instead of loading one (tests that build a KubeConfig in memory). */
   kubeConfig?: KubeConfig;
@@ -76,7 +81,7 @@ export function createKubeClients(options: KubeClientsOptions = {}): KubeClients
     burst: options.burst ?? 30,
     clock: options.clock,
   });
-  const requests = new RequestStats();
+  const requests = options.stats ?? new RequestStats();
   if (options.registry) registerRequestMetrics(options.registry, requests);
   const transport = new KubeTransport({
     config: kc,

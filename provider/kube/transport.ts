@@ -90,6 +90,12 @@ export interface HttpInit {
   signal?: AbortSignal;
   /** A watch: the body streams for as long as the server keeps it open (no body timeout). */
   watch: boolean;
+  /**
+   * Called right before the request is written to its connection, after any connect and TLS handshake;
+   * throwing cancels it unsent. A write fence checked only before a slow connect would let a process paused
+   * meanwhile (SIGSTOP) write after resuming, when another replica may lead.
+   */
+  beforeSend?: () => void;
 }
 
 /** A response whose body is read once, as text or as a stream. */
@@ -194,7 +200,8 @@ export class KubeTransport {
     await this.#limiter.acquire(req.signal);
     const url = new URL(this.server + req.path);
     const method = req.method;
-    if (!READ_METHODS.has(method)) this.#beforeWrite?.(url);
+    const write = !READ_METHODS.has(method);
+    if (write) this.#beforeWrite?.(url);
     const headers: Record<string, string> = { "User-Agent": this.#userAgent, Accept: "application/json" };
     if (req.contentType) headers["Content-Type"] = req.contentType;
     const auth = this.#auth();
@@ -209,6 +216,7 @@ export class KubeTransport {
         body: req.body,
         signal: req.signal,
         watch,
+        beforeSend: write && this.#beforeWrite ? () => this.#beforeWrite!(url) : undefined,
       });
       code = String(response.status);
       return await read(response);
@@ -302,6 +310,34 @@ function toWebStream(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array
 }
 
 /**
+ * An undici interceptor that runs `check` when the request is about to be written to a connected socket
+ * (`onRequestStart`) and aborts it unsent when `check` throws.
+ */
+function checkBeforeSend(check: () => void): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) =>
+    dispatch(
+      options,
+      new Proxy(handler, {
+        get(target, property) {
+          if (property === "onRequestStart") {
+            return (controller: { abort(reason: Error): void }, context: unknown) => {
+              try {
+                check();
+              } catch (err) {
+                controller.abort(err as Error);
+                return;
+              }
+              return target.onRequestStart?.(controller as never, context);
+            };
+          }
+          const value = Reflect.get(target, property, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      }),
+    );
+}
+
+/**
  * The request layer: undici's `request()` over one HTTP/1.1 connection pool.
  * - Not `fetch()`: under Deno 2.9.6 a `fetch()` body never ends or fails when the server closes the connection
  *   mid-response, so a watch cut by an API server restart would hang forever; `request()` reports "other side
@@ -323,7 +359,7 @@ export class UndiciSender implements HttpSender {
       headers: init.headers,
       body: init.body,
       signal: init.signal,
-      dispatcher: this.#agent,
+      dispatcher: init.beforeSend ? this.#agent.compose(checkBeforeSend(init.beforeSend)) : this.#agent,
       bodyTimeout: init.watch ? 0 : undefined,
     });
     const headers: Record<string, string> = {};

@@ -12,6 +12,7 @@ import {
   RequestStats,
   requestVerb,
   tlsOptions,
+  UndiciSender,
 } from "./transport.ts";
 
 Deno.test("requestVerb maps method and path to the Kubernetes verb", () => {
@@ -171,4 +172,61 @@ Deno.test("tlsOptions takes the CA and client certificate from data or files, an
     () => tlsOptions({ ...cluster, caFile: "/missing.pem" }, null, read),
     /Failed to read the certificate authority file "\/missing.pem": No such file; check the kubeconfig/,
   );
+});
+
+Deno.test("KubeTransport hands writes the fence again for the moment they are sent (beforeSend)", async () => {
+  const sends: Array<(() => void) | undefined> = [];
+  let fenced = false;
+  const t = transport((_url, init) => {
+    sends.push(init.beforeSend);
+    return Promise.resolve(okResponse());
+  }, {
+    beforeWrite() {
+      if (fenced) throw new Error("not leading");
+    },
+  });
+  await t.request({ method: "GET", path: "/api/v1/nodes" });
+  await t.request({ method: "PATCH", path: "/api/v1/nodes/n1" });
+  assert.equal(sends[0], undefined, "reads are not fenced");
+  sends[1]!();
+  fenced = true;
+  assert.throws(() => sends[1]!(), /not leading/);
+});
+
+Deno.test("UndiciSender runs beforeSend once connected, and a throw there sends nothing", async () => {
+  const events: string[] = [];
+  const received: string[] = [];
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    received.push(req.method);
+    return new Response("{}", { headers: { "content-type": "application/json" } });
+  });
+  const url = new URL(`http://127.0.0.1:${server.addr.port}/api/v1/nodes/n1`);
+  const sender = new UndiciSender({ rejectUnauthorized: true });
+  try {
+    const ok = await sender.send(url, {
+      method: "PATCH",
+      headers: {},
+      body: "{}",
+      watch: false,
+      beforeSend: () => events.push("checked"),
+    });
+    assert.equal(ok.status, 200);
+    await ok.text();
+    await assert.rejects(
+      sender.send(url, {
+        method: "PATCH",
+        headers: {},
+        body: "{}",
+        watch: false,
+        beforeSend: () => {
+          throw new Error("not leading any more");
+        },
+      }),
+      /not leading any more/,
+    );
+    assert.deepEqual(events, ["checked"]);
+    assert.deepEqual(received, ["PATCH"], "the fenced write never reached the server");
+  } finally {
+    await sender.close();
+  }
 });
