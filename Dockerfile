@@ -19,7 +19,7 @@ RUN printf '/** Version of this build; written by the Dockerfile. */\nexport con
       *) echo "unsupported TARGETARCH '$TARGETARCH'; use amd64 or arm64" >&2; exit 1 ;; \
     esac \
  && deno compile --allow-all --frozen --v8-flags="$(tr -d '[:space:]' < .ci/v8-flags)" --target "$target" \
-      --output /out/cloud-provider-equinix-metal main.ts
+      --include fake_api/console --output /out/cloud-provider-equinix-metal main.ts
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/cloud-provider-equinix-metal /cloud-provider-equinix-metal

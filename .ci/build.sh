@@ -64,10 +64,11 @@ printf '/** Version of this build; written by .ci/build.sh. */\nexport const VER
 
 mkdir -p "$(dirname "$out")"
 echo "build: compiling ccm $version for $target" >&2
-# V8 flags of the shipped binary (.ci/v8-flags): --optimize-for-size keeps the heap close to what is live; see
-# bench/RESULTS.md (memory) for what it saves and costs.
+# --include fake_api/console embeds the simulator console's static files (fake_api/console.ts reads them from
+# its own directory). V8 flags of the shipped binary (.ci/v8-flags): --optimize-for-size keeps the heap close to
+# what is live; see bench/RESULTS.md (memory) for what it saves and costs.
 v8_flags="$(tr -d '[:space:]' <"$root/.ci/v8-flags")"
-if ! (cd "$stage" && "$deno" compile --allow-all --frozen --v8-flags="$v8_flags" --target "$target" --output "$out" main.ts) 2>"$stage/compile.log"; then
+if ! (cd "$stage" && "$deno" compile --allow-all --frozen --include fake_api/console --v8-flags="$v8_flags" --target "$target" --output "$out" main.ts) 2>"$stage/compile.log"; then
   cat "$stage/compile.log" >&2
   rm -f "$out" "$out".tmp-*
   if [[ -z "${DENORT_BIN:-}" ]] && grep -qiE 'dl\.deno\.land|denort|download|dns|connect|network|tcp' "$stage/compile.log"; then
