@@ -16,6 +16,17 @@ if [[ -z "${HELM_BIN:-}" ]]; then
   HELM_BIN="$(test/install_helm.sh | tail -n 1)" || { echo "0 passed, 1 failed (helm could not be installed)"; exit 1; }
   export HELM_BIN
 fi
+# The console browser tests need Chromium (test/console_test.ts); a missing one fails them, it never skips them.
+if [[ -z "${CHROMIUM_BIN:-}" ]]; then
+  CHROMIUM_BIN="$(test/install_chromium.sh | tail -n 1)" || { echo "0 passed, 1 failed (chromium could not be installed)"; exit 1; }
+  export CHROMIUM_BIN
+fi
+# The real MetalLB controller and MetalLB's own CRDs (test/metallb_real_test.ts); a failed build fails them.
+if [[ -z "${METALLB_CONTROLLER_BIN:-}" || -z "${METALLB_CRDS:-}" ]]; then
+  metallb_bin="$(test/install_metallb.sh | tail -n 1)" || { echo "0 passed, 1 failed (MetalLB could not be installed)"; exit 1; }
+  export METALLB_CONTROLLER_BIN="${METALLB_CONTROLLER_BIN:-$metallb_bin}"
+  export METALLB_CRDS="${METALLB_CRDS:-$(dirname "$metallb_bin")/crds.yaml}"
+fi
 
 log="$(mktemp)"
 fifo="$(mktemp -u)"
@@ -58,5 +69,11 @@ if [[ -z "$passed" ]]; then
   exit 1
 fi
 if [[ "$status" -ne 0 && "${failed:-0}" -eq 0 ]]; then failed=1; fi
+if [[ "${failed:-0}" -ne 0 ]]; then
+  # CI keeps only the end of the output: repeat each failure's message (without stack frames) just above the
+  # summary, so the reason survives.
+  echo "--- why (the ERRORS section without stack frames) ---"
+  sed -n '/^ ERRORS $/,/^ FAILURES $/p' <<<"$plain" | grep -vE '^\s+at |^\s*$|^ (ERRORS|FAILURES) $' | cut -c1-400 | head -n 40
+fi
 echo "${passed} passed, ${failed:-0} failed"
 exit "$status"

@@ -4,14 +4,8 @@
 import assert from "node:assert/strict";
 import { createNode, startTestCluster, UNINITIALIZED_TAINT, waitFor } from "./harness/mod.ts";
 import { CcmProcess, writeFakeState } from "./ccm_process.ts";
+import { freePort } from "./harness/process.ts";
 import { selfSignedCertificate } from "../provider/server.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 Deno.test("ccm run serves /healthz, /readyz and /metrics over HTTPS (--tls-*-file) and exits 0 on SIGTERM", async () => {
   await using cluster = await startTestCluster();

@@ -15,6 +15,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { parseDuration } from "../provider/duration.ts";
 import { changesIps, DemoProgress, type FakeRequest, type Reservation } from "./demo_progress.ts";
 import {
+  consoleUrl,
   DEMO_EIP_TAG,
   DEMO_HOSTNAMES,
   DEMO_PROJECT_ID,
@@ -106,6 +107,7 @@ Everything runs locally; nothing here reaches the internet.
     kubectl get events -A
 
   Simulated Metal  ${system.fakeApiUrl}
+    console        ${consoleUrl(system.fakeApiUrl)}  (open it in a browser: devices, IPs, requests, faults)
     # METAL_API_KEY, METAL_PROJECT_ID, METAL_BASE_URL, ... (also what a second 'ccm run' needs):
     source ${system.dir}/metal.env
     curl -s -H "X-Auth-Token: $METAL_API_KEY" "$METAL_BASE_URL/projects/$METAL_PROJECT_ID/ips?include=assignments"

@@ -11,7 +11,7 @@
  */
 import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
 import { startTestCluster, type TestCluster } from "./harness/cluster.ts";
-import { ManagedProcess } from "./harness/process.ts";
+import { freePort, ManagedProcess } from "./harness/process.ts";
 import { makeTestDir } from "./harness/test_dir.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -27,6 +27,11 @@ export const DEMO_HOSTNAMES = ["demo-control-plane-1", "demo-control-plane-2", "
 export const DEMO_METRO = "sv";
 /** The LoadBalancer Service the demo creates. */
 export const DEMO_SERVICE = { namespace: "default", name: "demo-web" };
+
+/** The simulator console of a fake-api at `fakeApiUrl`, told the demo Service's name (for its `service=` tag). */
+export function consoleUrl(fakeApiUrl: string): string {
+  return `${fakeApiUrl}/console/?services=${DEMO_SERVICE.namespace}/${DEMO_SERVICE.name}`;
+}
 /** Taint a kubelet with `--cloud-provider=external` sets until the CCM initializes the node. */
 export const UNINITIALIZED_TAINT = "node.cloudprovider.kubernetes.io/uninitialized";
 
@@ -162,13 +167,6 @@ export interface LocalSystem extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 function randomToken(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
     "",
@@ -240,6 +238,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     step(
       `simulated Equinix Metal API ${fakeApiUrl} started: project ${DEMO_PROJECT_ID}, 3 devices (files in ${dir})`,
     );
+    step(`simulator console: ${consoleUrl(fakeApiUrl)}`);
 
     // The cloud config file, as the Secret metal-cloud-config would hold it.
     await Deno.writeTextFile(

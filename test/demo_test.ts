@@ -4,7 +4,10 @@
  * temporary file behind.
  */
 import assert from "node:assert/strict";
+import { launchChromium } from "./harness/chromium.ts";
+import { makeTestDir } from "./harness/test_dir.ts";
 import { waitFor } from "./harness/wait.ts";
+import { DEMO_HOSTNAMES } from "./demo_system.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -57,6 +60,42 @@ async function assertCleanedUp(dirs: string[]): Promise<void> {
   }
 }
 
+/**
+ * The console URL `make demo` printed works in Chromium while ccm runs: the demo's nodes, the Service's Elastic
+ * IP named by its Service, ccm's requests. With `UPDATE_CONSOLE_SCREENSHOT=1` it writes docs/console.png.
+ */
+async function checkConsole(output: string): Promise<void> {
+  const url = output.match(/^ +console +(http:\/\/127\.0\.0\.1:\d+\/console\/\S*)/m)?.[1];
+  assert.ok(url, `the demo prints the console URL:\n${output}`);
+  await using dir = await makeTestDir({ prefix: "ccm-demo-console-" });
+  await using browser = await launchChromium(dir.path, { width: 1280, height: 560 });
+  const page = browser.page;
+  await page.goto(url);
+  await page.waitFor(`document.body.dataset.ready === "true"`, 10_000, "the console became ready");
+  await page.eval(`document.querySelector('#tabs [data-view="devices"]').click()`);
+  const hostnames: string[] = await page.eval(
+    `[...document.querySelectorAll("#devices tr")].map((r) => r.dataset.hostname)`,
+  );
+  assert.deepEqual(hostnames.toSorted(), [...DEMO_HOSTNAMES].sort(), "the demo's devices");
+  await page.eval(`document.querySelector('#tabs [data-view="ips"]').click()`);
+  await page.waitFor(
+    `document.querySelector("#ips").textContent.includes("Service default/demo-web")`,
+    2000,
+    "the Service's Elastic IP, named by its Service",
+  );
+  await page.eval(`document.querySelector('#tabs [data-view="requests"]').click()`);
+  await page.waitFor(
+    `document.querySelectorAll("#requests tr").length > 0`,
+    2000,
+    "ccm's requests in the log",
+  );
+  assert.deepEqual(page.problems, [], "no console errors");
+  if (Deno.env.get("UPDATE_CONSOLE_SCREENSHOT") === "1") {
+    await page.eval(`document.querySelector('#tabs [data-view="summary"]').click()`);
+    await Deno.writeFile(new URL("../docs/console.png", import.meta.url), await page.screenshot());
+  }
+}
+
 const FINAL = /^\[ *[\d.]+s\] all nodes initialized, service has ingress (\d+\.\d+\.\d+\.\d+)$/m;
 
 Deno.test("make demo --timeout reaches every milestone, exits 0 and leaves nothing behind", async () => {
@@ -89,6 +128,7 @@ Deno.test("make demo runs until Ctrl-C, then stops every process and removes its
     });
     assert.match(demo.output(), /export KUBECONFIG=\S+admin\.kubeconfig/);
     assert.match(demo.output(), /Simulated Metal +http:\/\/127\.0\.0\.1:\d+/);
+    await checkConsole(demo.output());
     demo.child.kill("SIGINT");
     assert.equal(await demo.done, 0, demo.output());
   } finally {

@@ -9,7 +9,7 @@ import type { RequestLogEntry } from "../fake_api/request_log.ts";
 import { startTestCluster, type TestCluster, waitFor } from "./harness/mod.ts";
 import type { ManagedProcess } from "./harness/process.ts";
 import { makeTestDir } from "./harness/test_dir.ts";
-import { startMainProcess } from "./loadbalancer_system.ts";
+import { startMainProcess } from "./harness/main_process.ts";
 
 /** Project of the seeded simulator. */
 export const PROJECT_ID = "6f1d2c3b-0000-4000-8000-0000000005e5";

@@ -15,7 +15,7 @@
  */
 import { createKubeClients, type KubeClients, type KubeClientsOptions } from "../../provider/kube/client.ts";
 import { createPki, issueClientCert, type Pki } from "./pki.ts";
-import { ManagedProcess } from "./process.ts";
+import { freePort, ManagedProcess } from "./process.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { waitFor } from "./wait.ts";
 
@@ -139,13 +139,6 @@ async function removeStaleDirs(parent: string): Promise<void> {
     const alive = await Deno.stat(`/proc/${owner.trim()}`).then(() => true, () => false);
     if (!alive) await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 async function waitUntilReady(

@@ -48,6 +48,14 @@ export function minimalEnv(): Record<string, string> {
   return env;
 }
 
+/** A TCP port on 127.0.0.1 that was free a moment ago (for servers that cannot be told to pick one). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
 /** How much of stdout {@linkcode ManagedProcess.waitForStdout} sees. */
 const STDOUT_KEPT = 65536;
 

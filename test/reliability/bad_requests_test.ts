@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { LBAAS_PROVIDER_ID } from "../../fake_api/domain/lbaas.ts";
-import { seededRandom, startFakeApi } from "../loadbalancer_system.ts";
+import { startFakeApi } from "../harness/main_process.ts";
+import { seededRandom } from "../loadbalancer_system.ts";
 import { leakedLines, type LoggedRequest, SECRET_API_KEY, SECRET_BGP_PASS, SEED, SOAK } from "./bed.ts";
 import { report } from "./report.ts";
 

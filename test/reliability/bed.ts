@@ -10,7 +10,7 @@ import type { RequestLogEntry } from "../../fake_api/request_log.ts";
 import type { CoreV1Event } from "@kubernetes/client-node";
 import { selfSignedCertificate } from "../../provider/server.ts";
 import { createNode, type TestCluster, UNINITIALIZED_TAINT, waitFor } from "../harness/mod.ts";
-import type { ManagedProcess } from "../harness/process.ts";
+import { freePort, type ManagedProcess } from "../harness/process.ts";
 import {
   type LbSystem,
   type LbSystemOptions,
@@ -53,13 +53,6 @@ export interface LeakScan {
   events: number;
   requests: number;
   metricLines: number;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** The forms in which a secret could leak: as is, and base64 (node annotations carry the password so). */

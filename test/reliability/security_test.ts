@@ -11,7 +11,8 @@
  */
 import assert from "node:assert/strict";
 import { UNINITIALIZED_TAINT, waitFor } from "../harness/mod.ts";
-import { createLbService, PROJECT_ID, startFakeApi } from "../loadbalancer_system.ts";
+import { startFakeApi } from "../harness/main_process.ts";
+import { createLbService, PROJECT_ID } from "../loadbalancer_system.ts";
 import { Bed, SECRET_API_KEY, type TrackedService, waitConverged } from "./bed.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
