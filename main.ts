@@ -13,7 +13,7 @@ import { Command, CommanderError } from "commander";
 import { getConfig, getLogger } from "@logtape/logtape";
 import "./metal/mod.ts";
 import { fakeApiCommand } from "./fake_api/command.ts";
-import { errorText, maskSecrets } from "./provider/log.ts";
+import { errorText, maskSecrets } from "./util/log.ts";
 import { runCommand } from "./provider/run_command.ts";
 import { VERSION } from "./provider/version.ts";
 

@@ -12,7 +12,7 @@ import {
   testSeed,
   USER_API_KEY,
 } from "./testing.ts";
-import { FakeClock } from "../provider/clock.ts";
+import { FakeClock } from "../util/clock.ts";
 
 const M = "/metal/v1";
 const P = `${M}/projects/${TEST_PROJECT_ID}`;

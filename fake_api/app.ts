@@ -14,7 +14,7 @@
 import { getLogger } from "@logtape/logtape";
 import { Hono, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { type Clock, systemClock } from "../provider/clock.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
 import { adminAuth, adminRoutes } from "./admin.ts";
 import { ApiError } from "./api_error.ts";
 import { metalAuth } from "./auth.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { captureLogs } from "../provider/log.ts";
+import { captureLogs } from "../util/log.ts";
 import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID } from "./testing.ts";
 
 Deno.test("at -v=2 every API request is logged once with method, path, status and duration; never the key", async () => {

@@ -5,8 +5,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { parseFlagValue } from "../provider/flags.ts";
-import { configureLogging, type LogFormat } from "../provider/log.ts";
+import { parseDuration } from "../util/duration.ts";
+import { configureLogging, type LogFormat } from "../util/log.ts";
 // The simulator itself (./serve.ts, ./admin.ts, ./seed.ts) is imported when this subcommand runs, so that
 // `ccm run` never loads it (a few MB of memory).
 import type { FakeApiServer, ServeOptions } from "./serve.ts";
@@ -55,7 +55,11 @@ function adminToken(text: string, pattern: RegExp): string {
 }
 
 function duration(text: string): number {
-  return parseFlagValue("duration", text) as number;
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`${(err as Error).message}.`);
+  }
 }
 
 function share(text: string): number {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { Clock } from "../provider/clock.ts";
+import type { Clock } from "../util/clock.ts";
 
 /** Global fault settings. */
 export interface FaultSettings {

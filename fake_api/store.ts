@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Clock } from "../provider/clock.ts";
+import type { Clock } from "../util/clock.ts";
 import { randomText } from "./ids.ts";
 import { parseIp } from "./ip_math.ts";
 import { IpPools } from "./ip_pool.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../provider/clock.ts";
+import { FakeClock } from "../util/clock.ts";
 import { createFakeApi } from "./app.ts";
 import { StateFile } from "./state_file.ts";
 import { callApi, createTestApi, TEST_PROJECT_ID, TEST_START_MS, testSeed } from "./testing.ts";

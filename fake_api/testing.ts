@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { FakeClock } from "../provider/clock.ts";
+import { FakeClock } from "../util/clock.ts";
 import { createFakeApi, type FakeApi, type FakeApiOptions } from "./app.ts";
 import { responseSchema } from "./schemas/responses.ts";
 import { describeIssues } from "./http.ts";

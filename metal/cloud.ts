@@ -12,8 +12,8 @@ import type {
   LoadBalancer,
   ProviderController,
 } from "../provider/cloud.ts";
-import type { Clock } from "../provider/clock.ts";
-import { TokenBucket } from "../provider/token_bucket.ts";
+import type { Clock } from "../util/clock.ts";
+import { TokenBucket } from "../util/token_bucket.ts";
 import type { MetalClient } from "./api/client.ts";
 import { HttpMetalClient } from "./api/http_client.ts";
 import { MetalApiMetrics } from "./api/metrics.ts";

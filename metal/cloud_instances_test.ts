@@ -3,7 +3,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
 import type { CloudInitContext } from "../provider/cloud.ts";
-import { FakeClock } from "../provider/clock.ts";
+import { FakeClock } from "../util/clock.ts";
 import { json, stubFetch } from "./api/testing.ts";
 import { MetalCloud } from "./cloud.ts";
 import { loadMetalConfig } from "./config.ts";

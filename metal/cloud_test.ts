@@ -1,7 +1,7 @@
 import { equal, match, rejects, throws } from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
-import { captureLogs, forgetSecretsForTesting, MASK } from "../provider/log.ts";
+import { captureLogs, forgetSecretsForTesting, MASK } from "../util/log.ts";
 import { getCloudProviderFactory } from "../provider/registry.ts";
 import type { CloudInitContext } from "../provider/cloud.ts";
 import { ConfigError } from "../provider/errors.ts";

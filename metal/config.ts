@@ -7,9 +7,9 @@
  * @module
  */
 import { ConfigError } from "../provider/errors.ts";
-import { GO_BOOL_SPELLINGS, parseGoBool } from "../provider/go_bool.ts";
-import { type LabelSelector, parseLabelSelector } from "../provider/label_selector.ts";
-import { MASK } from "../provider/log.ts";
+import { GO_BOOL_SPELLINGS, parseGoBool } from "../util/go_bool.ts";
+import { type LabelSelector, parseLabelSelector } from "../util/label_selector.ts";
+import { MASK } from "../util/log.ts";
 import {
   formatLoadBalancerSetting,
   type LoadBalancerConfig,

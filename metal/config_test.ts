@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { ConfigError } from "../provider/errors.ts";
-import { MASK } from "../provider/log.ts";
+import { MASK } from "../util/log.ts";
 import { loadMetalConfig, type LoadMetalConfigOptions, METAL_SETTINGS, type MetalConfig } from "./config.ts";
 
 const DEFAULT_ANNOTATIONS = {

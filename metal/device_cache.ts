@@ -6,7 +6,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
-import { type Clock, systemClock } from "../provider/clock.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
 import type { MetalClient } from "./api/client.ts";
 import { isDefinitelyNotFound } from "./api/errors.ts";
 import type { Device } from "./api/types.ts";

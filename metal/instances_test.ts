@@ -2,7 +2,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import type { KubernetesObject, V1Node, V1NodeAddress } from "@kubernetes/client-node";
 import { InstanceNotFoundError, NodeNotManagedError, RetryError } from "../provider/errors.ts";
 import type { EventRecorder, EventType } from "../provider/events.ts";
-import { TokenBucket } from "../provider/token_bucket.ts";
+import { TokenBucket } from "../util/token_bucket.ts";
 import {
   MetalForbiddenError,
   MetalNotFoundError,

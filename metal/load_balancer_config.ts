@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseGoBool } from "../provider/go_bool.ts";
+import { parseGoBool } from "../util/go_bool.ts";
 import { LBAAS_LOCATIONS } from "./loadbalancers/emlb/locations.ts";
 
 /** MetalLB's default namespace and ConfigMap name (upstream defaults). */

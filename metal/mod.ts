@@ -4,7 +4,7 @@
  * @module
  */
 import type { CloudProviderFactoryOptions } from "../provider/cloud.ts";
-import { registerSecret } from "../provider/log.ts";
+import { registerSecret } from "../util/log.ts";
 import { registerCloudProvider } from "../provider/registry.ts";
 import { MetalCloud, PROVIDER_NAME } from "./cloud.ts";
 import { loadMetalConfig } from "./config.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Clock, systemClock } from "../provider/clock.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
 
 /** A loaded value and the clock time its load started. */
 export interface Loaded<T> {

@@ -7,9 +7,9 @@
 import { getLogger } from "@logtape/logtape";
 import type { CloudProvider } from "./cloud.ts";
 import { ConfigError } from "./errors.ts";
-import { configureLogging } from "./log.ts";
+import { configureLogging } from "../util/log.ts";
 import type { RunOptions } from "./options.ts";
-import { runNativeMemoryTrimmer } from "./native_memory.ts";
+import { runNativeMemoryTrimmer } from "../util/native_memory.ts";
 import { getCloudProviderFactory } from "./registry.ts";
 import { type FrameworkParts, runFramework } from "./framework.ts";
 import { createKubeClients } from "./kube/client.ts";

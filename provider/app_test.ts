@@ -5,7 +5,7 @@ import { runController, type RunControllerDeps, type StartControllersContext } f
 import type { CloudProvider } from "./cloud.ts";
 import { ConfigError } from "./errors.ts";
 import { parseRunFlags } from "./flags.ts";
-import { forgetSecretsForTesting, MASK } from "./log.ts";
+import { forgetSecretsForTesting, MASK } from "../util/log.ts";
 import { registerCloudProvider, unregisterCloudProvider } from "./registry.ts";
 
 interface Run {

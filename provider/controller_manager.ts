@@ -9,7 +9,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Gauge, type Registry } from "prom-client";
 import type { CloudProvider, ProviderController } from "./cloud.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
 import { CLOUD_NODE_CONTROLLER, CloudNodeController } from "./controllers/cloud_node.ts";
 import {
   CLOUD_NODE_LIFECYCLE_CONTROLLER,

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import { FakeClock, settle } from "./clock.ts";
+import { FakeClock, settle } from "../util/clock.ts";
 import { runControllers, type RunControllersOptions, runProviderController } from "./controller_manager.ts";
 import { parseRunFlags } from "./flags.ts";
 import { HealthChecks } from "./health.ts";
 import type { KubeClients } from "./kube/client.ts";
-import { captureLogs } from "./log.ts";
+import { captureLogs } from "../util/log.ts";
 import { FakeInformerFactory } from "./testing/fake_informer.ts";
 import { FakeProvider } from "./testing/fake_provider.ts";
 import { FakeNodeWriter, FakeServiceWriter } from "./testing/fake_writers.ts";

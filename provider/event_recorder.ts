@@ -8,8 +8,8 @@
  */
 import type { CoreV1Event, KubernetesObject } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Clock } from "./clock.ts";
-import { systemClock } from "./clock.ts";
+import type { Clock } from "../util/clock.ts";
+import { systemClock } from "../util/clock.ts";
 import type { EventRecorder, EventType } from "./events.ts";
 import type { CoreV1Api } from "./kube/api.ts";
 import { patchOptions } from "./kube/patch.ts";

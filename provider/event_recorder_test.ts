@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { CoreV1Event, V1Node, V1Service } from "@kubernetes/client-node";
-import { captureLogs } from "./log.ts";
-import { FakeClock, settle } from "./clock.ts";
+import { captureLogs } from "../util/log.ts";
+import { FakeClock, settle } from "../util/clock.ts";
 import { type EventSink, KubeEventRecorder, objectRef } from "./event_recorder.ts";
 
 class FakeSink implements EventSink {

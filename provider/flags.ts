@@ -5,8 +5,8 @@
  * @module
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { formatDuration, parseDuration } from "./duration.ts";
-import { parseGoBool } from "./go_bool.ts";
+import { formatDuration, parseDuration } from "../util/duration.ts";
+import { parseGoBool } from "../util/go_bool.ts";
 import { type FlagKind, type FlagSpec, type FlagValue, RUN_FLAGS } from "./flag_table.ts";
 import {
   CONTROLLER_ALIASES,

@@ -22,7 +22,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import { hostname } from "node:os";
 import { Gauge, type Registry } from "prom-client";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
 import { isAlreadyExists, isConflict } from "./kube/errors.ts";
 import type { LeaderElectionRecord, LeaseLock, ObservedRecord } from "./lease_lock.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { V1MicroTime } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import { FakeClock, settle } from "./clock.ts";
+import { FakeClock, settle } from "../util/clock.ts";
 import { KubeApiError } from "./kube/errors.ts";
 import { LeaderElector, type LeaderElectorOptions } from "./leader_election.ts";
 import {

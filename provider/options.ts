@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { LogFormat } from "./log.ts";
+import type { LogFormat } from "../util/log.ts";
 
 /**
  * Canonical names of the framework controllers, as `--controllers` knows them. Permanent identifiers: they

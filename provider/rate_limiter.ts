@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Clock } from "./clock.ts";
-import { TokenBucket, type TokenBucketOptions } from "./token_bucket.ts";
+import type { Clock } from "../util/clock.ts";
+import { TokenBucket, type TokenBucketOptions } from "../util/token_bucket.ts";
 
 /** Decides how long an item waits before it is processed again. */
 export interface RateLimiter {

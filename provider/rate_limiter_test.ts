@@ -8,7 +8,7 @@ import {
   serviceRateLimiter,
   TokenBucketRateLimiter,
 } from "./rate_limiter.ts";
-import { FakeClock } from "./clock.ts";
+import { FakeClock } from "../util/clock.ts";
 
 Deno.test("ItemExponentialRateLimiter doubles per failure up to the cap, per item", () => {
   const limiter = new ItemExponentialRateLimiter({ baseMs: 5_000, maxMs: 300_000 });

@@ -7,8 +7,8 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { Histogram, type Registry } from "prom-client";
-import type { Clock } from "./clock.ts";
-import { systemClock } from "./clock.ts";
+import type { Clock } from "../util/clock.ts";
+import { systemClock } from "../util/clock.ts";
 import { isTransientError, NodeNotManagedError, RetryError } from "./errors.ts";
 import type { WorkQueue } from "./workqueue.ts";
 

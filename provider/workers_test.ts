@@ -3,7 +3,7 @@ import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
 import { isTransientError, NodeNotManagedError, RetryError, TRANSIENT } from "./errors.ts";
 import { ItemExponentialRateLimiter } from "./rate_limiter.ts";
-import { FakeClock, settle } from "./clock.ts";
+import { FakeClock, settle } from "../util/clock.ts";
 import { runWorkers } from "./workers.ts";
 import { WorkQueue } from "./workqueue.ts";
 

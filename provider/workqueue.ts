@@ -13,8 +13,8 @@
  * @module
  */
 import type { Registry } from "prom-client";
-import type { Clock } from "./clock.ts";
-import { systemClock } from "./clock.ts";
+import type { Clock } from "../util/clock.ts";
+import { systemClock } from "../util/clock.ts";
 import { controllerRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 import { WorkQueueMetrics } from "./workqueue_metrics.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { ItemExponentialRateLimiter } from "./rate_limiter.ts";
-import { FakeClock, settle } from "./clock.ts";
+import { FakeClock, settle } from "../util/clock.ts";
 import { WorkQueue } from "./workqueue.ts";
 
 function newQueue(clock = new FakeClock(), registry?: Registry) {

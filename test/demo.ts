@@ -12,7 +12,7 @@
  */
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { parseDuration } from "../provider/duration.ts";
+import { parseDuration } from "../util/duration.ts";
 import { changesIps, DemoProgress, type FakeRequest, type Reservation } from "./demo_progress.ts";
 import {
   consoleUrl,

@@ -14,7 +14,7 @@
  * @module
  */
 import { main } from "../../main.ts";
-import { systemClock } from "../../provider/clock.ts";
+import { systemClock } from "../../util/clock.ts";
 
 const scale = Number(Deno.env.get("CCM_BENCH_TIME_SCALE") ?? "1");
 if (!Number.isFinite(scale) || scale <= 0) {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { AcquirePriority } from "../../provider/token_bucket.ts";
+import type { AcquirePriority } from "../../util/token_bucket.ts";
 import type {
   BgpConfig,
   BgpConfigRequest,

@@ -3,8 +3,8 @@
  * simulator, so the client and the fake API cannot drift apart.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import type { Clock } from "../../provider/clock.ts";
-import { TokenBucket } from "../../provider/token_bucket.ts";
+import type { Clock } from "../../util/clock.ts";
+import { TokenBucket } from "../../util/token_bucket.ts";
 import {
   createTestApi,
   OTHER_PROJECT_ID,

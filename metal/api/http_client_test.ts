@@ -1,8 +1,8 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { Registry } from "prom-client";
-import { FakeClock, settle } from "../../provider/clock.ts";
-import { TokenBucket } from "../../provider/token_bucket.ts";
+import { FakeClock, settle } from "../../util/clock.ts";
+import { TokenBucket } from "../../util/token_bucket.ts";
 import {
   isDefinitelyNotFound,
   isInvalidWith,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Clock } from "../../provider/clock.ts";
+import type { Clock } from "../../util/clock.ts";
 import type { MetalClient } from "./client.ts";
 import { MetalNotFoundError } from "./errors.ts";
 import type { Device, IpAssignment } from "./types.ts";

@@ -7,8 +7,8 @@
  */
 import { STATUS_CODES } from "node:http";
 import { getLogger, type Logger } from "@logtape/logtape";
-import { type Clock, systemClock } from "../../provider/clock.ts";
-import { type AcquirePriority, TokenBucket } from "../../provider/token_bucket.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
+import { type AcquirePriority, TokenBucket } from "../../util/token_bucket.ts";
 import {
   MetalApiError,
   MetalForbiddenError,

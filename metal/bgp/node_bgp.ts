@@ -21,11 +21,11 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
-import { type Clock, systemClock } from "../../provider/clock.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
 import type { NodeWriter } from "../../provider/controllers/kube_writers.ts";
 import { NodeNotManagedError } from "../../provider/errors.ts";
 import type { EventRecorder } from "../../provider/events.ts";
-import { maskSecrets } from "../../provider/log.ts";
+import { maskSecrets } from "../../util/log.ts";
 import type { MetalClient, RequestPriority } from "../api/client.ts";
 import { isInvalidWith } from "../api/errors.ts";
 import type { BgpNeighbor, Device } from "../api/types.ts";

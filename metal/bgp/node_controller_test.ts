@@ -1,8 +1,8 @@
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
-import { FakeClock, settle } from "../../provider/clock.ts";
+import { FakeClock, settle } from "../../util/clock.ts";
 import { RetryError } from "../../provider/errors.ts";
-import { parseLabelSelector } from "../../provider/label_selector.ts";
+import { parseLabelSelector } from "../../util/label_selector.ts";
 import { FakeInformer } from "../../provider/testing/fake_informer.ts";
 import { FakeNodeWriter } from "../../provider/testing/fake_writers.ts";
 import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";

@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, rejects } from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
-import { captureLogs } from "../../provider/log.ts";
+import { captureLogs } from "../../util/log.ts";
 import { simulatedMetal } from "../loadbalancers/testing.ts";
 import { ensureProjectBgp } from "./project.ts";
 

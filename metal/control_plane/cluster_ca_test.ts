@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { KubeConfig } from "../../provider/kube/kubeconfig.ts";
 import { getLogger } from "@logtape/logtape";
 import { Buffer } from "node:buffer";
-import { captureLogs } from "../../provider/log.ts";
+import { captureLogs } from "../../util/log.ts";
 import { ClusterCa } from "./cluster_ca.ts";
 
 const KUBE_CA = "-----BEGIN CERTIFICATE-----\nkubeconfig\n-----END CERTIFICATE-----";

@@ -17,7 +17,7 @@ import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node
 import type { KubeConfig } from "../../provider/kube/kubeconfig.ts";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
-import { type Clock, systemClock } from "../../provider/clock.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
 import type { ProviderController } from "../../provider/cloud.ts";
 import type { EventRecorder } from "../../provider/events.ts";
 import type { Informer, InformerFactory } from "../../provider/kube/informer_factory.ts";

@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
 import { type Gauge, Registry } from "prom-client";
-import { FakeClock, settle } from "../../provider/clock.ts";
+import { FakeClock, settle } from "../../util/clock.ts";
 import { FakeInformerFactory } from "../../provider/testing/fake_informer.ts";
 import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
 import { PATHS } from "../../fake_api/app.ts";
 import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID } from "../../fake_api/testing.ts";
-import { captureLogs } from "../../provider/log.ts";
+import { captureLogs } from "../../util/log.ts";
 import { LBAAS_PROVIDER_ID, locationIdFor } from "../loadbalancers/emlb/locations.ts";
 import { ControlPlaneEndpointController, type ControlPlaneTiming } from "./controller.ts";
 import { createLbaasClient } from "../loadbalancers/emlb/client_factory.ts";

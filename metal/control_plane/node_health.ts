@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Clock } from "../../provider/clock.ts";
+import type { Clock } from "../../util/clock.ts";
 import type { HealthProber } from "./health_probe.ts";
 import { type HealthRecord, HealthTracker, type ProbeResult } from "./health_tracker.ts";
 import type { ControlPlaneMetrics } from "./metrics.ts";

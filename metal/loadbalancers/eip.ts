@@ -16,9 +16,9 @@
 import type { V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
-import { type Clock, systemClock } from "../../provider/clock.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
 import type { EventRecorder } from "../../provider/events.ts";
-import { maskSecrets } from "../../provider/log.ts";
+import { maskSecrets } from "../../util/log.ts";
 import { MetalApiError, MetalRateLimitedError } from "../api/errors.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { ReservationCache } from "./reservation_cache.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Registry } from "prom-client";
-import type { Clock } from "../../provider/clock.ts";
+import type { Clock } from "../../util/clock.ts";
 import type { EventRecorder } from "../../provider/events.ts";
 import type { KubeClients } from "../../provider/kube/client.ts";
 import type { LoadBalancerConfig } from "../load_balancer_config.ts";

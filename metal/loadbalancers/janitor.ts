@@ -16,7 +16,7 @@ import type { V1Namespace, V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
 import type { ProviderController } from "../../provider/cloud.ts";
-import { type Clock, systemClock } from "../../provider/clock.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
 import { hasFinalizer, wantsLoadBalancer } from "../../provider/controllers/service_logic.ts";
 import type { EventRecorder } from "../../provider/events.ts";
 import type { Informer } from "../../provider/kube/informer_factory.ts";

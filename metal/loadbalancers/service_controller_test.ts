@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal, notEqual, rejects } from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
-import { parseLabelSelector } from "../../provider/label_selector.ts";
+import { parseLabelSelector } from "../../util/label_selector.ts";
 import { ServiceController } from "../../provider/controllers/service.ts";
 import { FakeInformer } from "../../provider/testing/fake_informer.ts";
 import { FakeNodeWriter, FakeServiceWriter } from "../../provider/testing/fake_writers.ts";

@@ -32,7 +32,7 @@ import type { LoadBalancer, LoadBalancerLookup } from "../../provider/cloud.ts";
 import { apiErrorMessage, statusCode } from "../../provider/controllers/kube_writers.ts";
 import type { EventRecorder } from "../../provider/events.ts";
 import { patchOptions } from "../../provider/kube/patch.ts";
-import type { LabelSelector } from "../../provider/label_selector.ts";
+import type { LabelSelector } from "../../util/label_selector.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { isExternalControlPlaneService } from "../control_plane/names.ts";

@@ -2,7 +2,7 @@ import { deepEqual, equal, match, notEqual, rejects } from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { Registry } from "prom-client";
-import { parseLabelSelector } from "../../provider/label_selector.ts";
+import { parseLabelSelector } from "../../util/label_selector.ts";
 import { FakeInformer } from "../../provider/testing/fake_informer.ts";
 import { FakeNodeWriter } from "../../provider/testing/fake_writers.ts";
 import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";

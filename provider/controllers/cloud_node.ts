@@ -12,7 +12,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Histogram, type Registry } from "prom-client";
 import type { InstancesV2 } from "../cloud.ts";
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
 import { NodeNotManagedError } from "../errors.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";

@@ -11,7 +11,7 @@
 import type { V1Node, V1Taint } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { InstancesV2 } from "../cloud.ts";
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
 import type { Controller, ControllerRunContext } from "./controller.ts";

@@ -22,7 +22,7 @@ import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { LoadBalancer } from "../cloud.ts";
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
 import { RetryError } from "../errors.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";

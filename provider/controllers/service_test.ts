@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
-import { FakeClock, settle } from "../clock.ts";
+import { FakeClock, settle } from "../../util/clock.ts";
 import { RetryError } from "../errors.ts";
 import { FakeInformer } from "../testing/fake_informer.ts";
 import { FakeProvider } from "../testing/fake_provider.ts";

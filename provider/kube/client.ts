@@ -11,8 +11,8 @@
  * @module
  */
 import type { Registry } from "prom-client";
-import type { Clock } from "../clock.ts";
-import { TokenBucket } from "../token_bucket.ts";
+import type { Clock } from "../../util/clock.ts";
+import { TokenBucket } from "../../util/token_bucket.ts";
 import { VERSION } from "../version.ts";
 import {
   CoordinationV1Api,

@@ -7,7 +7,7 @@
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import type { Informer, InformerHandlerOptions, InformerHandlers } from "./informer_factory.ts";
 import { type ListWatchSource, Reflector, type ReflectorSink } from "./reflector.ts";

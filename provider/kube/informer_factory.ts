@@ -16,7 +16,7 @@
  */
 import type { KubernetesObject, V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
 import type { Logger } from "@logtape/logtape";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../../util/clock.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import type { KubeClients } from "./client.ts";
 import { stripForCache } from "./cache_transform.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { FakeClock, settle } from "../clock.ts";
+import { FakeClock, settle } from "../../util/clock.ts";
 import { Backoff } from "./backoff.ts";
 import { KubeApiError } from "./errors.ts";
 import { SharedInformer } from "./informer.ts";

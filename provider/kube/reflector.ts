@@ -9,7 +9,7 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { isGone, isTooManyRequests, KubeApiError } from "./errors.ts";
 import type { WatchEvent } from "./watch.ts";

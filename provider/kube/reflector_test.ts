@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, settle } from "../clock.ts";
+import { FakeClock, settle } from "../../util/clock.ts";
 import { KubeApiError } from "./errors.ts";
 import { type ListResult, type ListWatchSource, Reflector } from "./reflector.ts";
 import type { WatchEvent } from "./watch.ts";

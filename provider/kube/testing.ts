@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { TokenBucket } from "../token_bucket.ts";
+import { TokenBucket } from "../../util/token_bucket.ts";
 import { KubeConfig, type User } from "./kubeconfig.ts";
 import {
   type HttpInit,

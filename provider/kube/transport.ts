@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { Agent, type Dispatcher, request } from "undici";
-import type { TokenBucket } from "../token_bucket.ts";
+import type { TokenBucket } from "../../util/token_bucket.ts";
 import type { Cluster, KubeConfig, User } from "./kubeconfig.ts";
 
 /** One finished API request, as seen by {@linkcode RequestStats} listeners. */

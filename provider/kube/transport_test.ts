@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { FakeClock } from "../clock.ts";
-import { TokenBucket } from "../token_bucket.ts";
+import { FakeClock } from "../../util/clock.ts";
+import { TokenBucket } from "../../util/token_bucket.ts";
 import type { KubeConfig, User } from "./kubeconfig.ts";
 import { fakeTransport, testKubeConfig, textResponse } from "./testing.ts";
 import {

@@ -14,7 +14,7 @@
 import type { V1LoadBalancerStatus, V1Service } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
-import type { Clock } from "../../../provider/clock.ts";
+import type { Clock } from "../../../util/clock.ts";
 import type { LoadBalancerLookup } from "../../../provider/cloud.ts";
 import type { EventRecorder } from "../../../provider/events.ts";
 import type { KubeClients } from "../../../provider/kube/client.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { type Clock, systemClock } from "../../../provider/clock.ts";
+import { type Clock, systemClock } from "../../../util/clock.ts";
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs } from "../../api/retry.ts";
 
 /** Gives the `Authorization` header value for LBaaS calls. */
