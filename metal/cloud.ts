@@ -11,7 +11,7 @@ import type {
   InstancesV2,
   LoadBalancer,
   ProviderController,
-} from "../provider/cloud.ts";
+} from "../provider/mod.ts";
 import type { Clock } from "../util/clock.ts";
 import { TokenBucket } from "../util/token_bucket.ts";
 import type { MetalClient } from "./api/client.ts";

@@ -2,7 +2,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
-import type { CloudInitContext } from "../provider/cloud.ts";
+import type { CloudInitContext } from "../provider/mod.ts";
 import { FakeClock } from "../util/clock.ts";
 import { json, stubFetch } from "./api/testing.ts";
 import { MetalCloud } from "./cloud.ts";

@@ -6,55 +6,18 @@
  *
  * @module
  */
-import { ConfigError } from "../provider/errors.ts";
+import { ConfigError } from "../provider/mod.ts";
 import { GO_BOOL_SPELLINGS, parseGoBool } from "../util/go_bool.ts";
-import { type LabelSelector, parseLabelSelector } from "../util/label_selector.ts";
+import { parseLabelSelector } from "../util/label_selector.ts";
 import { MASK } from "../util/log.ts";
 import {
   formatLoadBalancerSetting,
   type LoadBalancerConfig,
   parseLoadBalancerSetting,
 } from "./load_balancer_config.ts";
-import { METAL_SETTINGS, type MetalSetting } from "./settings.ts";
+import { METAL_SETTINGS, type MetalConfigValues, type MetalSetting } from "./settings.ts";
 
-export { METAL_SETTINGS, type MetalSetting } from "./settings.ts";
-
-/** Every setting, parsed. Field names match {@linkcode MetalSetting.field}. */
-export interface MetalConfigValues {
-  readonly apiKey: string;
-  readonly projectId: string;
-  readonly baseUrl: string;
-  readonly loadBalancer: LoadBalancerConfig;
-  readonly metro: string;
-  readonly facility: string;
-  readonly localAsn: number;
-  readonly bgpPass: string;
-  readonly annotationLocalAsn: string;
-  readonly annotationPeerAsn: string;
-  readonly annotationPeerIp: string;
-  readonly annotationSrcIp: string;
-  readonly annotationBgpPass: string;
-  readonly annotationNetworkIpv4Private: string;
-  readonly annotationEipMetro: string;
-  readonly annotationEipFacility: string;
-  readonly eipTag: string;
-  readonly loadBalancerId: string;
-  readonly apiServerPort: number;
-  readonly bgpNodeSelector: LabelSelector;
-  readonly eipHealthCheckUseHostIp: boolean;
-  readonly controlPlaneCheckPeriod: number;
-  readonly controlPlaneFailureThreshold: number;
-  readonly bgpPasswordInAnnotations: boolean;
-  readonly metallbPasswordSecret: string;
-  readonly eipOrphanSweep: boolean;
-  readonly deviceCacheTtl: number;
-  readonly apiRateLimit: number;
-  readonly apiRateBurst: number;
-  readonly apiTimeout: number;
-  readonly lbaasUrl: string;
-  readonly tokenExchangeUrl: string;
-  readonly debug: boolean;
-}
+export { METAL_SETTINGS, type MetalConfigValues, type MetalSetting } from "./settings.ts";
 
 /** The loaded configuration. `JSON.stringify` and loggers see only the {@linkcode redacted} view. */
 export interface MetalConfig extends MetalConfigValues {

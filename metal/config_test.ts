@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, throws } from "node:assert/strict";
-import { ConfigError } from "../provider/errors.ts";
+import { ConfigError } from "../provider/mod.ts";
 import { MASK } from "../util/log.ts";
 import { loadMetalConfig, type LoadMetalConfigOptions, METAL_SETTINGS, type MetalConfig } from "./config.ts";
 

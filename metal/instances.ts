@@ -6,10 +6,14 @@
  */
 import type { V1Node, V1NodeAddress } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { InstanceMetadata, InstancesV2 } from "../provider/cloud.ts";
-import { InstanceNotFoundError, RetryError } from "../provider/errors.ts";
-import type { EventRecorder } from "../provider/events.ts";
-import { ANNOTATION_PROVIDED_NODE_IP } from "../provider/controllers/well_known.ts";
+import {
+  ANNOTATION_PROVIDED_NODE_IP,
+  type EventRecorder,
+  type InstanceMetadata,
+  InstanceNotFoundError,
+  type InstancesV2,
+  RetryError,
+} from "../provider/mod.ts";
 import { isDefinitelyNotFound, MetalRateLimitedError } from "./api/errors.ts";
 import type { Device } from "./api/types.ts";
 import { DeviceAddressError, deviceNodeAddresses } from "./device_addresses.ts";

@@ -1,7 +1,12 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import type { KubernetesObject, V1Node, V1NodeAddress } from "@kubernetes/client-node";
-import { InstanceNotFoundError, NodeNotManagedError, RetryError } from "../provider/errors.ts";
-import type { EventRecorder, EventType } from "../provider/events.ts";
+import {
+  type EventRecorder,
+  type EventType,
+  InstanceNotFoundError,
+  NodeNotManagedError,
+  RetryError,
+} from "../provider/mod.ts";
 import { TokenBucket } from "../util/token_bucket.ts";
 import {
   MetalForbiddenError,

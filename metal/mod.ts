@@ -3,9 +3,8 @@
  *
  * @module
  */
-import type { CloudProviderFactoryOptions } from "../provider/cloud.ts";
+import { type CloudProviderFactoryOptions, registerCloudProvider } from "../provider/mod.ts";
 import { registerSecret } from "../util/log.ts";
-import { registerCloudProvider } from "../provider/registry.ts";
 import { MetalCloud, PROVIDER_NAME } from "./cloud.ts";
 import { loadMetalConfig } from "./config.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { NodeNotManagedError } from "../provider/errors.ts";
+import { NodeNotManagedError } from "../provider/mod.ts";
 
 /**
  * Prefix of the providerIDs we write. Never change it: every existing Node stores it in `spec.providerID`

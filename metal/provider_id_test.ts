@@ -1,5 +1,5 @@
 import { equal, ok, throws } from "node:assert/strict";
-import { NodeNotManagedError } from "../provider/errors.ts";
+import { NodeNotManagedError } from "../provider/mod.ts";
 import {
   deviceIdFromProviderId,
   ownDeviceId,

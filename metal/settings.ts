@@ -4,7 +4,45 @@
  *
  * @module
  */
-import type { MetalConfigValues } from "./config.ts";
+import type { LabelSelector } from "../util/label_selector.ts";
+import type { LoadBalancerConfig } from "./load_balancer_config.ts";
+
+/** Every setting, parsed. Field names match {@linkcode MetalSetting.field}. */
+export interface MetalConfigValues {
+  readonly apiKey: string;
+  readonly projectId: string;
+  readonly baseUrl: string;
+  readonly loadBalancer: LoadBalancerConfig;
+  readonly metro: string;
+  readonly facility: string;
+  readonly localAsn: number;
+  readonly bgpPass: string;
+  readonly annotationLocalAsn: string;
+  readonly annotationPeerAsn: string;
+  readonly annotationPeerIp: string;
+  readonly annotationSrcIp: string;
+  readonly annotationBgpPass: string;
+  readonly annotationNetworkIpv4Private: string;
+  readonly annotationEipMetro: string;
+  readonly annotationEipFacility: string;
+  readonly eipTag: string;
+  readonly loadBalancerId: string;
+  readonly apiServerPort: number;
+  readonly bgpNodeSelector: LabelSelector;
+  readonly eipHealthCheckUseHostIp: boolean;
+  readonly controlPlaneCheckPeriod: number;
+  readonly controlPlaneFailureThreshold: number;
+  readonly bgpPasswordInAnnotations: boolean;
+  readonly metallbPasswordSecret: string;
+  readonly eipOrphanSweep: boolean;
+  readonly deviceCacheTtl: number;
+  readonly apiRateLimit: number;
+  readonly apiRateBurst: number;
+  readonly apiTimeout: number;
+  readonly lbaasUrl: string;
+  readonly tokenExchangeUrl: string;
+  readonly debug: boolean;
+}
 
 /**
  * How a setting is read and checked: `secret` (string, never shown; may come from a file), `string`, `url`

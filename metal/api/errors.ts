@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { TRANSIENT } from "../../provider/errors.ts";
+import { TRANSIENT } from "../../provider/mod.ts";
 
 /** Where a failed request went; carried by every {@linkcode MetalApiError}. */
 export interface MetalRequestInfo {

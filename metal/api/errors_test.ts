@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isTransientError } from "../../provider/errors.ts";
+import { isTransientError } from "../../provider/mod.ts";
 import {
   MetalInvalidError,
   MetalNotFoundError,

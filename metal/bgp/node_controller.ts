@@ -13,13 +13,10 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
-import type { ProviderController } from "../../provider/cloud.ts";
+import { type ProviderController, RetryError, runWorkers, WorkQueue } from "../../provider/mod.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import { RetryError } from "../../provider/errors.ts";
-import type { Informer } from "../../provider/kube/informer_factory.ts";
+import type { Informer } from "../../provider/kube/mod.ts";
 import type { LabelSelector } from "../../util/label_selector.ts";
-import { runWorkers } from "../../provider/workers.ts";
-import { WorkQueue } from "../../provider/workqueue.ts";
 import { ownDeviceId } from "../provider_id.ts";
 import type { BgpNodeManager } from "./node_bgp.ts";
 

@@ -1,11 +1,9 @@
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
 import { FakeClock, settle } from "../../util/clock.ts";
-import { RetryError } from "../../provider/errors.ts";
+import { RetryError } from "../../provider/mod.ts";
 import { parseLabelSelector } from "../../util/label_selector.ts";
-import { FakeInformer } from "../../provider/testing/fake_informer.ts";
-import { FakeNodeWriter } from "../../provider/testing/fake_writers.ts";
-import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
+import { FakeInformer, FakeNodeWriter, RecordingRecorder } from "../../provider/testing/mod.ts";
 import { makeNode, simulatedMetal } from "../loadbalancers/testing.ts";
 import type { AnnotationTemplates } from "./annotations.ts";
 import { BgpNodeController } from "./node_controller.ts";

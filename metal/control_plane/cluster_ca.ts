@@ -7,7 +7,7 @@
  * @module
  */
 import type { V1ConfigMap } from "@kubernetes/client-node";
-import type { KubeConfig } from "../../provider/kube/kubeconfig.ts";
+import type { KubeConfig } from "../../provider/kube/mod.ts";
 import type { Logger } from "@logtape/logtape";
 import { Buffer } from "node:buffer";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KubeConfig } from "../../provider/kube/kubeconfig.ts";
+import { KubeConfig } from "../../provider/kube/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import { Buffer } from "node:buffer";
 import { captureLogs } from "../../util/log.ts";

@@ -14,13 +14,11 @@
  * @module
  */
 import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
-import type { KubeConfig } from "../../provider/kube/kubeconfig.ts";
+import type { Informer, InformerFactory, KubeConfig } from "../../provider/kube/mod.ts";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import type { ProviderController } from "../../provider/cloud.ts";
-import type { EventRecorder } from "../../provider/events.ts";
-import type { Informer, InformerFactory } from "../../provider/kube/informer_factory.ts";
+import type { EventRecorder, ProviderController } from "../../provider/mod.ts";
 import { isKubernetesEndpointSlice, resolveApiServerPort } from "./api_server_port.ts";
 import { ClusterCa } from "./cluster_ca.ts";
 import { EipManager, type EipMetal } from "./eip_manager.ts";

@@ -12,7 +12,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../../util/clock.ts";
-import type { EventRecorder } from "../../provider/events.ts";
+import type { EventRecorder } from "../../provider/mod.ts";
 import type { MetalClient } from "../api/client.ts";
 import { isDefinitelyNotFound } from "../api/errors.ts";
 import type { IpReservation } from "../api/types.ts";

@@ -12,8 +12,7 @@
 import type { V1ConfigMap, V1EndpointSlice, V1Service } from "@kubernetes/client-node";
 import type { Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import { Backoff } from "../../provider/kube/backoff.ts";
-import type { Informer } from "../../provider/kube/informer_factory.ts";
+import { Backoff, type Informer } from "../../provider/kube/mod.ts";
 import { isKubernetesEndpointSlice } from "./api_server_port.ts";
 import {
   alreadyApplied,

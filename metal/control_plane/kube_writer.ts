@@ -5,9 +5,7 @@
  *
  * @module
  */
-import type { KubeClients } from "../../provider/kube/client.ts";
-import { isNotFound } from "../../provider/kube/errors.ts";
-import { patchOptions, requestOptions } from "../../provider/kube/patch.ts";
+import { isNotFound, type KubeClients, patchOptions, requestOptions } from "../../provider/kube/mod.ts";
 import type { ControlPlaneKube } from "./external_sync.ts";
 import { CONTROL_PLANE_FIELD_MANAGER } from "./names.ts";
 

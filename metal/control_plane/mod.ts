@@ -7,7 +7,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { CloudInitContext } from "../../provider/cloud.ts";
+import type { CloudInitContext } from "../../provider/mod.ts";
 import type { MetalConfig } from "../config.ts";
 import { ControlPlaneEndpointController, type ControlPlaneTiming } from "./controller.ts";
 import type { EipMetal } from "./eip_manager.ts";

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { KubeConfig } from "../../provider/kube/kubeconfig.ts";
+import { type KubeClients, KubeConfig } from "../../provider/kube/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
-import type { CloudInitContext } from "../../provider/cloud.ts";
-import type { KubeClients } from "../../provider/kube/client.ts";
-import { FakeInformerFactory } from "../../provider/testing/fake_informer.ts";
-import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
+import type { CloudInitContext } from "../../provider/mod.ts";
+import { FakeInformerFactory, RecordingRecorder } from "../../provider/testing/mod.ts";
 import { type ControlPlaneSetup, createControlPlaneController } from "./mod.ts";
 import { FakeEipMetal } from "./testing.ts";
 

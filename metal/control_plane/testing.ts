@@ -6,7 +6,7 @@
  * @module
  */
 import type { KubernetesObject, V1ConfigMap, V1EndpointSlice, V1Service } from "@kubernetes/client-node";
-import { FakeInformer, objectKey } from "../../provider/testing/fake_informer.ts";
+import { FakeInformer, objectKey } from "../../provider/testing/mod.ts";
 import { MetalNotFoundError } from "../api/errors.ts";
 import { makeAddress } from "../api/testing.ts";
 import type { IpAssignment, IpReservation } from "../api/types.ts";

@@ -17,7 +17,7 @@ import type { V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import type { EventRecorder } from "../../provider/events.ts";
+import type { EventRecorder } from "../../provider/mod.ts";
 import { maskSecrets } from "../../util/log.ts";
 import { MetalApiError, MetalRateLimitedError } from "../api/errors.ts";
 import type { IpReservation } from "../api/types.ts";

@@ -6,7 +6,7 @@ import { eipLocation, ElasticIps, LATE_RESERVE_RECHECK_MS, LATE_RESERVE_WINDOW_M
 import { ReservationCache } from "./reservation_cache.ts";
 import { makeService } from "./testing.ts";
 import { FakeClock } from "../../util/clock.ts";
-import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
+import { RecordingRecorder } from "../../provider/testing/mod.ts";
 
 const settings = {
   annotationEipMetro: "metal.equinix.com/eip-metro",

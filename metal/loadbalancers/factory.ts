@@ -7,8 +7,8 @@
  */
 import type { Registry } from "prom-client";
 import type { Clock } from "../../util/clock.ts";
-import type { EventRecorder } from "../../provider/events.ts";
-import type { KubeClients } from "../../provider/kube/client.ts";
+import type { EventRecorder } from "../../provider/mod.ts";
+import type { KubeClients } from "../../provider/kube/mod.ts";
 import type { LoadBalancerConfig } from "../load_balancer_config.ts";
 import { createEmptyImplementation } from "./empty.ts";
 import { createEMLBImplementation } from "./emlb/emlb.ts";

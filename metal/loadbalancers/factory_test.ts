@@ -1,6 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { ApiException } from "@kubernetes/client-node";
-import type { KubeClients } from "../../provider/kube/client.ts";
+import type { KubeClients } from "../../provider/kube/mod.ts";
 import { parseLoadBalancerSetting } from "../load_balancer_config.ts";
 import { createLoadBalancerImplementation, exposureModeOf, usesBgp } from "./factory.ts";
 import { makeService } from "./testing.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
-import type { LoadBalancerLookup } from "../../provider/cloud.ts";
+import type { LoadBalancerLookup } from "../../provider/mod.ts";
 
 /** BGP peering data of one node, read from the device's BGP neighbours (upstream `loadbalancers.Node`). */
 export interface BgpNodePeer {

@@ -15,11 +15,14 @@
 import type { V1Namespace, V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
-import type { ProviderController } from "../../provider/cloud.ts";
+import {
+  type EventRecorder,
+  hasFinalizer,
+  type ProviderController,
+  wantsLoadBalancer,
+} from "../../provider/mod.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import { hasFinalizer, wantsLoadBalancer } from "../../provider/controllers/service_logic.ts";
-import type { EventRecorder } from "../../provider/events.ts";
-import type { Informer } from "../../provider/kube/informer_factory.ts";
+import type { Informer } from "../../provider/kube/mod.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { ElasticIps } from "./eip.ts";
 import type { LoadBalancerImplementation } from "./implementation.ts";

@@ -1,8 +1,7 @@
 import { deepEqual, equal, match } from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import { FakeInformer } from "../../provider/testing/fake_informer.ts";
-import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
+import { FakeInformer, RecordingRecorder } from "../../provider/testing/mod.ts";
 import { InstantClock } from "../api/testing.ts";
 import { ElasticIps } from "./eip.ts";
 import type { LoadBalancerImplementation } from "./implementation.ts";

@@ -5,10 +5,13 @@
 import { deepEqual, equal, notEqual, rejects } from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
 import { parseLabelSelector } from "../../util/label_selector.ts";
-import { ServiceController } from "../../provider/controllers/service.ts";
-import { FakeInformer } from "../../provider/testing/fake_informer.ts";
-import { FakeNodeWriter, FakeServiceWriter } from "../../provider/testing/fake_writers.ts";
-import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
+import { ServiceController } from "../../provider/mod.ts";
+import {
+  FakeInformer,
+  FakeNodeWriter,
+  FakeServiceWriter,
+  RecordingRecorder,
+} from "../../provider/testing/mod.ts";
 import { InstantClock } from "../api/testing.ts";
 import { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { ElasticIps, LATE_RESERVE_RECHECK_MS } from "./eip.ts";

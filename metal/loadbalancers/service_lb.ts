@@ -26,12 +26,15 @@
  * @module
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
-import type { CoreV1Api } from "../../provider/kube/api.ts";
+import { type CoreV1Api, patchOptions } from "../../provider/kube/mod.ts";
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { LoadBalancer, LoadBalancerLookup } from "../../provider/cloud.ts";
-import { apiErrorMessage, statusCode } from "../../provider/controllers/kube_writers.ts";
-import type { EventRecorder } from "../../provider/events.ts";
-import { patchOptions } from "../../provider/kube/patch.ts";
+import {
+  apiErrorMessage,
+  type EventRecorder,
+  type LoadBalancer,
+  type LoadBalancerLookup,
+  statusCode,
+} from "../../provider/mod.ts";
 import type { LabelSelector } from "../../util/label_selector.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { BgpNodeManager } from "../bgp/node_bgp.ts";

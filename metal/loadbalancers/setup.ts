@@ -10,8 +10,12 @@
  *
  * @module
  */
-import type { CloudInitContext, ProviderController } from "../../provider/cloud.ts";
-import { apiErrorMessage, coreV1NodeWriter } from "../../provider/controllers/kube_writers.ts";
+import {
+  apiErrorMessage,
+  type CloudInitContext,
+  coreV1NodeWriter,
+  type ProviderController,
+} from "../../provider/mod.ts";
 import type { MetalClient } from "../api/client.ts";
 import { BGP_NODE_CONTROLLER, BgpNodeController } from "../bgp/node_controller.ts";
 import { BgpNodeManager } from "../bgp/node_bgp.ts";

@@ -1,12 +1,9 @@
 import { deepEqual, equal, match, rejects, throws } from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
-import type { CloudInitContext } from "../../provider/cloud.ts";
-import { ConfigError } from "../../provider/errors.ts";
-import type { KubeClients } from "../../provider/kube/client.ts";
-import { FakeInformerFactory } from "../../provider/testing/fake_informer.ts";
-import { apiError } from "../../provider/testing/fake_writers.ts";
-import { RecordingRecorder } from "../../provider/testing/recording_recorder.ts";
+import { type CloudInitContext, ConfigError } from "../../provider/mod.ts";
+import type { KubeClients } from "../../provider/kube/mod.ts";
+import { apiError, FakeInformerFactory, RecordingRecorder } from "../../provider/testing/mod.ts";
 import { TEST_API_KEY } from "../../fake_api/testing.ts";
 import { createMetalCloud, loadMetalConfig, MetalCloud } from "../mod.ts";
 import { MetalLoadBalancer } from "./service_lb.ts";

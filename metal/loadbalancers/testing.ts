@@ -5,8 +5,7 @@
  * @module
  */
 import type { V1Node, V1Service } from "@kubernetes/client-node";
-import { FakeInformer } from "../../provider/testing/fake_informer.ts";
-import { apiError, mergePatch } from "../../provider/testing/fake_writers.ts";
+import { apiError, FakeInformer, mergePatch } from "../../provider/testing/mod.ts";
 import {
   createTestApi,
   TEST_API_KEY,

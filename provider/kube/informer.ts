@@ -9,8 +9,35 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import type { BackoffOptions } from "./backoff.ts";
-import type { Informer, InformerHandlerOptions, InformerHandlers } from "./informer_factory.ts";
 import { type ListWatchSource, Reflector, type ReflectorSink } from "./reflector.ts";
+
+/** Handlers receive the new object (and the old one for updates). A resync calls `update(obj, obj)`. */
+export interface InformerHandlers<T> {
+  add?(obj: T): void;
+  update?(oldObj: T, newObj: T): void;
+  delete?(obj: T): void;
+}
+
+/** Per-registration options of {@linkcode Informer.addHandlers}. */
+export interface InformerHandlerOptions {
+  /**
+   * Replay every cached object to these handlers as `update(obj, obj)` this often (upstream
+   * `AddEventHandlerWithResyncPeriod`); default the informer's period (from `--min-resync-period`), 0 disables.
+   */
+  resyncPeriodMs?: number;
+}
+
+/** A read-only cache of one resource kept current by list+watch. */
+export interface Informer<T> {
+  /** All cached objects. */
+  list(): T[];
+  /** One object by key: `name` for cluster-scoped resources, `namespace/name` otherwise. */
+  get(key: string): T | undefined;
+  /** Registers handlers; returns a function that removes them. Existing objects are replayed as adds. */
+  addHandlers(handlers: InformerHandlers<T>, options?: InformerHandlerOptions): () => void;
+  /** Whether the initial list has been loaded. */
+  hasSynced(): boolean;
+}
 
 /** Cache key of an object: `name` when cluster-scoped, `namespace/name` otherwise. */
 export function objectKey(obj: KubernetesObject): string {

@@ -20,7 +20,9 @@ import type { Clock } from "../../util/clock.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import type { KubeClients } from "./client.ts";
 import { stripForCache } from "./cache_transform.ts";
-import { SharedInformer } from "./informer.ts";
+import { type Informer, SharedInformer } from "./informer.ts";
+
+export type { Informer, InformerHandlerOptions, InformerHandlers } from "./informer.ts";
 import {
   descriptorKey,
   ENDPOINT_SLICES,
@@ -29,34 +31,6 @@ import {
   type ResourceDescriptor,
   SERVICES,
 } from "./list_watch.ts";
-
-/** Handlers receive the new object (and the old one for updates). A resync calls `update(obj, obj)`. */
-export interface InformerHandlers<T> {
-  add?(obj: T): void;
-  update?(oldObj: T, newObj: T): void;
-  delete?(obj: T): void;
-}
-
-/** Per-registration options of {@linkcode Informer.addHandlers}. */
-export interface InformerHandlerOptions {
-  /**
-   * Replay every cached object to these handlers as `update(obj, obj)` this often (upstream
-   * `AddEventHandlerWithResyncPeriod`); default the informer's period (from `--min-resync-period`), 0 disables.
-   */
-  resyncPeriodMs?: number;
-}
-
-/** A read-only cache of one resource kept current by list+watch. */
-export interface Informer<T> {
-  /** All cached objects. */
-  list(): T[];
-  /** One object by key: `name` for cluster-scoped resources, `namespace/name` otherwise. */
-  get(key: string): T | undefined;
-  /** Registers handlers; returns a function that removes them. Existing objects are replayed as adds. */
-  addHandlers(handlers: InformerHandlers<T>, options?: InformerHandlerOptions): () => void;
-  /** Whether the initial list has been loaded. */
-  hasSynced(): boolean;
-}
 
 /** Creates informers on first use and starts them together. */
 export interface InformerFactory {

@@ -15,11 +15,8 @@ import type { V1LoadBalancerStatus, V1Service } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import type { Clock } from "../../../util/clock.ts";
-import type { LoadBalancerLookup } from "../../../provider/cloud.ts";
-import type { EventRecorder } from "../../../provider/events.ts";
-import type { KubeClients } from "../../../provider/kube/client.ts";
-import { isNotFound, kubeErrorMessage } from "../../../provider/kube/errors.ts";
-import { patchOptions } from "../../../provider/kube/patch.ts";
+import type { EventRecorder, LoadBalancerLookup } from "../../../provider/mod.ts";
+import { isNotFound, type KubeClients, kubeErrorMessage, patchOptions } from "../../../provider/kube/mod.ts";
 import type {
   AddServiceRequest,
   LoadBalancerImplementation,

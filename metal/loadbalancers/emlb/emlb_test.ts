@@ -7,8 +7,8 @@ import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { PATHS } from "../../../fake_api/app.ts";
 import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID, type TestApi } from "../../../fake_api/testing.ts";
-import type { KubeClients } from "../../../provider/kube/client.ts";
-import { RecordingRecorder } from "../../../provider/testing/recording_recorder.ts";
+import type { KubeClients } from "../../../provider/kube/mod.ts";
+import { RecordingRecorder } from "../../../provider/testing/mod.ts";
 import {
   createEMLBImplementation,
   type EMLBOptions,

@@ -13,10 +13,15 @@
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
-import type { EventRecorder } from "../../../provider/events.ts";
-import type { KubeClients } from "../../../provider/kube/client.ts";
-import { isConflict, isNotFound, kubeErrorMessage } from "../../../provider/kube/errors.ts";
-import { patchOptions, requestOptions } from "../../../provider/kube/patch.ts";
+import type { EventRecorder } from "../../../provider/mod.ts";
+import {
+  isConflict,
+  isNotFound,
+  type KubeClients,
+  kubeErrorMessage,
+  patchOptions,
+  requestOptions,
+} from "../../../provider/kube/mod.ts";
 import type {
   AddServiceRequest,
   LoadBalancerImplementation,

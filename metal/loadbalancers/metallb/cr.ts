@@ -17,10 +17,16 @@ import type { V1Node, V1Secret, V1Service } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import { z } from "zod";
-import type { EventRecorder } from "../../../provider/events.ts";
-import type { KubeClients } from "../../../provider/kube/client.ts";
-import { isAlreadyExists, isConflict, isNotFound, kubeErrorMessage } from "../../../provider/kube/errors.ts";
-import { patchOptions, requestOptions } from "../../../provider/kube/patch.ts";
+import type { EventRecorder } from "../../../provider/mod.ts";
+import {
+  isAlreadyExists,
+  isConflict,
+  isNotFound,
+  type KubeClients,
+  kubeErrorMessage,
+  patchOptions,
+  requestOptions,
+} from "../../../provider/kube/mod.ts";
 import type {
   AddServiceRequest,
   LoadBalancerImplementation,

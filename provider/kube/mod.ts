@@ -1,0 +1,12 @@
+/**
+ * ccm's Kubernetes client: kubeconfig, typed API calls, patches, shared informers, errors and backoff.
+ *
+ * @module
+ */
+export type { CoreV1Api } from "./api.ts";
+export { Backoff } from "./backoff.ts";
+export type { KubeClients } from "./client.ts";
+export { isAlreadyExists, isConflict, isNotFound, kubeErrorMessage } from "./errors.ts";
+export type { Informer, InformerFactory } from "./informer_factory.ts";
+export { KubeConfig } from "./kubeconfig.ts";
+export { patchOptions, requestOptions } from "./patch.ts";

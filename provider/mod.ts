@@ -1,0 +1,43 @@
+/**
+ * The cloud-agnostic CCM framework, as a provider sees it: the interfaces a provider implements, its
+ * registry, errors with their retry meaning, Events, work queues and the shared controllers a provider may
+ * run itself. The Kubernetes client is `./kube/mod.ts`; fakes for tests are `./testing/mod.ts`.
+ *
+ * Files inside `provider/` import each other directly, never this module.
+ *
+ * @module
+ */
+export type {
+  CloudInitContext,
+  CloudProvider,
+  CloudProviderFactory,
+  CloudProviderFactoryOptions,
+  HealthCheck,
+  InstanceMetadata,
+  InstancesV2,
+  LoadBalancer,
+  LoadBalancerLookup,
+  ProviderController,
+} from "./cloud.ts";
+export {
+  ConfigError,
+  InstanceNotFoundError,
+  isTransientError,
+  LeaseFenceError,
+  NodeNotManagedError,
+  RetryError,
+  TRANSIENT,
+} from "./errors.ts";
+export type { EventRecorder, EventType } from "./events.ts";
+export { getCloudProviderFactory, registerCloudProvider, registeredCloudProviders } from "./registry.ts";
+export { runWorkers, type RunWorkersOptions } from "./workers.ts";
+export { WorkQueue, type WorkQueueOptions } from "./workqueue.ts";
+export {
+  apiErrorMessage,
+  coreV1NodeWriter,
+  type NodeWriter,
+  statusCode,
+} from "./controllers/kube_writers.ts";
+export { ServiceController } from "./controllers/service.ts";
+export { hasFinalizer, wantsLoadBalancer } from "./controllers/service_logic.ts";
+export * from "./controllers/well_known.ts";
