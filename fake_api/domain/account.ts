@@ -16,7 +16,7 @@ import {
   type ReservationRecord,
   type SshKeyRecord,
 } from "../model.ts";
-import { href } from "../render/paths.ts";
+import { href } from "../paths.ts";
 import type { Store } from "../store.ts";
 
 /** The user every API key belongs to. */

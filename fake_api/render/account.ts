@@ -11,7 +11,7 @@ import type { ApiKeyRecord, EventRecord, HardwareReservationRecord, SshKeyRecord
 import type { Store } from "../store.ts";
 import { ORGANIZATION_ID, projectAttr, renderFacility, renderPlan } from "./catalog.ts";
 import type { Expand } from "./expand.ts";
-import { href, hrefTo } from "./paths.ts";
+import { href, hrefTo } from "../paths.ts";
 
 /** When the simulated user and organization were "created". */
 const ACCOUNT_CREATED = "2020-01-01T00:00:00Z";

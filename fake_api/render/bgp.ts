@@ -6,7 +6,7 @@
 import type { BgpSessionRecord, ProjectRecord } from "../model.ts";
 import type { Store } from "../store.ts";
 import type { Expand } from "./expand.ts";
-import { href, hrefTo } from "./paths.ts";
+import { href, hrefTo } from "../paths.ts";
 
 /** A project's BGP config, or `{}` when BGP was never requested (what the real API answers). */
 export function renderBgpConfig(store: Store, p: ProjectRecord, ex: Expand): Record<string, unknown> {

@@ -17,7 +17,7 @@ import type { ProjectRecord } from "../model.ts";
 import type { Store } from "../store.ts";
 import { RANGES } from "../ip_pool.ts";
 import type { Expand } from "./expand.ts";
-import { href, hrefTo } from "./paths.ts";
+import { href, hrefTo } from "../paths.ts";
 
 /** The organization every simulated project belongs to. */
 export const ORGANIZATION_ID = "1207c25d-6748-42a5-ad2e-415c5ba8d1ff";

@@ -10,7 +10,7 @@ import type { Store } from "../store.ts";
 import { facilityAttr, metroAttr, osAttr, planAttr, projectAttr } from "./catalog.ts";
 import type { Expand } from "./expand.ts";
 import { renderAssignment } from "./ip.ts";
-import { href, hrefTo } from "./paths.ts";
+import { href, hrefTo } from "../paths.ts";
 
 const ACTIONS: Partial<Record<DeviceState, { type: string; name: string }[]>> = {
   active: [

@@ -9,7 +9,7 @@ import type { AssignmentRecord, ReservationRecord } from "../model.ts";
 import type { Store } from "../store.ts";
 import { facilityAttr, metroAttr, projectAttr } from "./catalog.ts";
 import type { Expand } from "./expand.ts";
-import { href, hrefTo } from "./paths.ts";
+import { href, hrefTo } from "../paths.ts";
 
 /** The first usable address of a block: the network itself for a single address, else network + 1. */
 export function firstAddress(family: AddressFamily, network: string, cidr: number): string {
