@@ -5,24 +5,19 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type {
-  CloudInitContext,
-  CloudProvider,
-  InstancesV2,
-  LoadBalancer,
-  ProviderController,
-} from "../provider/mod.ts";
+import type { CloudInitContext, CloudProvider, CloudServices, Controller } from "../provider/mod.ts";
 import type { Clock } from "../util/clock.ts";
 import { TokenBucket } from "../util/token_bucket.ts";
 import type { MetalClient } from "./api/client.ts";
 import { HttpMetalClient } from "./api/http_client.ts";
 import { MetalApiMetrics } from "./api/metrics.ts";
 import type { MetalConfig } from "./config.ts";
-import { type ControlPlaneEndpointController, createControlPlaneController } from "./control_plane/mod.ts";
+import { createControlPlaneController } from "./control_plane/mod.ts";
 import type { HealthProber } from "./control_plane/health_probe.ts";
 import { DeviceCache } from "./device_cache.ts";
 import { MetalInstances } from "./instances.ts";
-import { type LoadBalancerSetup, setupLoadBalancers } from "./loadbalancers/setup.ts";
+import type { MetalLoadBalancer } from "./loadbalancers/service_lb.ts";
+import { setupLoadBalancers } from "./loadbalancers/setup.ts";
 
 /**
  * Registered provider name. Never change it: clusters store it in `--cloud-provider` and providerIDs
@@ -46,6 +41,20 @@ export interface MetalCloudOptions {
   clock?: Clock;
 }
 
+/** What {@linkcode MetalCloud.initialize} built: the framework's {@linkcode CloudServices} and the API client. */
+export interface MetalServices extends CloudServices {
+  /** The Metal API client shared by every part of the provider. */
+  client: MetalClient;
+  instances: MetalInstances;
+  /** `undefined` when `METAL_LOAD_BALANCER` is empty (the service controller then does not start). */
+  loadBalancer?: MetalLoadBalancer;
+  /**
+   * The leader's loops: the BGP node controller, the load balancer janitor and the control-plane endpoint
+   * (`METAL_EIP_TAG` / `METAL_LOAD_BALANCER_ID`), those that are configured.
+   */
+  controllers: Controller[];
+}
+
 /** Equinix Metal as a {@linkcode CloudProvider}; upstream's `cloud` type. */
 export class MetalCloud implements CloudProvider {
   readonly providerName = PROVIDER_NAME;
@@ -58,10 +67,6 @@ export class MetalCloud implements CloudProvider {
   #fetch: MetalCloudOptions["fetch"];
   #controlPlaneProber: HealthProber | undefined;
   #clock: Clock | undefined;
-  #client: MetalClient | undefined;
-  #instances: MetalInstances | undefined;
-  #loadBalancers: LoadBalancerSetup | undefined;
-  #controlPlane: ControlPlaneEndpointController | undefined;
 
   constructor(options: MetalCloudOptions) {
     this.config = options.config;
@@ -72,19 +77,14 @@ export class MetalCloud implements CloudProvider {
     this.#clock = options.clock;
   }
 
-  /** The Metal API client shared by every part of the provider; `undefined` before {@linkcode initialize}. */
-  get client(): MetalClient | undefined {
-    return this.#client;
-  }
-
   /**
-   * Prepares the provider on the leader: one Metal API client (one rate limiter, metrics on the served
+   * Builds the provider's parts on the leader: one Metal API client (one rate limiter, metrics on the served
    * registry) and one device cache shared by everything, the instances implementation, and the Service load
    * balancers with BGP (see `loadbalancers/setup.ts`).
    *
    * @throws {Error} When load balancers are configured and the cluster id cannot be read or BGP enabled.
    */
-  async initialize(ctx: CloudInitContext): Promise<void> {
+  async initialize(ctx: CloudInitContext): Promise<MetalServices> {
     const client = new HttpMetalClient({
       apiKey: this.config.apiKey,
       baseUrl: this.config.baseUrl,
@@ -102,8 +102,7 @@ export class MetalCloud implements CloudProvider {
       clock: this.#clock,
       metrics: ctx.metrics,
     });
-    this.#client = client;
-    this.#instances = new MetalInstances({
+    const instances = new MetalInstances({
       devices,
       projectId: this.config.projectId,
       recorder: ctx.recorder,
@@ -114,7 +113,7 @@ export class MetalCloud implements CloudProvider {
       if (request.method !== "GET") ctx.fence?.();
       return await (this.#fetch ?? fetch)(request);
     };
-    this.#loadBalancers = await setupLoadBalancers({
+    const loadBalancers = await setupLoadBalancers({
       ctx,
       config: this.config,
       client,
@@ -122,7 +121,7 @@ export class MetalCloud implements CloudProvider {
       version: this.version,
       fetch: lbaasFetch,
     });
-    this.#controlPlane = createControlPlaneController({
+    const controlPlane = createControlPlaneController({
       config: this.config,
       metal: client,
       ctx,
@@ -130,27 +129,12 @@ export class MetalCloud implements CloudProvider {
       fetch: lbaasFetch,
       prober: this.#controlPlaneProber,
     });
-  }
-
-  /** Node lifecycle support; available once {@linkcode initialize} has run (the framework calls it first). */
-  instancesV2(): InstancesV2 | undefined {
-    return this.#instances;
-  }
-
-  /**
-   * Service load balancers; `undefined` when `METAL_LOAD_BALANCER` is empty (the service controller then does
-   * not start) and before {@linkcode initialize} (the framework calls it first).
-   */
-  loadBalancer(): LoadBalancer | undefined {
-    return this.#loadBalancers?.loadBalancer;
-  }
-
-  /**
-   * Provider loops for the leader: the BGP node controller, the load balancer janitor and the control-plane
-   * endpoint (`METAL_EIP_TAG` / `METAL_LOAD_BALANCER_ID`).
-   */
-  controllers(): ProviderController[] {
-    return [...this.#loadBalancers?.controllers ?? [], ...this.#controlPlane ? [this.#controlPlane] : []];
+    return {
+      client,
+      instances,
+      loadBalancer: loadBalancers?.loadBalancer,
+      controllers: [...loadBalancers?.controllers ?? [], ...controlPlane ? [controlPlane] : []],
+    };
   }
 
   /** Always true: Metal resources are tagged with the cluster id, as upstream. */

@@ -42,7 +42,6 @@ Deno.test("MetalCloud.initialize() wires InstancesV2 to a Metal API client on th
     },
   });
   const cloud = new MetalCloud({ config, logger, version: "v9.9.9", fetch });
-  equal(cloud.instancesV2(), undefined, "nothing talks to the API before initialize");
 
   const registry = new Registry();
   const warnings: string[] = [];
@@ -52,10 +51,10 @@ Deno.test("MetalCloud.initialize() wires InstancesV2 to a Metal API client on th
       warnings.push(reason);
     },
   };
-  await cloud.initialize({ metrics: registry, recorder, logger } as unknown as CloudInitContext);
-  const instances = cloud.instancesV2();
-  ok(instances);
-  ok(cloud.client);
+  const { instances } = await cloud.initialize(
+    { metrics: registry, recorder, logger } as unknown as CloudInitContext,
+  );
+  equal(fetch.requests.length, 0, "initialize() calls no API; the first lookup lists the devices");
 
   const meta = await instances.instanceMetadata({ metadata: { name: "worker-1" } });
   deepEqual([meta.providerID, meta.instanceType, meta.region, meta.zone], [
@@ -105,12 +104,14 @@ Deno.test("METAL_DEVICE_CACHE_TTL sets how long one device list serves every loo
     const clock = new FakeClock(0);
     const cloud = new MetalCloud({ config, logger, version: "v9.9.9", fetch, clock });
     const recorder = { event() {}, warn() {} };
-    await cloud.initialize({ metrics: new Registry(), recorder, logger } as unknown as CloudInitContext);
+    const { instances } = await cloud.initialize(
+      { metrics: new Registry(), recorder, logger } as unknown as CloudInitContext,
+    );
     const node = { metadata: { name: "n1" }, spec: { providerID: `equinixmetal://${DEVICE}` } };
     const counts: number[] = [];
     for (const age of ages) {
       await clock.advance(age - clock.now());
-      await cloud.instancesV2()!.instanceShutdown(node);
+      await instances.instanceShutdown(node);
       counts.push(fetch.requests.length);
     }
     return counts;

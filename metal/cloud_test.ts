@@ -1,4 +1,4 @@
-import { equal, match, rejects, throws } from "node:assert/strict";
+import { deepEqual, equal, match, rejects, throws } from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { Registry } from "prom-client";
 import { captureLogs, forgetSecretsForTesting, MASK } from "../util/log.ts";
@@ -29,14 +29,29 @@ Deno.test("MetalCloud reports upstream's provider name and cluster id support (T
   equal(provider.version, "v1");
 });
 
-Deno.test("MetalCloud without a load balancer setting reports no load balancer (TestLoadBalancerDefaultDisabled)", () => {
-  equal(cloud().loadBalancer(), undefined);
-  equal(cloud().config.loadBalancer.kind, "disabled");
-});
-
-Deno.test("MetalCloud.initialize() resolves", async () => {
-  const ctx = { metrics: new Registry(), recorder: { event() {}, warn() {} }, logger };
-  await cloud().initialize(ctx as unknown as CloudInitContext);
+Deno.test("MetalCloud.initialize() without load balancer or control-plane settings builds instances only, touching neither Metal nor Kubernetes (TestLoadBalancerDefaultDisabled)", async () => {
+  const config = loadMetalConfig({ env: { METAL_API_KEY: "12345678", METAL_PROJECT_ID: "p" } });
+  equal(config.loadBalancer.kind, "disabled");
+  const fetch = stubFetch(() => json({}));
+  const provider = new MetalCloud({ config, logger, version: "v1", fetch });
+  const untouchable = (what: string) =>
+    new Proxy({}, {
+      get: (_, key) => {
+        throw new Error(`initialize() used ${what}.${String(key)}`);
+      },
+    });
+  const services = await provider.initialize({
+    kube: untouchable("kube"),
+    informers: untouchable("informers"),
+    recorder: { event() {}, warn() {} },
+    metrics: new Registry(),
+    signal: new AbortController().signal,
+    logger,
+  } as unknown as CloudInitContext);
+  equal(services.loadBalancer, undefined, "no service controller");
+  deepEqual(services.controllers, [], "no provider loops");
+  equal(typeof services.instances.instanceMetadata, "function");
+  equal(fetch.requests.length, 0, "no Metal API call");
 });
 
 Deno.test("createMetalCloud() keeps the config it validated", () => {
@@ -104,8 +119,7 @@ async function initializedCloud(
   const config = loadMetalConfig({ env: { METAL_API_KEY: "12345678", METAL_PROJECT_ID: "p", ...env } });
   const provider = new MetalCloud({ config, logger, version: "v1", fetch });
   const ctx = { metrics, recorder: { event() {}, warn() {} }, logger };
-  await provider.initialize(ctx as unknown as CloudInitContext);
-  return provider.client!;
+  return (await provider.initialize(ctx as unknown as CloudInitContext)).client;
 }
 
 Deno.test("MetalCloud's API client uses METAL_API_RATE_LIMIT and METAL_API_RATE_BURST", async () => {

@@ -8,7 +8,7 @@ import { registerSecret } from "../util/log.ts";
 import { MetalCloud, PROVIDER_NAME } from "./cloud.ts";
 import { loadMetalConfig } from "./config.ts";
 
-export { MetalCloud, PROVIDER_NAME } from "./cloud.ts";
+export { MetalCloud, type MetalServices, PROVIDER_NAME } from "./cloud.ts";
 export { loadMetalConfig, type MetalConfig } from "./config.ts";
 
 /**

@@ -38,12 +38,24 @@ export interface CloudInitContext {
   fence?: () => void;
 }
 
-/** A long-running provider loop (BGP, control-plane EIP) that runs only on the leader. */
-export interface ProviderController {
-  /** Stable name, used in logs, metrics and `/healthz/<name>`. */
+/** Signals handed to {@linkcode Controller.run}. */
+export interface ControllerRunContext {
+  /** Aborted to stop: take no new work, finish the work in hand, then resolve. */
+  signal: AbortSignal;
+  /** Passed to provider calls; aborted only when in-flight work must be abandoned (shutdown timeout). */
+  syncSignal: AbortSignal;
+}
+
+/**
+ * A controller loop that runs only on the leader: the framework's (cloud-node, service-lb...) and a provider's
+ * own (BGP, control-plane EIP). A framework controller that rejects stops the process; a provider's is logged
+ * and restarted with backoff (1 s → 60 s).
+ */
+export interface Controller {
+  /** Stable, canonical name (`cloud-node-controller`, ...): logs, metrics and `/healthz/<name>`. */
   readonly name: string;
-  /** Runs until `signal` is aborted; rejections are logged and the loop restarted with backoff. */
-  run(signal: AbortSignal): Promise<void>;
+  /** Runs until `ctx.signal` aborts and the work in hand is done. */
+  run(ctx: ControllerRunContext): Promise<void>;
 }
 
 /** A named readiness/health probe contributed by the provider (for example "Metal API reachable"). */
@@ -58,20 +70,24 @@ export interface CloudProvider {
   /** Registered provider name, for example `equinixmetal`. Never change it: clusters store it. */
   readonly providerName: string;
   /**
-   * Prepares the provider once leadership is acquired (upstream `Initialize`). A rejection is fatal: the
-   * process logs it and exits non-zero.
+   * Builds what the provider offers once leadership is acquired (upstream `Initialize`), the only way to get
+   * it. A rejection is fatal: the process logs it and exits non-zero.
    */
-  initialize(ctx: CloudInitContext): Promise<void>;
-  /** Node lifecycle support, or `undefined` when unsupported. */
-  instancesV2(): InstancesV2 | undefined;
-  /** Service load balancers, or `undefined` when unsupported (the service controller is then not started). */
-  loadBalancer(): LoadBalancer | undefined;
+  initialize(ctx: CloudInitContext): Promise<CloudServices>;
   /** Whether the provider tags its resources with a cluster id. */
   hasClusterID(): boolean;
-  /** Extra provider loops started after {@linkcode initialize} on the leader. */
-  controllers?(): ProviderController[];
+}
+
+/** What an initialized provider offers the framework; an absent part is unsupported. */
+export interface CloudServices {
+  /** Node lifecycle support; without it the cloud-node controllers are not started. */
+  instances?: InstancesV2;
+  /** Service load balancers; without it the service controller is not started. */
+  loadBalancer?: LoadBalancer;
+  /** The provider's own loops, started on the leader beside the framework's controllers. */
+  controllers?: readonly Controller[];
   /** Extra checks served under `/readyz`. */
-  healthChecks?(): HealthCheck[];
+  healthChecks?: readonly HealthCheck[];
 }
 
 /** Metadata of the machine behind a Node; upstream `cloudprovider.InstanceMetadata`. */

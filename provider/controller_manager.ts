@@ -8,14 +8,13 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Gauge, type Registry } from "prom-client";
-import type { CloudProvider, ProviderController } from "./cloud.ts";
+import type { CloudProvider, CloudServices, Controller, ControllerRunContext } from "./cloud.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { CLOUD_NODE_CONTROLLER, CloudNodeController } from "./controllers/cloud_node.ts";
 import {
   CLOUD_NODE_LIFECYCLE_CONTROLLER,
   CloudNodeLifecycleController,
 } from "./controllers/cloud_node_lifecycle.ts";
-import type { Controller } from "./controllers/controller.ts";
 import {
   coreV1NodeWriter,
   coreV1ServiceWriter,
@@ -91,8 +90,9 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
 
   try {
     logger.info("Initializing cloud provider", { provider: o.provider.providerName });
+    let services: CloudServices;
     try {
-      await o.provider.initialize({
+      services = await o.provider.initialize({
         kube: o.kube,
         kubeFor: o.kubeFor,
         informers: o.informers,
@@ -111,8 +111,8 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
       );
     }
 
-    const controllers = buildControllers(o, logger);
-    for (const check of o.provider.healthChecks?.() ?? []) {
+    const controllers = buildControllers(o, services, logger);
+    for (const check of services.healthChecks ?? []) {
       cleanups.push(o.health?.readyz.add(check) ?? (() => {}));
     }
     // Informers are created by buildControllers (and the provider); now wait for their first list.
@@ -146,12 +146,12 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
         ),
       );
     }
-    for (const pc of o.provider.controllers?.() ?? []) {
+    for (const pc of services.controllers ?? []) {
       logger.info("Starting provider controller", { controller: pc.name });
       running.set({ name: pc.name, manager: MANAGER_NAME }, 1);
       cleanups.push(o.health?.healthz.add({ name: pc.name, check: () => {} }) ?? (() => {}));
       runs.push(
-        runProviderController(pc, stop.signal, clock, logger).finally(() => {
+        runProviderController(pc, ctx, clock, logger).finally(() => {
           running.set({ name: pc.name, manager: MANAGER_NAME }, 0);
         }),
       );
@@ -192,14 +192,14 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
 }
 
 /** Builds the enabled framework controllers the provider supports, logging why others do not start. */
-function buildControllers(o: RunControllersOptions, logger: Logger): Controller[] {
-  const { options, provider, informers } = o;
+function buildControllers(o: RunControllersOptions, services: CloudServices, logger: Logger): Controller[] {
+  const { options, informers } = o;
   const recorderFor = (name: string) => o.recorder.forComponent?.(name) ?? o.recorder;
   const kubeFor = o.kubeFor ?? (() => o.kube);
   const nodeWriter = (controller: string) => o.writers?.nodes ?? coreV1NodeWriter(kubeFor(controller).core);
   const enabled = new Set<string>(options.controllers);
   const controllers: Controller[] = [];
-  const instances = provider.instancesV2();
+  const instances = services.instances;
   const needInstances = [CLOUD_NODE_CONTROLLER, CLOUD_NODE_LIFECYCLE_CONTROLLER].filter((n) =>
     enabled.has(n)
   );
@@ -236,7 +236,7 @@ function buildControllers(o: RunControllersOptions, logger: Logger): Controller[
     );
   }
   if (enabled.has(SERVICE_LB_CONTROLLER)) {
-    const balancer = provider.loadBalancer();
+    const balancer = services.loadBalancer;
     if (balancer === undefined) {
       logger.error(
         "Failed to start service controller: the cloud provider does not support external load balancers",
@@ -265,18 +265,19 @@ function buildControllers(o: RunControllersOptions, logger: Logger): Controller[
   return controllers;
 }
 
-/** Runs a provider loop until `signal` aborts, restarting it with backoff (1 s → 60 s) when it rejects. */
+/** Runs a provider loop until `ctx.signal` aborts, restarting it with backoff (1 s → 60 s) when it rejects. */
 export async function runProviderController(
-  pc: ProviderController,
-  signal: AbortSignal,
+  pc: Controller,
+  ctx: ControllerRunContext,
   clock: Clock = systemClock,
   logger: Logger = getLogger(["ccm", "controller-manager"]),
 ): Promise<void> {
+  const { signal } = ctx;
   let delayMs = 1_000;
   while (!signal.aborted) {
     const started = clock.now();
     try {
-      await pc.run(signal);
+      await pc.run(ctx);
       if (signal.aborted) return;
       logger.warn("Provider controller returned before shutdown; restarting", { controller: pc.name });
     } catch (err) {

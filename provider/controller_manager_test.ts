@@ -151,7 +151,7 @@ Deno.test("runProviderController() restarts a failing loop with growing backoff 
         return Promise.reject(new Error("boom"));
       },
     },
-    stop.signal,
+    { signal: stop.signal, syncSignal: new AbortController().signal },
     clock,
   );
   await settle();

@@ -12,12 +12,14 @@ export type {
   CloudProvider,
   CloudProviderFactory,
   CloudProviderFactoryOptions,
+  CloudServices,
+  Controller,
+  ControllerRunContext,
   HealthCheck,
   InstanceMetadata,
   InstancesV2,
   LoadBalancer,
   LoadBalancerLookup,
-  ProviderController,
 } from "./cloud.ts";
 export {
   ConfigError,

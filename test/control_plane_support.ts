@@ -169,7 +169,7 @@ export async function startScene(options: SceneOptions = {}): Promise<Scene> {
         });
         const informing = informers.start(stop.signal);
         await informers.waitForSync(stop.signal);
-        const running = controller.run(stop.signal);
+        const running = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
         let stopped = false;
         const halt = async () => {
           if (stopped) return;

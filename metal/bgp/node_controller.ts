@@ -13,7 +13,13 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
-import { type ProviderController, RetryError, runWorkers, WorkQueue } from "../../provider/mod.ts";
+import {
+  type Controller,
+  type ControllerRunContext,
+  RetryError,
+  runWorkers,
+  WorkQueue,
+} from "../../provider/mod.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import type { Informer } from "../../provider/kube/mod.ts";
 import type { LabelSelector } from "../../util/label_selector.ts";
@@ -45,7 +51,7 @@ export interface BgpNodeControllerOptions {
 }
 
 /** See the module documentation. */
-export class BgpNodeController implements ProviderController {
+export class BgpNodeController implements Controller {
   readonly name = BGP_NODE_CONTROLLER;
   #o: BgpNodeControllerOptions;
   #clock: Clock;
@@ -59,7 +65,7 @@ export class BgpNodeController implements ProviderController {
     this.#resyncMs = options.resyncMs ?? DEFAULT_BGP_RESYNC_MS;
   }
 
-  async run(signal: AbortSignal): Promise<void> {
+  async run({ signal }: ControllerRunContext): Promise<void> {
     const queue = new WorkQueue({ name: "bgp-node", clock: this.#clock, registry: this.#o.registry });
     const enqueue = (node: V1Node) => queue.add(node.metadata?.name ?? "");
     const removeHandlers = this.#o.nodes.addHandlers({

@@ -58,7 +58,7 @@ async function until(check: () => boolean, clock?: FakeClock): Promise<void> {
 Deno.test("the controller enables BGP and annotates every selected node when it starts", async () => {
   const { metal, controller, annotations } = await setup();
   const stop = new AbortController();
-  const run = controller.run(stop.signal);
+  const run = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
   await until(() =>
     annotations("node-a")["metal.equinix.com/bgp-peers-1-peer-ip"] !== undefined &&
     annotations("node-b")["metal.equinix.com/bgp-peers-1-peer-ip"] !== undefined
@@ -72,7 +72,7 @@ Deno.test("the controller enables BGP and annotates every selected node when it 
 Deno.test("annotations follow neighbour changes at the next resync (upstream §12.7 wrote once), one patch per node, none when unchanged", async () => {
   const { metal, controller, annotations, writer, clock } = await setup();
   const stop = new AbortController();
-  const run = controller.run(stop.signal);
+  const run = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
   await until(() => annotations("node-a")["metal.equinix.com/bgp-peers-0-node-asn"] === "65000");
   await until(() => annotations("node-b")["metal.equinix.com/bgp-peers-0-node-asn"] === "65000");
   const patchesBefore = writer.writes.filter((w) => w.verb === "patch").length;
@@ -96,7 +96,7 @@ Deno.test("annotations follow neighbour changes at the next resync (upstream §1
 Deno.test("an idle resync costs two project-level Metal calls however many nodes, none per node", async () => {
   const { metal, controller, annotations, clock } = await setup();
   const stop = new AbortController();
-  const run = controller.run(stop.signal);
+  const run = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
   await until(() =>
     annotations("node-a")["metal.equinix.com/bgp-peers-1-peer-ip"] !== undefined &&
     annotations("node-b")["metal.equinix.com/bgp-peers-1-peer-ip"] !== undefined
@@ -119,7 +119,7 @@ Deno.test("an idle resync costs two project-level Metal calls however many nodes
 Deno.test("a BGP session deleted behind our back is created again at the next resync", async () => {
   const { metal, controller, annotations, clock } = await setup();
   const stop = new AbortController();
-  const run = controller.run(stop.signal);
+  const run = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
   const deviceId = metal.deviceIds["node-a"]!;
   await until(() => annotations("node-a")["metal.equinix.com/bgp-peers-1-peer-ip"] !== undefined);
   await until(() => clock.pendingSleeps > 0);

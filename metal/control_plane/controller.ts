@@ -18,7 +18,7 @@ import type { Informer, InformerFactory, KubeConfig } from "../../provider/kube/
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import type { EventRecorder, ProviderController } from "../../provider/mod.ts";
+import type { Controller, ControllerRunContext, EventRecorder } from "../../provider/mod.ts";
 import { isKubernetesEndpointSlice, resolveApiServerPort } from "./api_server_port.ts";
 import { ClusterCa } from "./cluster_ca.ts";
 import { EipManager, type EipMetal } from "./eip_manager.ts";
@@ -83,7 +83,7 @@ export interface ControlPlaneEndpointOptions {
 export const CONTROL_PLANE_CONTROLLER_NAME = "control-plane-endpoint";
 
 /** See the module documentation. */
-export class ControlPlaneEndpointController implements ProviderController {
+export class ControlPlaneEndpointController implements Controller {
   readonly name = CONTROL_PLANE_CONTROLLER_NAME;
   readonly #o: ControlPlaneEndpointOptions;
   readonly #timing: ControlPlaneTiming;
@@ -174,8 +174,8 @@ export class ControlPlaneEndpointController implements ProviderController {
     return this.#timing;
   }
 
-  /** Runs until `signal` aborts. */
-  async run(signal: AbortSignal): Promise<void> {
+  /** Runs until `ctx.signal` aborts. */
+  async run({ signal }: ControllerRunContext): Promise<void> {
     await this.#o.informers.waitForSync(signal);
     const removers = [
       this.#nodes.addHandlers({

@@ -119,7 +119,7 @@ async function setup(o: SetupOptions = {}) {
     timing: { periodMs: PERIOD, failureThreshold: 2, eventDelayMs: 100, ...o.timing },
   });
   const stop = new AbortController();
-  const running = controller.run(stop.signal);
+  const running = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
   await idle(clock);
   return {
     clock,

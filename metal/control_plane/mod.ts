@@ -65,7 +65,7 @@ export interface ControlPlaneSetup {
 /**
  * The control-plane endpoint loop for `config`, or `undefined` when neither `METAL_EIP_TAG` nor
  * `METAL_LOAD_BALANCER_ID` is set. Call it in the provider's `initialize` (it creates the informers it needs,
- * which the framework then waits for) and return it from `controllers()`.
+ * which the framework then waits for) and return it among the `controllers` it returns.
  */
 export function createControlPlaneController(
   setup: ControlPlaneSetup,

@@ -16,9 +16,10 @@ import type { V1Namespace, V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
 import {
+  type Controller,
+  type ControllerRunContext,
   type EventRecorder,
   hasFinalizer,
-  type ProviderController,
   wantsLoadBalancer,
 } from "../../provider/mod.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
@@ -63,7 +64,7 @@ export interface LoadBalancerJanitorOptions {
 }
 
 /** See the module documentation. */
-export class LoadBalancerJanitor implements ProviderController {
+export class LoadBalancerJanitor implements Controller {
   readonly name = LOAD_BALANCER_JANITOR;
   #o: LoadBalancerJanitorOptions;
   #clock: Clock;
@@ -94,7 +95,7 @@ export class LoadBalancerJanitor implements ProviderController {
     }
   }
 
-  async run(signal: AbortSignal): Promise<void> {
+  async run({ signal }: ControllerRunContext): Promise<void> {
     while (!signal.aborted) {
       await this.pass(signal);
       try {

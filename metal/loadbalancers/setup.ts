@@ -13,8 +13,8 @@
 import {
   apiErrorMessage,
   type CloudInitContext,
+  type Controller,
   coreV1NodeWriter,
-  type ProviderController,
 } from "../../provider/mod.ts";
 import type { MetalClient } from "../api/client.ts";
 import { BGP_NODE_CONTROLLER, BgpNodeController } from "../bgp/node_controller.ts";
@@ -33,7 +33,7 @@ import { coreV1ServicePatcher, MetalLoadBalancer } from "./service_lb.ts";
 export interface LoadBalancerSetup {
   loadBalancer: MetalLoadBalancer;
   /** Provider loops to run on the leader. */
-  controllers: ProviderController[];
+  controllers: Controller[];
 }
 
 /** Input of {@linkcode setupLoadBalancers}. */
@@ -94,7 +94,7 @@ export async function setupLoadBalancers(
   let reservations: ReservationCache | undefined;
   let eips: ElasticIps | undefined;
   let bgp: BgpNodeManager | undefined;
-  const controllers: ProviderController[] = [];
+  const controllers: Controller[] = [];
   if (implementation.usesElasticIP) {
     reservations = new ReservationCache({ client, projectId: config.projectId, metrics: ctx.metrics });
     eips = new ElasticIps({

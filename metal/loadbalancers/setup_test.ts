@@ -50,13 +50,13 @@ for (
 ) {
   Deno.test(`initialize() with '${mode}' enables project BGP and starts the BGP node controller and janitor`, async () => {
     const { metal, cloud } = await initialized(mode);
-    await cloud.initialize(context(uid));
+    const { loadBalancer, controllers } = await cloud.initialize(context(uid));
     equal(metal.api.store.projects.get(metal.projectId)!.bgp?.status, "enabled");
     equal(metal.api.store.projects.get(metal.projectId)!.bgp?.useCase, "kubernetes-load-balancer");
-    equal(cloud.loadBalancer() instanceof MetalLoadBalancer, true);
-    deepEqual(cloud.controllers().map((c) => c.name), ["bgp-node-controller", "loadbalancer-janitor"]);
+    equal(loadBalancer instanceof MetalLoadBalancer, true);
+    deepEqual(controllers.map((c) => c.name), ["bgp-node-controller", "loadbalancer-janitor"]);
     equal(
-      cloud.loadBalancer()!.getLoadBalancerName("kubernetes", {
+      loadBalancer!.getLoadBalancerName("kubernetes", {
         metadata: { namespace: "default", name: "nginx" },
       }),
       "usage=cloud-provider-equinix-metal-auto:service=l7RnKS8k48oG3Qv3Pxx8FzEMj3X3E5c8JPOIzyLWWdY=:cluster=uid-kube-system",
@@ -66,18 +66,18 @@ for (
 
 Deno.test("load balancers disabled: no load balancer, no provider loops, and project BGP left alone (upstream §12.1)", async () => {
   const { metal, cloud } = await initialized("");
-  await cloud.initialize(context(uid));
-  equal(cloud.loadBalancer(), undefined);
-  deepEqual(cloud.controllers(), []);
+  const { loadBalancer, controllers } = await cloud.initialize(context(uid));
+  equal(loadBalancer, undefined);
+  deepEqual(controllers, []);
   equal(metal.api.store.projects.get(metal.projectId)!.bgp, undefined);
   equal(metal.requests().some((r) => r.includes("bgp")), false);
 });
 
 Deno.test("EMLB: no BGP on the project or nodes; the janitor still runs", async () => {
   const { metal, cloud } = await initialized("emlb:///da");
-  await cloud.initialize(context(uid));
-  equal((cloud.loadBalancer() as MetalLoadBalancer).implementation.name, "emlb");
-  deepEqual(cloud.controllers().map((c) => c.name), ["loadbalancer-janitor"]);
+  const { loadBalancer, controllers } = await cloud.initialize(context(uid));
+  equal(loadBalancer?.implementation.name, "emlb");
+  deepEqual(controllers.map((c) => c.name), ["loadbalancer-janitor"]);
   equal(metal.api.store.projects.get(metal.projectId)!.bgp, undefined);
 });
 
@@ -117,8 +117,8 @@ Deno.test("unknown load balancer scheme is a config error, not a crash (upstream
     ]
   ) {
     const { cloud } = await initialized(mode);
-    await cloud.initialize(context(uid));
-    match(typeof cloud.loadBalancer()?.ensureLoadBalancer, /function/, mode);
+    const { loadBalancer } = await cloud.initialize(context(uid));
+    match(typeof loadBalancer?.ensureLoadBalancer, /function/, mode);
   }
 });
 

@@ -11,7 +11,7 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Histogram, type Registry } from "prom-client";
-import type { InstancesV2 } from "../cloud.ts";
+import type { Controller, ControllerRunContext, InstancesV2 } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { NodeNotManagedError } from "../errors.ts";
 import type { EventRecorder } from "../events.ts";
@@ -22,7 +22,6 @@ import { WorkQueue } from "../workqueue.ts";
 import { apiErrorMessage, type NodeWriter, statusCode } from "./kube_writers.ts";
 import { addressesChanged, desiredNodeAddresses } from "./node_addresses.ts";
 import { isUninitialized, planLabelReconcile, planNodeInit } from "./node_init.ts";
-import type { Controller, ControllerRunContext } from "./controller.ts";
 
 /** Canonical name; also the Event source component and the work-queue name. */
 export const CLOUD_NODE_CONTROLLER = "cloud-node-controller";

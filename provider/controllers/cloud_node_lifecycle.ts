@@ -10,11 +10,10 @@
  */
 import type { V1Node, V1Taint } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { InstancesV2 } from "../cloud.ts";
+import type { Controller, ControllerRunContext, InstancesV2 } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
-import type { Controller, ControllerRunContext } from "./controller.ts";
 import { apiErrorMessage, type NodeWriter, statusCode } from "./kube_writers.ts";
 import { decideLifecycle, type LifecycleAction } from "./lifecycle_logic.ts";
 import { isUninitialized } from "./node_init.ts";

@@ -24,7 +24,7 @@ function setup(nodes: V1Node[]) {
   const recorder = new RecordingRecorder();
   const clock = new FakeClock();
   const controller = new CloudNodeLifecycleController({
-    instances: provider.instancesV2(),
+    instances: provider.instances,
     nodes: informer,
     writer,
     recorder,

@@ -30,7 +30,7 @@ function setup(nodes: V1Node[]) {
   const recorder = new RecordingRecorder();
   const clock = new FakeClock();
   const controller = new CloudNodeController({
-    instances: provider.instancesV2(),
+    instances: provider.instances,
     nodes: informer,
     writer,
     recorder,

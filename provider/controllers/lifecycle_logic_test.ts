@@ -106,7 +106,7 @@ for (const c of cases) {
     const provider = new FakeProvider();
     if (c.instance) provider.setInstance("n1", c.instance);
     for (const [method, err] of Object.entries(c.failing ?? {})) provider.fail(method as FakeMethod, err);
-    const action = await decideLifecycle(c.node, provider.instancesV2());
+    const action = await decideLifecycle(c.node, provider.instances);
     assert.equal(action.kind, c.want);
     assert.deepEqual(provider.calls.map((call) => call.method), c.calls);
   });

@@ -21,7 +21,7 @@
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, Histogram, type Registry } from "prom-client";
-import type { LoadBalancer } from "../cloud.ts";
+import type { Controller, ControllerRunContext, LoadBalancer } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { RetryError } from "../errors.ts";
 import type { EventRecorder } from "../events.ts";
@@ -29,7 +29,6 @@ import type { Informer } from "../kube/informer_factory.ts";
 import { SERVICE_TRANSIENT_MAX_BACKOFF_MS, serviceRateLimiter } from "../rate_limiter.ts";
 import { runWorkers } from "../workers.ts";
 import { WorkQueue } from "../workqueue.ts";
-import type { Controller, ControllerRunContext } from "./controller.ts";
 import { apiErrorMessage, type ServiceWriter, statusCode } from "./kube_writers.ts";
 import {
   eligibleNodes,

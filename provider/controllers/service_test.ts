@@ -30,7 +30,7 @@ function setup(services: V1Service[], nodes: V1Node[] = [node("a"), node("b")]) 
   const recorder = new RecordingRecorder();
   const clock = new FakeClock();
   const controller = new ServiceController({
-    balancer: provider.loadBalancer()!,
+    balancer: provider.loadBalancer!,
     services: serviceInformer,
     nodes: nodeInformer,
     writer,
@@ -126,7 +126,7 @@ Deno.test("syncService() reports ensure failures with SyncLoadBalancerFailed; Re
 
 Deno.test("syncService() fails when the provider returns no status", async () => {
   const t = setup([svc("web")]);
-  const balancer = t.provider.loadBalancer()!;
+  const balancer = t.provider.loadBalancer!;
   const controller = new ServiceController({
     balancer: { ...balancer, ensureLoadBalancer: () => Promise.resolve(undefined as never) },
     services: t.serviceInformer,

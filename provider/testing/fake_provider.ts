@@ -8,7 +8,7 @@
  * const provider = new FakeProvider();
  * provider.setInstance("node-a", { region: "da" });
  * provider.fail("instanceExists", new Error("API down"));
- * // ... run a controller against provider.instancesV2() ...
+ * // ... run a controller against provider.instances (what initialize() returns, too) ...
  * provider.callsOf("instanceExists"); // [{ method: "instanceExists", target: "node-a", ... }]
  * ```
  *
@@ -23,12 +23,13 @@ import type { V1LoadBalancerStatus, V1Node, V1NodeAddress, V1Service } from "@ku
 import type {
   CloudInitContext,
   CloudProvider,
+  CloudServices,
+  Controller,
   HealthCheck,
   InstanceMetadata,
   InstancesV2,
   LoadBalancer,
   LoadBalancerLookup,
-  ProviderController,
 } from "../cloud.ts";
 import { InstanceNotFoundError, NodeNotManagedError } from "../errors.ts";
 
@@ -97,7 +98,7 @@ export interface FakeProviderOptions {
   tag?: string;
   /** Whether {@linkcode FakeProvider.loadBalancer} is supported; default true. */
   loadBalancer?: boolean;
-  controllers?: ProviderController[];
+  controllers?: Controller[];
   healthChecks?: HealthCheck[];
 }
 
@@ -112,6 +113,13 @@ export class FakeProvider implements CloudProvider {
   readonly recheckAfter = new Map<string, number>();
   /** Context passed to {@linkcode initialize}, once called. */
   initContext?: CloudInitContext;
+  /** The machines of {@linkcode state}; {@linkcode initialize} returns it. Usable without initializing. */
+  readonly instances: InstancesV2;
+  /**
+   * The load balancers of {@linkcode loadBalancers}, `undefined` with `loadBalancer: false`;
+   * {@linkcode initialize} returns it. Usable without initializing.
+   */
+  readonly loadBalancer: LoadBalancer | undefined;
 
   #state: FakeProviderState;
   readonly #options: FakeProviderOptions;
@@ -121,6 +129,8 @@ export class FakeProvider implements CloudProvider {
   constructor(options: FakeProviderOptions = {}) {
     this.#options = options;
     this.#state = structuredClone(options.state ?? {});
+    this.instances = this.#instances();
+    this.loadBalancer = options.loadBalancer === false ? undefined : this.#loadBalancer();
   }
 
   /** The current state (re-read from the state file when one is set). */
@@ -157,13 +167,20 @@ export class FakeProvider implements CloudProvider {
     return this.calls.filter((c) => c.method === method);
   }
 
-  initialize(ctx: CloudInitContext): Promise<void> {
+  /** Records the call and the context; returns the instances, load balancer, controllers and checks. */
+  initialize(ctx: CloudInitContext): Promise<CloudServices> {
     return this.#call("initialize", "", undefined, () => {
       this.initContext = ctx;
+      return {
+        instances: this.instances,
+        loadBalancer: this.loadBalancer,
+        controllers: this.#options.controllers ?? [],
+        healthChecks: this.#options.healthChecks ?? [],
+      };
     });
   }
 
-  instancesV2(): InstancesV2 {
+  #instances(): InstancesV2 {
     return {
       instanceExists: (node) =>
         this.#call("instanceExists", nameOf(node), undefined, () => this.#instance(node) !== undefined),
@@ -189,8 +206,7 @@ export class FakeProvider implements CloudProvider {
     };
   }
 
-  loadBalancer(): LoadBalancer | undefined {
-    if (this.#options.loadBalancer === false) return undefined;
+  #loadBalancer(): LoadBalancer {
     const state = () => this.state;
     return {
       get loadBalancerClasses() {
@@ -226,14 +242,6 @@ export class FakeProvider implements CloudProvider {
 
   hasClusterID(): boolean {
     return true;
-  }
-
-  controllers(): ProviderController[] {
-    return this.#options.controllers ?? [];
-  }
-
-  healthChecks(): HealthCheck[] {
-    return this.#options.healthChecks ?? [];
   }
 
   #instance(node: V1Node): FakeInstance | undefined {
