@@ -14,7 +14,7 @@ import { getConfig, getLogger } from "@logtape/logtape";
 import "./metal/mod.ts";
 import { fakeApiCommand } from "./fake_api/command.ts";
 import { errorText, maskSecrets } from "./util/log.ts";
-import { runCommand } from "./provider/run_command.ts";
+import { runCommand } from "./provider/app.ts";
 import { VERSION } from "./provider/version.ts";
 
 /** Builds the `ccm` program with its subcommands. */

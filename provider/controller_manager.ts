@@ -1,133 +1,104 @@
 /**
- * What the leader runs: provider initialization, the framework controllers selected by `--controllers`, the
- * provider's own loops, their health checks and metrics — and a bounded graceful stop.
- *
- * `app.ts` wraps this with Kubernetes clients, serving and leader election.
+ * How the leader runs its controllers: each with its `running_managed_controllers` gauge and `/healthz/<name>`
+ * ping; a framework controller's failure stops them all, a provider's is restarted with backoff; a stop lets
+ * in-flight work finish, bounded. Which controllers there are is decided in `app.ts`.
  *
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Gauge, type Registry } from "prom-client";
-import type { CloudProvider, CloudServices, Controller, ControllerRunContext } from "./cloud.ts";
+import type { Controller, ControllerRunContext } from "./cloud.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
-import { CLOUD_NODE_CONTROLLER, CloudNodeController } from "./controllers/cloud_node.ts";
-import {
-  CLOUD_NODE_LIFECYCLE_CONTROLLER,
-  CloudNodeLifecycleController,
-} from "./controllers/cloud_node_lifecycle.ts";
-import {
-  coreV1NodeWriter,
-  coreV1ServiceWriter,
-  type NodeWriter,
-  type ServiceWriter,
-} from "./controllers/kube_writers.ts";
-import { SERVICE_LB_CONTROLLER, ServiceController } from "./controllers/service.ts";
-import type { EventRecorder } from "./events.ts";
 import type { HealthEndpoints } from "./server.ts";
-import type { InformerFactory } from "./kube/informer_factory.ts";
-import type { KubeClients } from "./kube/client.ts";
-import type { RunOptions } from "./options.ts";
 
 /** Manager name in `running_managed_controllers{manager}`. */
 export const MANAGER_NAME = "cloud-controller-manager";
 
-/** An {@linkcode EventRecorder} that can hand out per-controller views (see `KubeEventRecorder`). */
-export interface ComponentEventRecorder extends EventRecorder {
-  forComponent?(component: string): EventRecorder;
+/**
+ * When the leader's work stops. {@linkcode signal} (graceful: take no new work, finish the work in hand) aborts
+ * on `signal` (shutdown), on `hardSignal` (lost lease) and on {@linkcode stop} (a fatal controller failure);
+ * {@linkcode syncSignal} (abandon in-flight work) on `hardSignal` and on {@linkcode abandon} (shutdown
+ * timeout). Dispose it to detach from the two outer signals.
+ */
+export class ControllerStops implements Disposable {
+  readonly #graceful = new AbortController();
+  readonly #hard = new AbortController();
+  readonly #detach: () => void;
+
+  constructor(signal: AbortSignal, hardSignal?: AbortSignal) {
+    const onStop = () => this.#graceful.abort(signal.reason);
+    const onHard = () => {
+      this.#graceful.abort(hardSignal?.reason);
+      this.#hard.abort(hardSignal?.reason);
+    };
+    signal.addEventListener("abort", onStop, { once: true });
+    hardSignal?.addEventListener("abort", onHard, { once: true });
+    if (signal.aborted) onStop();
+    if (hardSignal?.aborted) onHard();
+    this.#detach = () => {
+      signal.removeEventListener("abort", onStop);
+      hardSignal?.removeEventListener("abort", onHard);
+    };
+  }
+
+  /** Aborted to stop gracefully. */
+  get signal(): AbortSignal {
+    return this.#graceful.signal;
+  }
+
+  /** Aborted when in-flight work must be abandoned. */
+  get syncSignal(): AbortSignal {
+    return this.#hard.signal;
+  }
+
+  /** Stops gracefully. */
+  stop(reason: unknown): void {
+    this.#graceful.abort(reason);
+  }
+
+  /** Abandons in-flight work. */
+  abandon(reason: unknown): void {
+    this.#hard.abort(reason);
+  }
+
+  [Symbol.dispose](): void {
+    this.#detach();
+  }
 }
 
 /** Input of {@linkcode runControllers}. */
 export interface RunControllersOptions {
-  provider: CloudProvider;
-  options: RunOptions;
-  kube: KubeClients;
-  informers: InformerFactory;
-  recorder: ComponentEventRecorder;
+  /** The framework's controllers: one that rejects stops all and the run rejects with its error. */
+  controllers: readonly Controller[];
+  /** The provider's controllers: logged and restarted with backoff when they reject. */
+  providerControllers?: readonly Controller[];
+  /** When they stop. */
+  stops: ControllerStops;
   registry: Registry;
-  /** Where controllers add their ping (`/healthz`) and the provider its checks (`/readyz`). */
+  /** Where each controller adds its ping (`/healthz/<name>`). */
   health?: HealthEndpoints;
-  /** Aborted to stop gracefully: no new work, in-flight reconciles finish (bounded by `shutdownTimeoutMs`). */
-  signal: AbortSignal;
-  /** Aborted to stop at once, abandoning in-flight work (lost leadership). */
-  hardSignal?: AbortSignal;
   /** How long a graceful stop waits for in-flight work; default 20 s. */
   shutdownTimeoutMs?: number;
-  /** The write fence handed to the provider (see `CloudInitContext.fence`). */
-  fence?: () => void;
-  /**
-   * A client of a controller's own (own limiter budget), as upstream gives each controller one; default
-   * `kube` for all.
-   */
-  kubeFor?: (controller: string) => KubeClients;
-  /** Default: adapters over each controller's client (`kubeFor`). */
-  writers?: { nodes: NodeWriter; services: ServiceWriter };
   clock?: Clock;
   logger?: Logger;
 }
 
 /**
- * Initializes the provider, waits for the informer caches, runs the selected controllers and the provider's
- * loops until `signal` aborts, then stops them.
+ * Runs the controllers until `stops.signal` aborts, then waits for them (bounded by `shutdownTimeoutMs`, after
+ * which in-flight work is abandoned).
  *
- * @throws {Error} When the provider fails to initialize, the caches never sync before a stop, or a controller
- *   fails fatally.
+ * @throws {Error} When a framework controller fails.
  */
 export async function runControllers(o: RunControllersOptions): Promise<void> {
   const logger = o.logger ?? getLogger(["ccm", "controller-manager"]);
   const clock = o.clock ?? systemClock;
-  const stop = new AbortController();
-  const hard = new AbortController();
-  const onStop = () => stop.abort(o.signal.reason);
-  const onHard = () => {
-    stop.abort(o.hardSignal?.reason);
-    hard.abort(o.hardSignal?.reason);
-  };
-  o.signal.addEventListener("abort", onStop, { once: true });
-  o.hardSignal?.addEventListener("abort", onHard, { once: true });
-  if (o.signal.aborted) onStop();
-  if (o.hardSignal?.aborted) onHard();
+  const { stops } = o;
   const cleanups: Array<() => void> = [];
-
   try {
-    logger.info("Initializing cloud provider", { provider: o.provider.providerName });
-    let services: CloudServices;
-    try {
-      services = await o.provider.initialize({
-        kube: o.kube,
-        kubeFor: o.kubeFor,
-        informers: o.informers,
-        recorder: o.recorder,
-        metrics: o.registry,
-        signal: stop.signal,
-        logger: getLogger(["ccm", o.provider.providerName]),
-        fence: o.fence,
-      });
-    } catch (err) {
-      throw new Error(
-        `Cannot initialize cloud provider '${o.provider.providerName}': ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
-
-    const controllers = buildControllers(o, services, logger);
-    for (const check of services.healthChecks ?? []) {
-      cleanups.push(o.health?.readyz.add(check) ?? (() => {}));
-    }
-    // Informers are created by buildControllers (and the provider); now wait for their first list.
-    try {
-      await o.informers.waitForSync(stop.signal);
-    } catch (err) {
-      if (stop.signal.aborted) return;
-      throw err;
-    }
-    logger.info("Informer caches synced");
-
     const running = runningGauge(o.registry);
-    const ctx = { signal: stop.signal, syncSignal: hard.signal };
+    const ctx: ControllerRunContext = { signal: stops.signal, syncSignal: stops.syncSignal };
     const runs: Promise<void>[] = [];
-    for (const controller of controllers) {
+    for (const controller of o.controllers) {
       logger.info("Starting controller", { controller: controller.name });
       running.set({ name: controller.name, manager: MANAGER_NAME }, 1);
       cleanups.push(o.health?.healthz.add({ name: controller.name, check: () => {} }) ?? (() => {}));
@@ -146,7 +117,7 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
         ),
       );
     }
-    for (const pc of services.controllers ?? []) {
+    for (const pc of o.providerControllers ?? []) {
       logger.info("Starting provider controller", { controller: pc.name });
       running.set({ name: pc.name, manager: MANAGER_NAME }, 1);
       cleanups.push(o.health?.healthz.add({ name: pc.name, check: () => {} }) ?? (() => {}));
@@ -162,16 +133,16 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
     for (const run of runs) {
       run.catch((err) => {
         fatal ??= err;
-        stop.abort(err);
+        stops.stop(err);
       });
     }
-    if (!stop.signal.aborted) {
+    if (!stops.signal.aborted) {
       await new Promise<void>((resolve) =>
-        stop.signal.addEventListener("abort", () => resolve(), { once: true })
+        stops.signal.addEventListener("abort", () => resolve(), { once: true })
       );
     }
 
-    if (!hard.signal.aborted) logger.info("Stopping controllers; waiting for in-flight work");
+    if (!stops.syncSignal.aborted) logger.info("Stopping controllers; waiting for in-flight work");
     const timeoutMs = o.shutdownTimeoutMs ?? 20_000;
     const cancelTimer = new AbortController();
     const finished = await Promise.race([
@@ -181,88 +152,12 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
     cancelTimer.abort();
     if (!finished) {
       logger.warn("Abandoned in-flight work after the shutdown timeout", { timeoutMs });
-      hard.abort(new Error("Shutdown timeout"));
+      stops.abandon(new Error("Shutdown timeout"));
     }
     if (fatal !== undefined) throw fatal;
   } finally {
     for (const cleanup of cleanups) cleanup();
-    o.signal.removeEventListener("abort", onStop);
-    o.hardSignal?.removeEventListener("abort", onHard);
   }
-}
-
-/** Builds the enabled framework controllers the provider supports, logging why others do not start. */
-function buildControllers(o: RunControllersOptions, services: CloudServices, logger: Logger): Controller[] {
-  const { options, informers } = o;
-  const recorderFor = (name: string) => o.recorder.forComponent?.(name) ?? o.recorder;
-  const kubeFor = o.kubeFor ?? (() => o.kube);
-  const nodeWriter = (controller: string) => o.writers?.nodes ?? coreV1NodeWriter(kubeFor(controller).core);
-  const enabled = new Set<string>(options.controllers);
-  const controllers: Controller[] = [];
-  const instances = services.instances;
-  const needInstances = [CLOUD_NODE_CONTROLLER, CLOUD_NODE_LIFECYCLE_CONTROLLER].filter((n) =>
-    enabled.has(n)
-  );
-  if (instances === undefined && needInstances.length > 0) {
-    logger.warn("Skipped controllers: the cloud provider does not support instances", {
-      controllers: needInstances,
-    });
-  }
-  if (instances !== undefined && enabled.has(CLOUD_NODE_CONTROLLER)) {
-    controllers.push(
-      new CloudNodeController({
-        instances,
-        nodes: informers.nodes(),
-        writer: nodeWriter(CLOUD_NODE_CONTROLLER),
-        recorder: recorderFor(CLOUD_NODE_CONTROLLER),
-        workers: options.concurrentNodeSyncs,
-        statusUpdateWorkers: options.concurrentNodeStatusUpdates,
-        statusUpdateFrequencyMs: options.nodeStatusUpdateFrequencyMs,
-        registry: o.registry,
-        clock: o.clock,
-      }),
-    );
-  }
-  if (instances !== undefined && enabled.has(CLOUD_NODE_LIFECYCLE_CONTROLLER)) {
-    controllers.push(
-      new CloudNodeLifecycleController({
-        instances,
-        nodes: informers.nodes(),
-        writer: nodeWriter(CLOUD_NODE_LIFECYCLE_CONTROLLER),
-        recorder: recorderFor(CLOUD_NODE_LIFECYCLE_CONTROLLER),
-        periodMs: options.nodeMonitorPeriodMs,
-        clock: o.clock,
-      }),
-    );
-  }
-  if (enabled.has(SERVICE_LB_CONTROLLER)) {
-    const balancer = services.loadBalancer;
-    if (balancer === undefined) {
-      logger.error(
-        "Failed to start service controller: the cloud provider does not support external load balancers",
-      );
-    } else {
-      controllers.push(
-        new ServiceController({
-          balancer,
-          services: informers.services(),
-          nodes: informers.nodes(),
-          writer: o.writers?.services ?? coreV1ServiceWriter(kubeFor(SERVICE_LB_CONTROLLER).core),
-          recorder: recorderFor(SERVICE_LB_CONTROLLER),
-          clusterName: options.clusterName,
-          workers: options.concurrentServiceSyncs,
-          registry: o.registry,
-          clock: o.clock,
-        }),
-      );
-    }
-  }
-  if (enabled.has("node-route-controller")) {
-    logger.warn(
-      "Skipped node-route-controller: the cloud provider does not support routes; disable it with --controllers=*,-route",
-    );
-  }
-  return controllers;
 }
 
 /** Runs a provider loop until `ctx.signal` aborts, restarting it with backoff (1 s → 60 s) when it rejects. */

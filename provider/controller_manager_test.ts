@@ -1,21 +1,40 @@
 import assert from "node:assert/strict";
-import type { V1Node } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { FakeClock, settle } from "../util/clock.ts";
-import { runControllers, type RunControllersOptions, runProviderController } from "./controller_manager.ts";
-import { parseRunFlags } from "./flags.ts";
+import type { Controller, ControllerRunContext } from "./cloud.ts";
+import {
+  ControllerStops,
+  runControllers,
+  type RunControllersOptions,
+  runProviderController,
+} from "./controller_manager.ts";
 import { HealthChecks } from "./health.ts";
-import type { KubeClients } from "./kube/client.ts";
 import { captureLogs } from "../util/log.ts";
-import { FakeInformerFactory } from "./testing/fake_informer.ts";
-import { FakeProvider } from "./testing/fake_provider.ts";
-import { FakeNodeWriter, FakeServiceWriter } from "./testing/fake_writers.ts";
-import { RecordingRecorder } from "./testing/recording_recorder.ts";
 
-const UNINIT = { key: "node.cloudprovider.kubernetes.io/uninitialized", value: "true", effect: "NoSchedule" };
+/** A controller that, once stopped, finishes its work in hand within `workMs` unless told to abandon it. */
+class SlowController implements Controller {
+  started = 0;
+  finished = 0;
+  abandoned = 0;
+  constructor(readonly name: string, readonly workMs = 0) {}
 
-function setup(args: string[], provider = new FakeProvider()) {
-  const informers = new FakeInformerFactory();
+  async run({ signal, syncSignal }: ControllerRunContext): Promise<void> {
+    this.started++;
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    const done = await new Promise<boolean>((resolve) => {
+      if (syncSignal.aborted) return resolve(false);
+      const timer = setTimeout(() => resolve(true), this.workMs);
+      syncSignal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve(false);
+      }, { once: true });
+    });
+    if (done) this.finished++;
+    else this.abandoned++;
+  }
+}
+
+function setup(o: Partial<RunControllersOptions> & { hardSignal?: AbortSignal } = {}) {
   const registry = new Registry();
   const health = {
     healthz: new HealthChecks("healthz"),
@@ -23,120 +42,84 @@ function setup(args: string[], provider = new FakeProvider()) {
     readyz: new HealthChecks("readyz"),
   };
   const stop = new AbortController();
-  const options: RunControllersOptions = {
-    provider,
-    options: parseRunFlags(args),
-    kube: {} as KubeClients,
-    informers,
-    recorder: new RecordingRecorder(),
-    registry,
-    health,
-    signal: stop.signal,
-    writers: {
-      nodes: new FakeNodeWriter(informers.nodeInformer),
-      services: new FakeServiceWriter(informers.serviceInformer),
-    },
-  };
-  return { provider, informers, registry, health, stop, options };
+  const stops = new ControllerStops(stop.signal, o.hardSignal);
+  const run = () => runControllers({ controllers: [], registry, health, stops, ...o });
+  return { registry, health, stop, stops, run };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (condition()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
+const gauge = (name: string, value: number) =>
+  new RegExp(`running_managed_controllers\\{name="${name}",manager="cloud-controller-manager"\\} ${value}`);
 
-Deno.test("runControllers() initializes the provider, starts the selected controllers with health pings and metrics", async () => {
+Deno.test("runControllers() gives every controller a health ping and the running gauge, removed after a stop", async () => {
   await using logs = await captureLogs();
-  const t = setup(["--controllers=*"]);
-  t.provider.setInstance("n1", { region: "da" });
-  t.informers.nodeInformer.upsert({ metadata: { name: "n1" }, spec: { taints: [UNINIT] } } as V1Node);
-  const done = runControllers(t.options);
-  await until(() => t.informers.nodeInformer.get("n1")?.spec?.providerID === "fake://n1", "node init");
-  assert.equal(t.provider.callsOf("initialize").length, 1);
-  assert.ok(t.provider.initContext?.metrics === t.registry);
-  assert.deepEqual(t.health.healthz.names(), [
-    "ping",
-    "cloud-node-controller",
-    "cloud-node-lifecycle-controller",
-    "service-lb-controller",
-  ]);
+  const node = new SlowController("cloud-node-controller");
+  const loop = new SlowController("bgp-node-controller");
+  const t = setup({ controllers: [node], providerControllers: [loop] });
+  const done = t.run();
+  await settle();
+  assert.deepEqual([node.started, loop.started], [1, 1]);
+  assert.deepEqual(t.health.healthz.names(), ["ping", "cloud-node-controller", "bgp-node-controller"]);
   const metrics = await t.registry.metrics();
-  assert.match(
-    metrics,
-    /running_managed_controllers\{name="service-lb-controller",manager="cloud-controller-manager"\} 1/,
-  );
-  assert.match(logs.text(), /Skipped node-route-controller: the cloud provider does not support routes/);
+  assert.match(metrics, gauge("cloud-node-controller", 1));
+  assert.match(metrics, gauge("bgp-node-controller", 1));
   t.stop.abort();
   await done;
   assert.deepEqual(t.health.healthz.names(), ["ping"], "pings removed after stop");
-  assert.match(
-    await t.registry.metrics(),
-    /running_managed_controllers\{name="service-lb-controller",manager="cloud-controller-manager"\} 0/,
-  );
+  assert.match(await t.registry.metrics(), gauge("cloud-node-controller", 0));
+  assert.match(await t.registry.metrics(), gauge("bgp-node-controller", 0));
+  const messages = logs.records().map((r) => `${r.msg} ${r.controller ?? ""}`.trim());
+  assert.deepEqual(messages, [
+    "Starting controller cloud-node-controller",
+    "Starting provider controller bgp-node-controller",
+    "Stopping controllers; waiting for in-flight work",
+    "Stopped controller cloud-node-controller",
+  ]);
 });
 
-Deno.test("runControllers() starts only what --controllers selects, and skips the service controller without LB support", async () => {
+Deno.test("runControllers() lets in-flight work finish on a graceful stop", async () => {
+  const slow = new SlowController("cloud-node-controller", 100);
+  const t = setup({ controllers: [slow] });
+  const done = t.run();
+  await settle();
+  t.stop.abort();
+  await done;
+  assert.deepEqual([slow.finished, slow.abandoned], [1, 0]);
+});
+
+Deno.test("runControllers() abandons in-flight work after the shutdown timeout", async () => {
   await using logs = await captureLogs();
-  const t = setup(["--controllers=service,cloud-node-lifecycle"], new FakeProvider({ loadBalancer: false }));
-  const done = runControllers(t.options);
-  await until(() => t.health.healthz.names().length > 1, "controllers started");
-  assert.deepEqual(t.health.healthz.names(), ["ping", "cloud-node-lifecycle-controller"]);
-  assert.match(
-    logs.text(),
-    /Failed to start service controller: the cloud provider does not support external load balancers/,
-  );
-  assert.doesNotMatch(logs.text(), /node-route-controller/);
-  t.stop.abort();
-  await done;
-});
-
-Deno.test("runControllers() fails when the provider cannot initialize", async () => {
-  const t = setup([]);
-  t.provider.fail("initialize", new Error("bad API key"));
-  await assert.rejects(runControllers(t.options), /Cannot initialize cloud provider 'fake': bad API key/);
-});
-
-Deno.test("runControllers() adds provider health checks to /readyz", async () => {
-  const provider = new FakeProvider({
-    healthChecks: [{ name: "fake-api", check: () => Promise.reject(new Error("down")) }],
-  });
-  const t = setup(["--controllers=-route"], provider);
-  const done = runControllers(t.options);
-  await until(() => t.health.readyz.names().includes("fake-api"), "readyz check");
-  assert.equal((await t.health.readyz.run()).status, 500);
-  t.stop.abort();
-  await done;
-  assert.deepEqual(t.health.readyz.names(), ["ping"]);
-});
-
-Deno.test("runControllers() lets in-flight reconciles finish on a graceful stop", async () => {
-  const t = setup(["--controllers=cloud-node"]);
-  t.provider.setInstance("n1", {});
-  t.provider.state.latencyMs = 150;
-  t.informers.nodeInformer.upsert({ metadata: { name: "n1" }, spec: { taints: [UNINIT] } } as V1Node);
-  const done = runControllers(t.options);
-  await until(() => t.provider.callsOf("instanceMetadata").length > 0, "sync started");
-  t.stop.abort();
-  await done;
-  assert.equal(t.informers.nodeInformer.get("n1")?.spec?.providerID, "fake://n1", "in-flight init completed");
-});
-
-Deno.test("runControllers() abandons in-flight work on a hard stop", async () => {
-  const t = setup(["--controllers=cloud-node"]);
-  t.provider.setInstance("n1", {});
-  t.provider.state.latencyMs = 300;
-  t.informers.nodeInformer.upsert({ metadata: { name: "n1" }, spec: { taints: [UNINIT] } } as V1Node);
-  const hard = new AbortController();
-  const done = runControllers({ ...t.options, hardSignal: hard.signal, shutdownTimeoutMs: 50 });
-  await until(() => t.provider.callsOf("instanceMetadata").length > 0, "sync started");
+  const slow = new SlowController("cloud-node-controller", 5_000);
+  const t = setup({ controllers: [slow], shutdownTimeoutMs: 50 });
+  const done = t.run();
+  await settle();
   const start = Date.now();
-  hard.abort();
+  t.stop.abort();
   await done;
-  assert.ok(Date.now() - start < 250, "did not wait for the slow provider call");
-  await new Promise((r) => setTimeout(r, 400)); // let the abandoned call settle before the test ends
+  assert.ok(Date.now() - start < 1_000, "did not wait for the slow work");
+  assert.match(logs.text(), /Abandoned in-flight work after the shutdown timeout/);
+  await settle();
+  assert.deepEqual([slow.finished, slow.abandoned], [0, 1]);
+});
+
+Deno.test("runControllers() abandons in-flight work at once on a hard stop (lost lease)", async () => {
+  const slow = new SlowController("cloud-node-controller", 5_000);
+  const hard = new AbortController();
+  const t = setup({ controllers: [slow], hardSignal: hard.signal });
+  const done = t.run();
+  await settle();
+  hard.abort(new Error("lost"));
+  await done;
+  assert.equal(t.stops.signal.aborted, true);
+  assert.deepEqual([slow.finished, slow.abandoned], [0, 1]);
+});
+
+Deno.test("runControllers() stops every controller and rejects when a framework controller fails", async () => {
+  const other = new SlowController("cloud-node-lifecycle-controller");
+  const failing: Controller = { name: "cloud-node-controller", run: () => Promise.reject(new Error("boom")) };
+  const t = setup({ controllers: [failing, other] });
+  await assert.rejects(t.run(), /Controller 'cloud-node-controller' failed: boom/);
+  assert.equal(t.stops.signal.aborted, true);
+  assert.equal(other.finished, 1, "the others were stopped gracefully");
 });
 
 Deno.test("runProviderController() restarts a failing loop with growing backoff until stopped", async () => {
@@ -161,43 +144,4 @@ Deno.test("runProviderController() restarts a failing loop with growing backoff 
   assert.deepEqual(starts, [0, 1_000, 3_000, 7_000]);
   stop.abort();
   await done;
-});
-
-Deno.test("runControllers() gives each controller a Kubernetes client of its own (kubeFor), as upstream does", async () => {
-  await using _logs = await captureLogs();
-  const t = setup(["--controllers=*"]);
-  const writes: string[] = [];
-  const clientFor = (name: string) =>
-    ({
-      core: new Proxy({}, {
-        get: (_target, method) => (request: { name: string }) => {
-          writes.push(`${name} ${String(method)} ${request.name}`);
-          return Promise.resolve({ metadata: { name: request.name, resourceVersion: "2" } });
-        },
-      }),
-    }) as unknown as KubeClients;
-  const asked: string[] = [];
-  t.provider.setInstance("n1", { region: "da" });
-  t.informers.nodeInformer.upsert({ metadata: { name: "n1" }, spec: { taints: [UNINIT] } } as V1Node);
-  const done = runControllers({
-    ...t.options,
-    writers: undefined,
-    kubeFor: (name) => {
-      asked.push(name);
-      return clientFor(name);
-    },
-  });
-  await until(() => writes.some((w) => w.endsWith("patchNode n1")), "the node's initialization patch");
-  t.stop.abort();
-  await done;
-  assert.deepEqual(asked, [
-    "cloud-node-controller",
-    "cloud-node-lifecycle-controller",
-    "service-lb-controller",
-  ]);
-  assert.deepEqual(
-    writes.filter((w) => w.endsWith(" n1")),
-    ["cloud-node-controller patchNode n1"],
-    "node initialization writes through the node controller's own client",
-  );
 });

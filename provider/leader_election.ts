@@ -13,7 +13,7 @@
  * ```ts
  * const elector = new LeaderElector({ lock: leaseLock(kube, { namespace: "kube-system", name: LEASE_NAME }) });
  * await elector.acquire(signal);          // resolves once leading; renews in the background
- * runControllers({ hardSignal: elector.lost });
+ * using stops = new ControllerStops(signal, elector.lost); // the controllers stop at once when it is lost
  * await elector.release();                // on SIGTERM, after the controllers stopped
  * ```
  *

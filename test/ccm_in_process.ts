@@ -1,11 +1,11 @@
 /**
- * Runs the framework (`startControllers`, as `ccm run` does) in this process against a test cluster, with a
+ * Runs the framework (`runFramework`, as `ccm run` does) in this process against a test cluster, with a
  * {@linkcode FakeProvider} behind the provider interfaces.
  *
  * @module
  */
 import type { CoreV1Event } from "@kubernetes/client-node";
-import { startControllers } from "../provider/app.ts";
+import { runFramework } from "../provider/app.ts";
 import { parseRunFlags } from "../provider/flags.ts";
 import { FakeProvider } from "../provider/testing/fake_provider.ts";
 import type { TestCluster } from "./harness/mod.ts";
@@ -34,7 +34,7 @@ export function startInProcessCcm(
 ): InProcessCcm {
   const provider = options.provider ?? new FakeProvider();
   const abort = new AbortController();
-  const done = startControllers({
+  const done = runFramework({
     provider,
     options: parseRunFlags([
       `--kubeconfig=${cluster.kubeconfigPath}`,
