@@ -5,7 +5,7 @@
  * @module
  */
 import { parseGoBool } from "../util/go_bool.ts";
-import { LBAAS_LOCATIONS } from "./loadbalancers/emlb/locations.ts";
+import { LBAAS_LOCATIONS } from "./emlb/locations.ts";
 
 /** MetalLB's default namespace and ConfigMap name (upstream defaults). */
 export const METALLB_DEFAULT_NAMESPACE = "metallb-system";

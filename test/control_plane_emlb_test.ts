@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { PATHS } from "../fake_api/app.ts";
 import { TEST_API_KEY, TEST_PROJECT_ID } from "../fake_api/testing.ts";
-import { createLbaasClient } from "../metal/loadbalancers/emlb/client_factory.ts";
-import { LBAAS_PROVIDER_ID, locationIdFor } from "../metal/loadbalancers/emlb/locations.ts";
+import { createLbaasClient } from "../metal/emlb/client_factory.ts";
+import { LBAAS_PROVIDER_ID, locationIdFor } from "../metal/emlb/locations.ts";
 import { patchOptions } from "../provider/kube/patch.ts";
 import { NODES, startScene } from "./control_plane_support.ts";
 import { waitFor } from "./harness/mod.ts";

@@ -14,7 +14,7 @@ import {
   createEMLBImplementation,
   LOAD_BALANCER_ID_ANNOTATION,
   LOAD_BALANCER_METRO_ANNOTATION,
-} from "../metal/loadbalancers/emlb/emlb.ts";
+} from "../metal/loadbalancers/emlb.ts";
 import { createNode, createService, startTestCluster } from "./harness/mod.ts";
 
 const LB_NAME = "usage=cloud-provider-equinix-metal-auto:service=d2ViCg==:cluster=test-cluster";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { RecordingRecorder } from "../provider/testing/recording_recorder.ts";
-import type { BgpNodePeer } from "../metal/loadbalancers/implementation.ts";
+import type { BgpNodePeer } from "../metal/bgp/peer.ts";
 import { emptyConfigFile, parseConfigFile, type Peer } from "../metal/loadbalancers/metallb/config_file.ts";
 import { createMetalLBConfigMapImplementation } from "../metal/loadbalancers/metallb/configmap.ts";
 import { createService, ensureNamespace, startTestCluster } from "./harness/mod.ts";

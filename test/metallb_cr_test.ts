@@ -8,7 +8,7 @@ import type { V1Node, V1Service } from "@kubernetes/client-node";
 import type { KubeClients } from "../provider/kube/client.ts";
 import { patchOptions } from "../provider/kube/patch.ts";
 import { RecordingRecorder } from "../provider/testing/recording_recorder.ts";
-import type { BgpNodePeer } from "../metal/loadbalancers/implementation.ts";
+import type { BgpNodePeer } from "../metal/bgp/peer.ts";
 import { createMetalLBCRImplementation } from "../metal/loadbalancers/metallb/cr.ts";
 import { applyCRDs, createService, ensureNamespace, startTestCluster, waitFor } from "./harness/mod.ts";
 import { metalLbCrds } from "./metallb_real.ts";

@@ -27,7 +27,7 @@ import { maskSecrets } from "../../util/log.ts";
 import type { MetalClient, RequestPriority } from "../api/client.ts";
 import { isInvalidWith } from "../api/errors.ts";
 import type { BgpNeighbor, Device } from "../api/types.ts";
-import type { BgpNodePeer } from "../loadbalancers/implementation.ts";
+import type { BgpNodePeer } from "./peer.ts";
 import { deviceIdFromProviderId } from "../provider_id.ts";
 import {
   annotationPatch,

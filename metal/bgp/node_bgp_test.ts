@@ -5,7 +5,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import { FakeInformer, FakeNodeWriter, RecordingRecorder } from "../../provider/testing/mod.ts";
 import type { MetalClient } from "../api/client.ts";
 import { InstantClock } from "../api/testing.ts";
-import { makeNode, simulatedMetal } from "../loadbalancers/testing.ts";
+import { makeNode, simulatedMetal } from "../testing.ts";
 import type { AnnotationTemplates } from "./annotations.ts";
 import { BGP_NODE_EVENT_REASONS, BgpNodeError, BgpNodeManager, privateNetworkOf } from "./node_bgp.ts";
 import { ensureProjectBgp } from "./project.ts";

@@ -4,7 +4,7 @@ import { FakeClock, settle } from "../../util/clock.ts";
 import { RetryError } from "../../provider/mod.ts";
 import { parseLabelSelector } from "../../util/label_selector.ts";
 import { FakeInformer, FakeNodeWriter, RecordingRecorder } from "../../provider/testing/mod.ts";
-import { makeNode, simulatedMetal } from "../loadbalancers/testing.ts";
+import { makeNode, simulatedMetal } from "../testing.ts";
 import type { AnnotationTemplates } from "./annotations.ts";
 import { BgpNodeController } from "./node_controller.ts";
 import { BgpNodeManager } from "./node_bgp.ts";

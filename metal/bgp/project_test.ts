@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, rejects } from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { captureLogs } from "../../util/log.ts";
-import { simulatedMetal } from "../loadbalancers/testing.ts";
+import { simulatedMetal } from "../testing.ts";
 import { ensureProjectBgp } from "./project.ts";
 
 const logger = getLogger(["ccm", "metal", "bgp"]);

@@ -11,9 +11,9 @@ import { FakeInformerFactory, RecordingRecorder } from "../../provider/testing/m
 import { PATHS } from "../../fake_api/app.ts";
 import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID } from "../../fake_api/testing.ts";
 import { captureLogs } from "../../util/log.ts";
-import { LBAAS_PROVIDER_ID, locationIdFor } from "../loadbalancers/emlb/locations.ts";
+import { LBAAS_PROVIDER_ID, locationIdFor } from "../emlb/locations.ts";
 import { ControlPlaneEndpointController, type ControlPlaneTiming } from "./controller.ts";
-import { createLbaasClient } from "../loadbalancers/emlb/client_factory.ts";
+import { createLbaasClient } from "../emlb/client_factory.ts";
 import type { ControlPlaneLbaas } from "./load_balancer_pool.ts";
 import { CONTROL_PLANE_METRIC_NAMES } from "./metrics.ts";
 import { FakeControlPlaneKube, FakeEipMetal, FakeProber } from "./testing.ts";

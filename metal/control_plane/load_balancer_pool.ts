@@ -7,14 +7,8 @@
  *
  * @module
  */
-import type { LbaasClient } from "../loadbalancers/emlb/lbaas_client.ts";
-import {
-  originNameFor,
-  planOrigins,
-  poolNameFor,
-  portNameFor,
-  type Target,
-} from "../loadbalancers/emlb/plan.ts";
+import type { LbaasClient } from "../emlb/lbaas_client.ts";
+import { originNameFor, planOrigins, poolNameFor, portNameFor, type Target } from "../emlb/plan.ts";
 
 /** The LBaaS calls this module makes. */
 export type ControlPlaneLbaas = Pick<

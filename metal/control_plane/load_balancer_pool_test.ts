@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { PATHS } from "../../fake_api/app.ts";
 import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID, type TestApi } from "../../fake_api/testing.ts";
-import { LBAAS_PROVIDER_ID, locationIdFor } from "../loadbalancers/emlb/locations.ts";
-import { createLbaasClient } from "../loadbalancers/emlb/client_factory.ts";
+import { LBAAS_PROVIDER_ID, locationIdFor } from "../emlb/locations.ts";
+import { createLbaasClient } from "../emlb/client_factory.ts";
 import { syncControlPlanePool } from "./load_balancer_pool.ts";
 
 async function setup() {

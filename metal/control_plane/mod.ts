@@ -13,7 +13,7 @@ import { ControlPlaneEndpointController, type ControlPlaneTiming } from "./contr
 import type { EipMetal } from "./eip_manager.ts";
 import type { HealthProber } from "./health_probe.ts";
 import { kubeControlPlaneWriter } from "./kube_writer.ts";
-import { createLbaasClient } from "../loadbalancers/emlb/client_factory.ts";
+import { createLbaasClient } from "../emlb/client_factory.ts";
 import type { ControlPlaneLbaas } from "./load_balancer_pool.ts";
 
 export {

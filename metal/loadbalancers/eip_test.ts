@@ -4,7 +4,7 @@ import { InstantClock } from "../api/testing.ts";
 import type { IpReservation, IpReservationRequest } from "../api/types.ts";
 import { eipLocation, ElasticIps, LATE_RESERVE_RECHECK_MS, LATE_RESERVE_WINDOW_MS } from "./eip.ts";
 import { ReservationCache } from "./reservation_cache.ts";
-import { makeService } from "./testing.ts";
+import { makeService } from "../testing.ts";
 import { FakeClock } from "../../util/clock.ts";
 import { RecordingRecorder } from "../../provider/testing/mod.ts";
 

@@ -11,7 +11,7 @@ import type { EventRecorder } from "../../provider/mod.ts";
 import type { KubeClients } from "../../provider/kube/mod.ts";
 import type { LoadBalancerConfig } from "../load_balancer_config.ts";
 import { createEmptyImplementation } from "./empty.ts";
-import { createEMLBImplementation } from "./emlb/emlb.ts";
+import { createEMLBImplementation } from "./emlb.ts";
 import type { LoadBalancerImplementation } from "./implementation.ts";
 import { createKubeVipImplementation } from "./kube_vip.ts";
 import { createMetalLBConfigMapImplementation } from "./metallb/configmap.ts";

@@ -3,7 +3,7 @@ import { ApiException } from "@kubernetes/client-node";
 import type { KubeClients } from "../../provider/kube/mod.ts";
 import { parseLoadBalancerSetting } from "../load_balancer_config.ts";
 import { createLoadBalancerImplementation, exposureModeOf, usesBgp } from "./factory.ts";
-import { makeService } from "./testing.ts";
+import { makeService } from "../testing.ts";
 
 /** Kubernetes clients that record MetalLB and Secret writes (no objects exist). */
 function recordingKube() {

@@ -7,22 +7,7 @@
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
 import type { LoadBalancerLookup } from "../../provider/mod.ts";
-
-/** BGP peering data of one node, read from the device's BGP neighbours (upstream `loadbalancers.Node`). */
-export interface BgpNodePeer {
-  /** Kubernetes Node name. */
-  nodeName: string;
-  /** The device's private IPv4 the sessions are sourced from (`customer_ip`). */
-  sourceIP: string;
-  /** Our side's ASN (`customer_as`). */
-  localASN: number;
-  /** The Equinix routers' ASN (`peer_as`). */
-  peerASN: number;
-  /** The Equinix router addresses (`peer_ips`), sorted. */
-  peerIPs: string[];
-  /** BGP MD5 password; empty when none. A secret: never log it. */
-  password: string;
-}
+import type { BgpNodePeer } from "../bgp/peer.ts";
 
 /** Input to {@linkcode LoadBalancerImplementation.addService}. */
 export interface AddServiceRequest {

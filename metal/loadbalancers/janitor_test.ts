@@ -8,7 +8,7 @@ import type { LoadBalancerImplementation } from "./implementation.ts";
 import { LoadBalancerJanitor } from "./janitor.ts";
 import { ReservationCache } from "./reservation_cache.ts";
 import { serviceTags } from "./tags.ts";
-import { makeNode, makeService, simulatedMetal } from "./testing.ts";
+import { makeNode, makeService, simulatedMetal } from "../testing.ts";
 
 const CLUSTER = "uid-cluster";
 const INTERVAL = 60_000;

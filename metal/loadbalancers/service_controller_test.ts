@@ -20,7 +20,8 @@ import { ReservationCache } from "./reservation_cache.ts";
 import { KUBE_VIP_IPS_ANNOTATION } from "./service_ip.ts";
 import { MetalLoadBalancer } from "./service_lb.ts";
 import { serviceTags } from "./tags.ts";
-import { FakeServicePatcher, makeNode, makeService, simulatedMetal } from "./testing.ts";
+import { makeNode, makeService, simulatedMetal } from "../testing.ts";
+import { FakeServicePatcher } from "./testing.ts";
 
 const CLUSTER = "uid-cluster";
 

@@ -9,7 +9,7 @@ import {
   resolveServiceIp,
   unexposePatch,
 } from "./service_ip.ts";
-import { makeService } from "./testing.ts";
+import { makeService } from "../testing.ts";
 
 const r1 = { id: "r1", address: "147.75.1.1", cidr: 32, tags: [] } as unknown as IpReservation;
 const r2 = { id: "r2", address: "147.75.1.2", cidr: 32, tags: [] } as unknown as IpReservation;

@@ -40,7 +40,8 @@ import type { IpReservation } from "../api/types.ts";
 import type { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { isExternalControlPlaneService } from "../control_plane/names.ts";
 import { EIP_EVENT_REASONS, type ElasticIps } from "./eip.ts";
-import type { BgpNodePeer, LoadBalancerImplementation } from "./implementation.ts";
+import type { BgpNodePeer } from "../bgp/peer.ts";
+import type { LoadBalancerImplementation } from "./implementation.ts";
 import {
   exposePatch,
   type ExposureMode,

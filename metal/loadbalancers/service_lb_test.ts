@@ -19,7 +19,8 @@ import { type ExposureMode, KUBE_VIP_IPS_ANNOTATION, METALLB_POOL_ANNOTATION } f
 import { EXTERNAL_SERVICE_NAME, EXTERNAL_SERVICE_NAMESPACE } from "../control_plane/names.ts";
 import { MetalLoadBalancer } from "./service_lb.ts";
 import { serviceTags, USAGE_TAG } from "./tags.ts";
-import { FakeServicePatcher, makeNode, makeService, simulatedMetal } from "./testing.ts";
+import { makeNode, makeService, simulatedMetal } from "../testing.ts";
+import { FakeServicePatcher } from "./testing.ts";
 
 const CLUSTER = "cluster-uid-1";
 const templates: AnnotationTemplates = {

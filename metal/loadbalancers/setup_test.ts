@@ -7,7 +7,7 @@ import { apiError, FakeInformerFactory, RecordingRecorder } from "../../provider
 import { TEST_API_KEY } from "../../fake_api/testing.ts";
 import { createMetalCloud, loadMetalConfig, MetalCloud } from "../mod.ts";
 import { MetalLoadBalancer } from "./service_lb.ts";
-import { simulatedMetal } from "./testing.ts";
+import { simulatedMetal } from "../testing.ts";
 
 const logger = getLogger(["ccm", "equinixmetal"]);
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { BgpNodePeer } from "../implementation.ts";
+import type { BgpNodePeer } from "../../bgp/peer.ts";
 import {
   addressPoolEqual,
   addressPoolEqualIgnoreName,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { BgpNodePeer } from "../implementation.ts";
+import type { BgpNodePeer } from "../../bgp/peer.ts";
 import type { ConfigFile, Peer } from "./config_file.ts";
 import {
   addAddressPool,

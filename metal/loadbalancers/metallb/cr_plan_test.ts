@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { BgpNodePeer } from "../implementation.ts";
+import type { BgpNodePeer } from "../../bgp/peer.ts";
 import type { BGPAdvertisement, BGPPeer, IPAddressPool } from "./cr_objects.ts";
 import { poolName, servicesOfPool } from "./cr_objects.ts";
 import {

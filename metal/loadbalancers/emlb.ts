@@ -14,18 +14,18 @@
 import type { V1LoadBalancerStatus, V1Service } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
-import type { Clock } from "../../../util/clock.ts";
-import type { EventRecorder, LoadBalancerLookup } from "../../../provider/mod.ts";
-import { isNotFound, type KubeClients, kubeErrorMessage, patchOptions } from "../../../provider/kube/mod.ts";
+import type { Clock } from "../../util/clock.ts";
+import type { EventRecorder, LoadBalancerLookup } from "../../provider/mod.ts";
+import { isNotFound, type KubeClients, kubeErrorMessage, patchOptions } from "../../provider/kube/mod.ts";
 import type {
   AddServiceRequest,
   LoadBalancerImplementation,
   RemoveServiceRequest,
   UpdateServiceRequest,
-} from "../implementation.ts";
-import { createLbaasClient } from "./client_factory.ts";
-import { isLbaasNotFound, type LbaasClient, LbaasError, type LoadBalancer } from "./lbaas_client.ts";
-import { LBAAS_PROVIDER_ID, locationIdFor, UnknownMetroError } from "./locations.ts";
+} from "./implementation.ts";
+import { createLbaasClient } from "../emlb/client_factory.ts";
+import { isLbaasNotFound, type LbaasClient, LbaasError, type LoadBalancer } from "../emlb/lbaas_client.ts";
+import { LBAAS_PROVIDER_ID, locationIdFor, UnknownMetroError } from "../emlb/locations.ts";
 import {
   desiredPorts,
   originNameFor,
@@ -34,8 +34,8 @@ import {
   poolNameFor,
   portNameFor,
   type Target,
-} from "./plan.ts";
-import { TokenExchangeError } from "./token_source.ts";
+} from "../emlb/plan.ts";
+import { TokenExchangeError } from "../emlb/token_source.ts";
 
 /** Service annotation holding the load balancer id (read and written). */
 export const LOAD_BALANCER_ID_ANNOTATION = "equinix.com/loadbalancerID";

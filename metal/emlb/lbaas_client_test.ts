@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, settle } from "../../../util/clock.ts";
+import { FakeClock, settle } from "../../util/clock.ts";
 import { isLbaasNotFound, LbaasClient, LbaasError } from "./lbaas_client.ts";
 import type { TokenProvider } from "./token_source.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, settle } from "../../../util/clock.ts";
+import { FakeClock, settle } from "../../util/clock.ts";
 import { ExchangeTokenSource, expiryOf, TokenExchangeError } from "./token_source.ts";
 
 const URL = "http://iam.test/api-keys/exchange";

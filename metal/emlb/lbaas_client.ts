@@ -7,8 +7,8 @@
  * @module
  */
 import { z } from "zod";
-import { type Clock, systemClock } from "../../../util/clock.ts";
-import { backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs, type RetryPolicy } from "../../api/retry.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
+import { backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs, type RetryPolicy } from "../api/retry.ts";
 import type { TokenProvider } from "./token_source.ts";
 
 const portSchema = z.looseObject({

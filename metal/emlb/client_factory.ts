@@ -6,7 +6,7 @@
  * @module
  */
 import type { Registry } from "prom-client";
-import type { Clock } from "../../../util/clock.ts";
+import type { Clock } from "../../util/clock.ts";
 import { LbaasClient } from "./lbaas_client.ts";
 import { DEFAULT_LBAAS_URL, DEFAULT_TOKEN_EXCHANGE_URL } from "./locations.ts";
 import { emlbMetrics } from "./metrics.ts";

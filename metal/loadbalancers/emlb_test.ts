@@ -5,18 +5,18 @@
 import assert from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import { PATHS } from "../../../fake_api/app.ts";
-import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID, type TestApi } from "../../../fake_api/testing.ts";
-import type { KubeClients } from "../../../provider/kube/mod.ts";
-import { RecordingRecorder } from "../../../provider/testing/mod.ts";
+import { PATHS } from "../../fake_api/app.ts";
+import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID, type TestApi } from "../../fake_api/testing.ts";
+import type { KubeClients } from "../../provider/kube/mod.ts";
+import { RecordingRecorder } from "../../provider/testing/mod.ts";
 import {
   createEMLBImplementation,
   type EMLBOptions,
   LOAD_BALANCER_ID_ANNOTATION,
   LOAD_BALANCER_METRO_ANNOTATION,
 } from "./emlb.ts";
-import { LbaasClient } from "./lbaas_client.ts";
-import { ExchangeTokenSource } from "./token_source.ts";
+import { LbaasClient } from "../emlb/lbaas_client.ts";
+import { ExchangeTokenSource } from "../emlb/token_source.ts";
 
 const BASE = "http://fake.test";
 const LB_NAME = "usage=cloud-provider-equinix-metal-auto:service=abc=:cluster=uid-1";

@@ -7,8 +7,8 @@
  * @module
  */
 import { z } from "zod";
-import { type Clock, systemClock } from "../../../util/clock.ts";
-import { backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs } from "../../api/retry.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
+import { backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs } from "../api/retry.ts";
 
 /** Gives the `Authorization` header value for LBaaS calls. */
 export interface TokenProvider {
