@@ -1,10 +1,13 @@
 /**
  * The load balancer setting (`METAL_LOAD_BALANCER` / `loadbalancer`): `<type>://<host>/<path>?<query>`, parsed
  * into a typed choice. Upstream ignores the host, which is why the documented forms use three slashes.
+ * {@linkcode loadBalancerModeOf} says once what the choice means for the rest of the provider (implementation,
+ * elastic IPs and BGP, exposure, peers); nothing else interprets the setting.
  *
  * @module
  */
 import { parseGoBool } from "../util/go_bool.ts";
+import type { ExposureMode } from "./loadbalancers/service_ip.ts";
 import { LBAAS_LOCATIONS } from "./emlb/locations.ts";
 
 /** MetalLB's default namespace and ConfigMap name (upstream defaults). */
@@ -26,6 +29,68 @@ export type LoadBalancerConfig =
   | { readonly kind: "metallb-crd"; readonly namespace: string }
   /** `emlb:///<metro>`: Equinix Metal Load Balancer as a Service in that metro. */
   | { readonly kind: "emlb"; readonly metro: string };
+
+/** A setting that turns load balancers on: it names the implementation and carries its parameters. */
+export type EnabledLoadBalancerConfig = Exclude<LoadBalancerConfig, { readonly kind: "disabled" }>;
+
+/** The implementations that announce elastic IPs with BGP (all but EMLB). */
+export type ElasticIpLoadBalancerConfig = Exclude<EnabledLoadBalancerConfig, { readonly kind: "emlb" }>;
+
+/** The EMLB setting. */
+export type EmlbLoadBalancerConfig = Extract<EnabledLoadBalancerConfig, { readonly kind: "emlb" }>;
+
+/** What an enabled load balancer setting means for the provider; see {@linkcode loadBalancerModeOf}. */
+export type LoadBalancerMode =
+  /**
+   * Elastic IPs announced with BGP (kube-vip, empty, MetalLB): the CCM reserves an elastic IP per Service,
+   * ensures BGP on the project, and the BGP node controller keeps the nodes' sessions and annotations.
+   */
+  | {
+    readonly kind: "elastic-ip";
+    /** The implementation and its parameters. */
+    readonly implementation: ElasticIpLoadBalancerConfig;
+    /** How the Service's address is made visible to the announcer (see `loadbalancers/service_ip.ts`). */
+    readonly exposure: ExposureMode;
+    /**
+     * Whether a Service sync sets up BGP on the selected nodes and hands their peers to the implementation
+     * (MetalLB). kube-vip and empty read the Node annotations the BGP node controller keeps instead, so their
+     * Services get an address while new nodes are still being set up.
+     */
+    readonly peers: boolean;
+  }
+  /** Equinix Metal Load Balancers: the implementation owns the address; no elastic IPs, no BGP. */
+  | {
+    readonly kind: "emlb";
+    readonly implementation: EmlbLoadBalancerConfig;
+  };
+
+/**
+ * What a load balancer setting means for the provider, or `undefined` when load balancers are disabled.
+ *
+ * @example
+ * ```ts
+ * loadBalancerModeOf(parseLoadBalancerSetting("kube-vip://"));
+ * // { kind: "elastic-ip", implementation: { kind: "kube-vip" }, exposure: "kube-vip", peers: false }
+ * ```
+ *
+ * @param config The parsed setting.
+ * @returns The mode, or `undefined` for `""`.
+ */
+export function loadBalancerModeOf(config: LoadBalancerConfig): LoadBalancerMode | undefined {
+  switch (config.kind) {
+    case "disabled":
+      return undefined;
+    case "kube-vip":
+      return { kind: "elastic-ip", implementation: config, exposure: "kube-vip", peers: false };
+    case "empty":
+      return { kind: "elastic-ip", implementation: config, exposure: "none", peers: false };
+    case "metallb-configmap":
+    case "metallb-crd":
+      return { kind: "elastic-ip", implementation: config, exposure: config.kind, peers: true };
+    case "emlb":
+      return { kind: "emlb", implementation: config };
+  }
+}
 
 /** The accepted forms, for error messages and documentation. */
 export const LOAD_BALANCER_FORMS = [

@@ -2,6 +2,8 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import {
   formatLoadBalancerSetting,
   type LoadBalancerConfig,
+  type LoadBalancerMode,
+  loadBalancerModeOf,
   parseLoadBalancerSetting,
 } from "./load_balancer_config.ts";
 
@@ -87,4 +89,33 @@ Deno.test("formatLoadBalancerSetting() gives a canonical setting that parses bac
     formatLoadBalancerSetting({ kind: "metallb-crd", namespace: "x" }),
     "metallb:///x?crdConfiguration=true",
   );
+});
+
+Deno.test("loadBalancerModeOf() says what each setting means: elastic IPs with BGP, exposure, peers; or EMLB", () => {
+  const cases: [string, LoadBalancerMode | undefined][] = [
+    ["", undefined],
+    ["kube-vip://", {
+      kind: "elastic-ip",
+      implementation: { kind: "kube-vip" },
+      exposure: "kube-vip",
+      peers: false,
+    }],
+    ["empty://", { kind: "elastic-ip", implementation: { kind: "empty" }, exposure: "none", peers: false }],
+    ["metallb:///lb/cm", {
+      kind: "elastic-ip",
+      implementation: { kind: "metallb-configmap", namespace: "lb", configMapName: "cm" },
+      exposure: "metallb-configmap",
+      peers: true,
+    }],
+    ["metallb:///lb?crdConfiguration=true", {
+      kind: "elastic-ip",
+      implementation: { kind: "metallb-crd", namespace: "lb" },
+      exposure: "metallb-crd",
+      peers: true,
+    }],
+    ["emlb:///da", { kind: "emlb", implementation: { kind: "emlb", metro: "da" } }],
+  ];
+  for (const [text, mode] of cases) {
+    deepEqual(loadBalancerModeOf(parseLoadBalancerSetting(text)), mode, text);
+  }
 });

@@ -19,7 +19,7 @@ import type { EventRecorder, LoadBalancerLookup } from "../../provider/mod.ts";
 import { isNotFound, type KubeClients, kubeErrorMessage, patchOptions } from "../../provider/kube/mod.ts";
 import type {
   AddServiceRequest,
-  LoadBalancerImplementation,
+  IngressOwningImplementation,
   RemoveServiceRequest,
   UpdateServiceRequest,
 } from "./implementation.ts";
@@ -68,16 +68,15 @@ export interface EMLBOptions {
 }
 
 /** Builds the EMLB implementation. */
-export function createEMLBImplementation(options: EMLBOptions): LoadBalancerImplementation {
+export function createEMLBImplementation(options: EMLBOptions): IngressOwningImplementation {
   return new EMLBImplementation(options);
 }
 
 const logger = getLogger(["ccm", "emlb"]);
 
 /** See the module documentation. */
-export class EMLBImplementation implements LoadBalancerImplementation {
+export class EMLBImplementation implements IngressOwningImplementation {
   readonly name = "emlb";
-  readonly usesElasticIP = false;
   #kube: KubeClients;
   #metro: string;
   #client: LbaasClient;

@@ -1,8 +1,12 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { ApiException } from "@kubernetes/client-node";
 import type { KubeClients } from "../../provider/kube/mod.ts";
-import { parseLoadBalancerSetting } from "../load_balancer_config.ts";
-import { createLoadBalancerImplementation, exposureModeOf, usesBgp } from "./factory.ts";
+import {
+  type LoadBalancerConfig,
+  loadBalancerModeOf,
+  parseLoadBalancerSetting,
+} from "../load_balancer_config.ts";
+import { createElasticIpImplementation, createEmlbImplementation } from "./factory.ts";
 import { makeService } from "../testing.ts";
 
 /** Kubernetes clients that record MetalLB and Secret writes (no objects exist). */
@@ -34,8 +38,17 @@ const deps = (kube: KubeClients, secret?: string) => ({
   metalLbPasswordSecret: secret,
 });
 
-Deno.test("every accepted METAL_LOAD_BALANCER maps to an implementation; '' to none", () => {
+/** The implementation the mode of `config` builds, or `undefined` when load balancers are disabled. */
+function implementationFor(config: LoadBalancerConfig, secret?: string) {
   const { kube } = recordingKube();
+  const mode = loadBalancerModeOf(config);
+  if (mode === undefined) return undefined;
+  return mode.kind === "emlb"
+    ? createEmlbImplementation(mode.implementation, deps(kube, secret))
+    : createElasticIpImplementation(mode.implementation, deps(kube, secret));
+}
+
+Deno.test("every accepted METAL_LOAD_BALANCER maps to an implementation; '' to none", () => {
   const cases: [string, string | undefined, string, boolean][] = [
     ["", undefined, "none", false],
     ["kube-vip://", "kube-vip", "kube-vip", true],
@@ -46,18 +59,20 @@ Deno.test("every accepted METAL_LOAD_BALANCER maps to an implementation; '' to n
   ];
   for (const [setting, name, exposure, bgp] of cases) {
     const config = parseLoadBalancerSetting(setting);
-    equal(createLoadBalancerImplementation(config, deps(kube))?.name, name, setting);
-    equal(exposureModeOf(config), exposure, setting);
-    equal(usesBgp(config), bgp, setting);
+    const mode = loadBalancerModeOf(config);
+    equal(implementationFor(config)?.name, name, setting);
+    equal(mode?.kind === "elastic-ip" ? mode.exposure : "none", exposure, setting);
+    equal(mode?.kind === "elastic-ip", bgp, setting);
   }
 });
 
 Deno.test("the MetalLB password Secret option (METAL_METALLB_PASSWORD_SECRET) reaches the CR implementation: peers reference the Secret", async () => {
   const { kube, created } = recordingKube();
-  const impl = createLoadBalancerImplementation(
+  const mode = loadBalancerModeOf(
     parseLoadBalancerSetting("metallb:///metallb-system?crdConfiguration=true"),
-    deps(kube, "bgp-password"),
-  )!;
+  );
+  if (mode?.kind !== "elastic-ip") throw new Error("expected an elastic IP mode");
+  const impl = createElasticIpImplementation(mode.implementation, deps(kube, "bgp-password"));
   await impl.addService({
     service: makeService("default", "web"),
     ipCidr: "147.75.0.1/32",

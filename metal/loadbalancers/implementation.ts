@@ -1,7 +1,8 @@
 /**
- * The contract between the shared Service load balancer logic (EIP reservation, BGP sessions, node
- * annotations — `metal/loadbalancers/service_lb.ts`) and the implementation chosen by `METAL_LOAD_BALANCER`
- * (kube-vip, empty, MetalLB ConfigMap, MetalLB CRs, EMLB). Upstream calls these `loadbalancers.LB`.
+ * The contract between the provider's load balancers (`metal/loadbalancers/elastic_ip_load_balancer.ts` with
+ * EIP reservation, BGP sessions and node annotations; `metal/loadbalancers/emlb_load_balancer.ts`) and the
+ * implementation chosen by `METAL_LOAD_BALANCER` (kube-vip, empty, MetalLB ConfigMap, MetalLB CRs, EMLB).
+ * Upstream calls these `loadbalancers.LB`.
  *
  * @module
  */
@@ -48,28 +49,30 @@ export interface RemoveServiceRequest {
 export interface LoadBalancerImplementation {
   /** Implementation name for logs and metrics: `kube-vip`, `empty`, `metallb-configmap`, `metallb-crd`, `emlb`. */
   readonly name: string;
-  /** Whether the shared logic reserves an EIP and sets up BGP for Services (false for EMLB). */
-  readonly usesElasticIP: boolean;
-  /**
-   * Whether `addService`/`updateService` use `peers` (default true). When false (kube-vip, empty: the announcer
-   * reads the Node annotations the BGP node controller keeps), a Service sync neither waits for nor calls the
-   * BGP setup of every node, so Services get their address while new nodes are still being set up.
-   */
-  readonly usesPeers?: boolean;
   /**
    * Makes the Service's load balancer exist. Returns a status when the implementation itself knows the ingress
-   * (EMLB); `undefined` to let the shared logic report the EIP.
+   * (EMLB, see {@linkcode IngressOwningImplementation}); `undefined` to let the elastic IP load balancer report
+   * the EIP.
    */
   addService(req: AddServiceRequest, signal?: AbortSignal): Promise<V1LoadBalancerStatus | undefined>;
   /** Refreshes node-dependent state (peers, origins) after the node set changed. */
   updateService(req: UpdateServiceRequest, signal?: AbortSignal): Promise<void>;
   /** Removes everything the implementation made for the Service. Called before its EIP is released. */
   removeService(req: RemoveServiceRequest, signal?: AbortSignal): Promise<void>;
-  /** Lookup for implementations that own the ingress (EMLB); others leave it to the shared logic. */
-  getLoadBalancer?(service: V1Service, signal?: AbortSignal): Promise<LoadBalancerLookup>;
   /**
    * Level-triggered clean-up: removes objects this implementation owns for Services or Nodes that no longer
    * exist (for example after a restart missed a deletion). Called periodically with the live sets.
    */
   garbageCollect?(live: { services: V1Service[]; nodes: V1Node[] }, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * An implementation that owns the Service's address itself (EMLB): no elastic IP is reserved for it, it
+ * reports the ingress and looks its load balancers up.
+ */
+export interface IngressOwningImplementation extends LoadBalancerImplementation {
+  /** Makes the Service's load balancer exist and returns its ingress. */
+  addService(req: AddServiceRequest, signal?: AbortSignal): Promise<V1LoadBalancerStatus>;
+  /** Whether the Service's load balancer exists, and its ingress. */
+  getLoadBalancer(service: V1Service, signal?: AbortSignal): Promise<LoadBalancerLookup>;
 }

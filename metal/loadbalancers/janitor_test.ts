@@ -31,7 +31,6 @@ async function setup() {
   let gcError: Error | undefined;
   const implementation: LoadBalancerImplementation = {
     name: "test",
-    usesElasticIP: true,
     addService: () => Promise.resolve(undefined),
     updateService: () => Promise.resolve(),
     removeService: () => Promise.resolve(),

@@ -1,5 +1,5 @@
 /**
- * The framework's service controller driving {@linkcode MetalLoadBalancer} (kube-vip mode) over fakes of
+ * The framework's service controller driving {@linkcode ElasticIpLoadBalancer} (kube-vip mode) over fakes of
  * Kubernetes and the in-process Metal simulator: the whole Service lifecycle through the real controller code.
  */
 import { deepEqual, equal, notEqual, rejects } from "node:assert/strict";
@@ -15,10 +15,10 @@ import {
 import { InstantClock } from "../api/testing.ts";
 import { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { ElasticIps, LATE_RESERVE_RECHECK_MS } from "./eip.ts";
-import { createKubeVipImplementation } from "./kube_vip.ts";
+import { createExternalAnnouncerImplementation } from "./external_announcer.ts";
 import { ReservationCache } from "./reservation_cache.ts";
 import { KUBE_VIP_IPS_ANNOTATION } from "./service_ip.ts";
-import { MetalLoadBalancer } from "./service_lb.ts";
+import { ElasticIpLoadBalancer } from "./elastic_ip_load_balancer.ts";
 import { serviceTags } from "./tags.ts";
 import { makeNode, makeService, simulatedMetal } from "../testing.ts";
 import { FakeServicePatcher } from "./testing.ts";
@@ -31,8 +31,8 @@ async function setup() {
   const patcher = new FakeServicePatcher();
   const clock = new InstantClock();
   const recorder = new RecordingRecorder();
-  const balancer = new MetalLoadBalancer({
-    implementation: createKubeVipImplementation(),
+  const balancer = new ElasticIpLoadBalancer({
+    implementation: createExternalAnnouncerImplementation("kube-vip"),
     clusterId: CLUSTER,
     eips: new ElasticIps({
       reservations: new ReservationCache({ client: metal.client, projectId: metal.projectId, clock }),
@@ -58,6 +58,7 @@ async function setup() {
     nodeSelector: parseLabelSelector(""),
     eipTag: "",
     exposure: "kube-vip",
+    peers: false,
     services: patcher,
     recorder,
   });

@@ -1,130 +1,78 @@
 /**
- * {@linkcode MetalLoadBalancer}: the provider's `LoadBalancer` — the shared Service logic of spec §4.2–4.5 in
- * front of the implementation chosen by `METAL_LOAD_BALANCER` (kube-vip, empty, MetalLB ConfigMap or CRs,
- * EMLB).
+ * {@linkcode MetalLoadBalancer}: what the provider's two `LoadBalancer`s share — the elastic IP one
+ * (`elastic_ip_load_balancer.ts`: kube-vip, empty, MetalLB ConfigMap or CRs) and the EMLB one
+ * (`emlb_load_balancer.ts`). Which one serves is decided once from `METAL_LOAD_BALANCER` (`loadBalancerModeOf`
+ * in `metal/load_balancer_config.ts`).
  *
- * For implementations that announce elastic IPs with BGP (all but EMLB), ensuring a Service:
- * 1. finds its reservation by tags, or reserves one (unless `spec.loadBalancerIP` is the user's own address);
- * 2. for implementations that configure peers (MetalLB), sets up BGP on every node the BGP node selector
- *    picks, skipping (with a Warning Event on the Node) nodes that fail — in ensure and update alike (upstream
- *    aborted updates, §12.8); kube-vip and empty leave that to the BGP node controller;
- * 3. configures the implementation, then makes the address visible to the announcer (`service_ip.ts`);
- * 4. reports the address as the Service's ingress (also for bring-your-own addresses, §12.5).
- * Deleting one cleans the implementation up first and releases the reservation only after that succeeded
- * (§12.6), so a failed clean-up is retried with the reservation still there to find. A Service with several
- * tagged reservations (a reserve that timed out but completed late, or an older CCM) keeps the one it uses
- * and the others are released on its next ensure or update (which comes within seconds while a reserve of
- * unknown outcome may still land: `ElasticIps.recheckAfterMs`).
- *
- * The control-plane Service `kube-system/cloud-provider-equinix-metal-kubernetes-external` (managed by the
- * control-plane EIP manager) uses the reservation tagged `METAL_EIP_TAG`; it is never reserved nor released
- * here, and no implementation object is made for it (§4.3, §6.2). With only `METAL_LOAD_BALANCER_ID` set, the
- * control-plane load balancer manager owns that load balancer's pool and makes no such Service; one left by
- * upstream (annotated with the load balancer's id, §6.3) is left alone entirely — otherwise EMLB would rewrite
- * the control-plane pool with every node's NodePort, and delete the load balancer with the Service.
+ * Both name load balancers as upstream does, hand the implementation only the nodes the BGP node selector
+ * picks, and leave one Service alone: with only `METAL_LOAD_BALANCER_ID` set, the control-plane load balancer
+ * manager owns that load balancer's pool and makes no control-plane Service; one left by upstream
+ * (`kube-system/cloud-provider-equinix-metal-kubernetes-external`, annotated with the load balancer's id, §6.3)
+ * is left alone entirely — otherwise EMLB would rewrite the control-plane pool with every node's NodePort, and
+ * delete the load balancer with the Service.
  *
  * @module
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
-import { type CoreV1Api, patchOptions } from "../../provider/kube/mod.ts";
 import { getLogger, type Logger } from "@logtape/logtape";
-import {
-  apiErrorMessage,
-  type EventRecorder,
-  type LoadBalancer,
-  type LoadBalancerLookup,
-  statusCode,
-} from "../../provider/mod.ts";
+import type { LoadBalancer, LoadBalancerLookup } from "../../provider/mod.ts";
 import type { LabelSelector } from "../../util/label_selector.ts";
-import type { IpReservation } from "../api/types.ts";
-import type { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { isExternalControlPlaneService } from "../control_plane/names.ts";
-import { EIP_EVENT_REASONS, type ElasticIps } from "./eip.ts";
-import type { BgpNodePeer } from "../bgp/peer.ts";
 import type { LoadBalancerImplementation } from "./implementation.ts";
-import {
-  exposePatch,
-  type ExposureMode,
-  ipCidrOf,
-  resolveServiceIp,
-  type ServiceIp,
-  type ServicePatch,
-  unexposePatch,
-} from "./service_ip.ts";
 import { loadBalancerName } from "./tags.ts";
 
-/** Default number of nodes set up for BGP at once during one Service sync. */
-const DEFAULT_NODE_CONCURRENCY = 4;
-
-/** Writes a JSON merge patch to a Service (metadata and spec). */
-export interface ServicePatcher {
-  patch(namespace: string, name: string, body: ServicePatch, signal?: AbortSignal): Promise<void>;
-}
-
-/** A {@linkcode ServicePatcher} over the typed core client. */
-export function coreV1ServicePatcher(core: CoreV1Api): ServicePatcher {
-  return {
-    async patch(namespace, name, body, signal) {
-      await core.patchNamespacedService(
-        { namespace, name, body },
-        patchOptions("merge", { signal }),
-      );
-    },
-  };
-}
-
-/** Options of {@linkcode MetalLoadBalancer}. */
-export interface MetalLoadBalancerOptions {
-  implementation: LoadBalancerImplementation;
+/** Options every {@linkcode MetalLoadBalancer} takes. */
+export interface MetalLoadBalancerOptions<I extends LoadBalancerImplementation> {
+  implementation: I;
   /** UID of `kube-system` (the `cluster=` tag and load balancer names). */
   clusterId: string;
-  /** Elastic IPs; required when the implementation uses them. */
-  eips?: ElasticIps;
-  /** BGP on nodes; required when the implementation uses elastic IPs. */
-  bgp?: BgpNodeManager;
   /** `METAL_BGP_NODE_SELECTOR`. */
   nodeSelector: LabelSelector;
   /** `METAL_EIP_TAG`; empty when the control-plane EIP is not managed. */
   eipTag: string;
   /** `METAL_LOAD_BALANCER_ID`; empty when no control-plane load balancer is managed. */
   controlPlaneLoadBalancerId?: string;
-  /** How the address is made visible to the announcer. */
-  exposure: ExposureMode;
-  services: ServicePatcher;
-  recorder?: EventRecorder;
   /** Default category `["ccm", "metal", "loadbalancer"]`. */
   logger?: Logger;
-  /** Nodes set up for BGP at once; default 4. */
-  nodeConcurrency?: number;
+}
+
+/** A Service being removed: the Service and its upstream load balancer name. */
+export interface ServiceTarget {
+  service: V1Service;
+  /** Upstream load balancer name (`usage=...:service=...:cluster=...`). */
+  loadBalancerName: string;
+}
+
+/** A Service being ensured or updated: also the nodes the BGP node selector picked. */
+export interface ServiceSync extends ServiceTarget {
+  nodes: V1Node[];
 }
 
 /** See the module documentation. */
-export class MetalLoadBalancer implements LoadBalancer {
-  #o: MetalLoadBalancerOptions;
-  #impl: LoadBalancerImplementation;
-  #logger: Logger;
+export abstract class MetalLoadBalancer<I extends LoadBalancerImplementation = LoadBalancerImplementation>
+  implements LoadBalancer {
+  /** The implementation in use. */
+  readonly implementation: I;
+  protected readonly logger: Logger;
+  readonly #clusterId: string;
+  readonly #nodeSelector: LabelSelector;
+  readonly #eipTag: string;
+  readonly #controlPlaneLoadBalancerId: string;
   /** Whether skipping the control-plane Service was logged (once is enough: it holds for good). */
   #loggedControlPlaneSkip = false;
 
-  constructor(options: MetalLoadBalancerOptions) {
-    if (options.implementation.usesElasticIP && (!options.eips || !options.bgp)) {
-      throw new Error(
-        `Load balancer implementation '${options.implementation.name}' needs elastic IPs and BGP`,
-      );
-    }
-    this.#o = options;
-    this.#impl = options.implementation;
-    this.#logger = options.logger ?? getLogger(["ccm", "metal", "loadbalancer"]);
-  }
-
-  /** The implementation in use. */
-  get implementation(): LoadBalancerImplementation {
-    return this.#impl;
+  constructor(options: MetalLoadBalancerOptions<I>) {
+    this.implementation = options.implementation;
+    this.logger = options.logger ?? getLogger(["ccm", "metal", "loadbalancer"]);
+    this.#clusterId = options.clusterId;
+    this.#nodeSelector = options.nodeSelector;
+    this.#eipTag = options.eipTag;
+    this.#controlPlaneLoadBalancerId = options.controlPlaneLoadBalancerId ?? "";
   }
 
   getLoadBalancerName(_clusterName: string, service: V1Service): string {
     const { namespace = "", name = "" } = service.metadata ?? {};
-    return loadBalancerName(namespace, name, this.#o.clusterId);
+    return loadBalancerName(namespace, name, this.#clusterId);
   }
 
   async getLoadBalancer(
@@ -133,19 +81,7 @@ export class MetalLoadBalancer implements LoadBalancer {
     signal?: AbortSignal,
   ): Promise<LoadBalancerLookup> {
     if (this.#ownedByControlPlaneLoadBalancer(service)) return { exists: false };
-    if (!this.#impl.usesElasticIP) {
-      return await this.#impl.getLoadBalancer?.(service, signal) ?? { exists: false };
-    }
-    if (this.#isExternal(service)) {
-      const reservation = await this.#o.eips!.findByTag(this.#o.eipTag, signal);
-      return reservation ? { exists: true, status: ingress(reservation.address) } : { exists: false };
-    }
-    const ip = resolveServiceIp(service, await this.#o.eips!.findAll(service, signal));
-    if (ip.kind === "owned") return { exists: true, status: ingress(ip.address) };
-    if (ip.kind === "byo" && service.spec?.type === "LoadBalancer") {
-      return { exists: true, status: ingress(ip.address) };
-    }
-    return { exists: false };
+    return await this.lookup(service, signal);
   }
 
   async ensureLoadBalancer(
@@ -156,43 +92,7 @@ export class MetalLoadBalancer implements LoadBalancer {
   ): Promise<V1LoadBalancerStatus> {
     // The Service's status stays as it is: nothing is written.
     if (this.#ownedByControlPlaneLoadBalancer(service)) return service.status?.loadBalancer ?? {};
-    const lbName = this.getLoadBalancerName(clusterName, service);
-    const selected = this.#selectNodes(nodes);
-    if (!this.#impl.usesElasticIP) {
-      const status = await this.#impl.addService(
-        { service, ipCidr: "", peers: [], nodes: selected, loadBalancerName: lbName },
-        signal,
-      );
-      return status ?? {};
-    }
-    if (this.#isExternal(service)) return await this.#ensureExternal(service, signal);
-    const eips = this.#o.eips!;
-    const owned = await eips.findAll(service, signal);
-    let ip = resolveServiceIp(service, owned);
-    // Nothing is reserved or configured for an address that cannot work; the error names the field.
-    if (ip.kind === "invalid") throw new Error(ip.message);
-    await this.#releaseDuplicates(service, owned, ip, signal);
-    if (ip.kind === "none") {
-      const { reservation } = await eips.ensure(service, signal);
-      ip = resolveServiceIp(service, [reservation]);
-    } else if (ip.kind === "byo") {
-      this.#logger.info("Using the Service's own load balancer IP", {
-        v: 2,
-        service: keyOf(service),
-        address: ip.address,
-      });
-    }
-    const peers = this.#impl.usesPeers === false ? [] : await this.#peers(selected, signal);
-    const status = await this.#impl.addService(
-      { service, ipCidr: ipCidrOf(ip), peers, nodes: selected, loadBalancerName: lbName },
-      signal,
-    );
-    await this.#writeService(service, exposePatch(this.#o.exposure, service, ip), signal);
-    return status ?? ingress((ip as Extract<ServiceIp, { address: string }>).address);
-  }
-
-  recheckAfterMs(service: V1Service): number | undefined {
-    return this.#o.eips?.recheckAfterMs(service);
+    return await this.ensure(this.#sync(clusterName, service, nodes), signal);
   }
 
   async updateLoadBalancer(
@@ -202,28 +102,7 @@ export class MetalLoadBalancer implements LoadBalancer {
     signal?: AbortSignal,
   ): Promise<void> {
     if (this.#ownedByControlPlaneLoadBalancer(service)) return;
-    const lbName = this.getLoadBalancerName(clusterName, service);
-    const selected = this.#selectNodes(nodes);
-    if (!this.#impl.usesElasticIP) {
-      await this.#impl.updateService({
-        service,
-        ipCidr: "",
-        peers: [],
-        nodes: selected,
-        loadBalancerName: lbName,
-      }, signal);
-      return;
-    }
-    if (this.#isExternal(service)) return;
-    const owned = await this.#o.eips!.findAll(service, signal);
-    const ip = resolveServiceIp(service, owned);
-    if (ip.kind === "invalid") throw new Error(ip.message);
-    await this.#releaseDuplicates(service, owned, ip, signal);
-    const peers = this.#impl.usesPeers === false ? [] : await this.#peers(selected, signal);
-    await this.#impl.updateService(
-      { service, ipCidr: ipCidrOf(ip), peers, nodes: selected, loadBalancerName: lbName },
-      signal,
-    );
+    await this.update(this.#sync(clusterName, service, nodes), signal);
   }
 
   async ensureLoadBalancerDeleted(
@@ -232,41 +111,24 @@ export class MetalLoadBalancer implements LoadBalancer {
     signal?: AbortSignal,
   ): Promise<void> {
     if (this.#ownedByControlPlaneLoadBalancer(service)) return;
-    const lbName = this.getLoadBalancerName(clusterName, service);
-    if (!this.#impl.usesElasticIP) {
-      await this.#impl.removeService({ service, ipCidr: "", loadBalancerName: lbName }, signal);
-      return;
-    }
-    // The control-plane EIP belongs to the control-plane EIP manager: never released here.
-    if (this.#isExternal(service)) return;
-    const eips = this.#o.eips!;
-    const owned = await eips.findAll(service, signal);
-    const ip = resolveServiceIp(service, owned);
-    await this.#impl.removeService({ service, ipCidr: ipCidrOf(ip), loadBalancerName: lbName }, signal);
-    await this.#writeService(service, unexposePatch(this.#o.exposure, service, ip), signal);
-    // Only now that nothing refers to them: release every reservation tagged for the Service.
-    for (const reservation of owned) {
-      await eips.release(reservation, { service, reason: "service", signal });
-    }
+    await this.remove({ service, loadBalancerName: this.getLoadBalancerName(clusterName, service) }, signal);
   }
 
-  /** Releases the Service's tagged reservations other than the one it uses. */
-  async #releaseDuplicates(
-    service: V1Service,
-    owned: readonly IpReservation[],
-    ip: ServiceIp,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    if (ip.kind !== "owned" || owned.length < 2) return;
-    const extras = owned.filter((r) => r.id !== ip.reservation.id);
-    this.#logger.warn("Found several elastic IPs tagged for one Service; releasing all but the one in use", {
-      service: keyOf(service),
-      inUse: ip.address,
-      released: extras.map((r) => r.address),
-    });
-    for (const reservation of extras) {
-      await this.#o.eips!.release(reservation, { service, reason: "duplicate", signal });
-    }
+  /** {@linkcode getLoadBalancer} for a Service this load balancer serves. */
+  protected abstract lookup(service: V1Service, signal?: AbortSignal): Promise<LoadBalancerLookup>;
+  /** {@linkcode ensureLoadBalancer} for a Service this load balancer serves. */
+  protected abstract ensure(sync: ServiceSync, signal?: AbortSignal): Promise<V1LoadBalancerStatus>;
+  /** {@linkcode updateLoadBalancer} for a Service this load balancer serves. */
+  protected abstract update(sync: ServiceSync, signal?: AbortSignal): Promise<void>;
+  /** {@linkcode ensureLoadBalancerDeleted} for a Service this load balancer serves. */
+  protected abstract remove(target: ServiceTarget, signal?: AbortSignal): Promise<void>;
+
+  #sync(clusterName: string, service: V1Service, nodes: readonly V1Node[]): ServiceSync {
+    return {
+      service,
+      loadBalancerName: this.getLoadBalancerName(clusterName, service),
+      nodes: nodes.filter((n) => this.#nodeSelector.matches(n.metadata?.labels)),
+    };
   }
 
   /**
@@ -274,83 +136,21 @@ export class MetalLoadBalancer implements LoadBalancer {
    * documentation); logs that it is left alone the first time.
    */
   #ownedByControlPlaneLoadBalancer(service: V1Service): boolean {
-    const id = this.#o.controlPlaneLoadBalancerId ?? "";
-    if (id === "" || this.#o.eipTag !== "" || !isExternalControlPlaneService(service)) return false;
+    const id = this.#controlPlaneLoadBalancerId;
+    if (id === "" || this.#eipTag !== "" || !isExternalControlPlaneService(service)) return false;
     if (!this.#loggedControlPlaneSkip) {
       this.#loggedControlPlaneSkip = true;
-      this.#logger.info(
+      this.logger.info(
         "Left the control-plane Service alone: the control-plane load balancer manager owns load balancer " +
           "{loadBalancerId} (METAL_LOAD_BALANCER_ID)",
-        { service: keyOf(service), loadBalancerId: id },
+        { service: serviceKey(service), loadBalancerId: id },
       );
     }
     return true;
   }
-
-  #isExternal(service: V1Service): boolean {
-    return this.#o.eipTag !== "" && isExternalControlPlaneService(service);
-  }
-
-  async #ensureExternal(service: V1Service, signal?: AbortSignal): Promise<V1LoadBalancerStatus> {
-    const reservation = await this.#o.eips!.findByTag(this.#o.eipTag, signal);
-    if (reservation === undefined) {
-      const message = `No elastic IP found with tag '${this.#o.eipTag}' for the control-plane Service; ` +
-        "create a reservation with that tag, or fix METAL_EIP_TAG";
-      this.#o.recorder?.warn(service, EIP_EVENT_REASONS.notFound, message);
-      throw new Error(message);
-    }
-    return ingress(reservation.address);
-  }
-
-  #selectNodes(nodes: readonly V1Node[]): V1Node[] {
-    return nodes.filter((n) => this.#o.nodeSelector.matches(n.metadata?.labels));
-  }
-
-  /** BGP peers of the nodes; nodes that fail are skipped (the manager already recorded why on the Node). */
-  async #peers(nodes: readonly V1Node[], signal?: AbortSignal): Promise<BgpNodePeer[]> {
-    const bgp = this.#o.bgp!;
-    const peers: (BgpNodePeer | undefined)[] = new Array(nodes.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < nodes.length) {
-        const i = next++;
-        signal?.throwIfAborted();
-        try {
-          peers[i] = await bgp.ensureNode(nodes[i]!, { signal });
-        } catch (err) {
-          if (signal?.aborted) throw err;
-          this.#logger.debug("Skipped node without BGP", { node: nodes[i]!.metadata?.name, err });
-        }
-      }
-    };
-    const workers = Math.min(this.#o.nodeConcurrency ?? DEFAULT_NODE_CONCURRENCY, nodes.length);
-    await Promise.all(Array.from({ length: workers }, worker));
-    return peers.filter((p): p is BgpNodePeer => p !== undefined);
-  }
-
-  async #writeService(
-    service: V1Service,
-    patch: ServicePatch | undefined,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    if (patch === undefined) return;
-    const { namespace = "", name = "" } = service.metadata ?? {};
-    try {
-      await this.#o.services.patch(namespace, name, patch, signal);
-    } catch (err) {
-      if (statusCode(err) === 404) return;
-      throw new Error(`Failed to update Service "${namespace}/${name}": ${apiErrorMessage(err)}`, {
-        cause: err,
-      });
-    }
-    this.#logger.info("Updated Service load balancer IP fields", { v: 2, service: `${namespace}/${name}` });
-  }
 }
 
-function ingress(address: string): V1LoadBalancerStatus {
-  return { ingress: [{ ip: address }] };
-}
-
-function keyOf(service: V1Service): string {
+/** `namespace/name` of a Service, for logs. */
+export function serviceKey(service: V1Service): string {
   return `${service.metadata?.namespace ?? ""}/${service.metadata?.name ?? ""}`;
 }

@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, notEqual, rejects } from "node:assert/strict";
-import type { V1Node } from "@kubernetes/client-node";
+import type { V1LoadBalancerStatus, V1Node } from "@kubernetes/client-node";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { Registry } from "prom-client";
 import { parseLabelSelector } from "../../util/label_selector.ts";
@@ -8,8 +8,11 @@ import { InstantClock } from "../api/testing.ts";
 import type { AnnotationTemplates } from "../bgp/annotations.ts";
 import { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { type EipLocationSettings, ElasticIps, LATE_RESERVE_RECHECK_MS } from "./eip.ts";
+import { ElasticIpLoadBalancer } from "./elastic_ip_load_balancer.ts";
+import { EmlbLoadBalancer } from "./emlb_load_balancer.ts";
 import type {
   AddServiceRequest,
+  IngressOwningImplementation,
   LoadBalancerImplementation,
   RemoveServiceRequest,
   UpdateServiceRequest,
@@ -17,7 +20,6 @@ import type {
 import { ReservationCache } from "./reservation_cache.ts";
 import { type ExposureMode, KUBE_VIP_IPS_ANNOTATION, METALLB_POOL_ANNOTATION } from "./service_ip.ts";
 import { EXTERNAL_SERVICE_NAME, EXTERNAL_SERVICE_NAMESPACE } from "../control_plane/names.ts";
-import { MetalLoadBalancer } from "./service_lb.ts";
 import { serviceTags, USAGE_TAG } from "./tags.ts";
 import { makeNode, makeService, simulatedMetal } from "../testing.ts";
 import { FakeServicePatcher } from "./testing.ts";
@@ -35,16 +37,10 @@ const templates: AnnotationTemplates = {
 /** An implementation that records calls and can be told to fail. */
 class RecordingImplementation implements LoadBalancerImplementation {
   readonly name = "recording";
-  readonly usesElasticIP: boolean;
   calls: { op: string; req: AddServiceRequest | UpdateServiceRequest | RemoveServiceRequest }[] = [];
   fail: Error | undefined;
   status: { ingress: { ip: string }[] } | undefined;
-  readonly usesPeers: boolean;
-  constructor(usesElasticIP = true, usesPeers = true) {
-    this.usesElasticIP = usesElasticIP;
-    this.usesPeers = usesPeers;
-  }
-  addService(req: AddServiceRequest) {
+  addService(req: AddServiceRequest): Promise<V1LoadBalancerStatus | undefined> {
     this.calls.push({ op: "add", req });
     return this.fail ? Promise.reject(this.fail) : Promise.resolve(this.status);
   }
@@ -58,14 +54,26 @@ class RecordingImplementation implements LoadBalancerImplementation {
   }
 }
 
+/** The same, owning the ingress as EMLB does. */
+class RecordingIngressImplementation extends RecordingImplementation implements IngressOwningImplementation {
+  override async addService(req: AddServiceRequest): Promise<V1LoadBalancerStatus> {
+    return await super.addService(req) ?? {};
+  }
+  getLoadBalancer() {
+    return Promise.resolve({ exists: false });
+  }
+}
+
 interface SetupOptions {
   exposure?: ExposureMode;
   location?: Partial<EipLocationSettings>;
   eipTag?: string;
   controlPlaneLoadBalancerId?: string;
   selector?: string;
-  usesElasticIP?: boolean;
-  usesPeers?: boolean;
+  /** Build the EMLB load balancer instead of the elastic IP one. */
+  emlb?: boolean;
+  /** Whether the elastic IP load balancer hands peers to the implementation (MetalLB); default true. */
+  peers?: boolean;
   hostnames?: string[];
   reservations?: Parameters<typeof simulatedMetal>[0] extends infer O
     ? O extends { reservations?: infer R } ? R
@@ -111,20 +119,26 @@ async function setup(options: SetupOptions = {}) {
     recorder,
     clock,
   });
-  const impl = new RecordingImplementation(options.usesElasticIP ?? true, options.usesPeers ?? true);
+  const impl = options.emlb ? new RecordingIngressImplementation() : new RecordingImplementation();
   const services = new FakeServicePatcher();
-  const lb = new MetalLoadBalancer({
-    implementation: impl,
+  const shared = {
     clusterId: CLUSTER,
-    eips,
-    bgp,
     nodeSelector: parseLabelSelector(options.selector ?? ""),
     eipTag: options.eipTag ?? "",
     controlPlaneLoadBalancerId: options.controlPlaneLoadBalancerId,
-    exposure: options.exposure ?? "none",
-    services,
-    recorder,
-  });
+  };
+  const lb = options.emlb
+    ? new EmlbLoadBalancer({ ...shared, implementation: impl as RecordingIngressImplementation })
+    : new ElasticIpLoadBalancer({
+      ...shared,
+      implementation: impl,
+      eips,
+      bgp,
+      exposure: options.exposure ?? "none",
+      peers: options.peers ?? true,
+      services,
+      recorder,
+    });
   const nodes = () => nodeInformer.list();
   const reservationsOf = (namespace: string, name: string) =>
     [...metal.api.store.reservations.values()].filter((r) =>
@@ -280,7 +294,7 @@ Deno.test("kube-vip: the IP is in spec.loadBalancerIP and kube-vip.io/loadbalanc
 });
 
 Deno.test("implementations without peers (kube-vip, empty): a Service sync makes no BGP call and waits for no node", async () => {
-  const { lb, impl, metal, services, nodes, reservationsOf } = await setup({ usesPeers: false });
+  const { lb, impl, metal, services, nodes, reservationsOf } = await setup({ peers: false });
   metal.mark();
   const status = await lb.ensureLoadBalancer(
     "kubernetes",
@@ -361,6 +375,7 @@ Deno.test("an API refusal is an EIPReservationFailed Warning, and nothing is hal
 Deno.test("a reserve of unknown outcome (5xx) asks for rechecks of the Service; a definite refusal does not", async () => {
   for (const [status, recheck] of [[503, LATE_RESERVE_RECHECK_MS], [422, undefined]] as const) {
     const { lb, services, nodes, metal } = await setup();
+    if (!(lb instanceof ElasticIpLoadBalancer)) throw new Error("expected the elastic IP load balancer");
     metal.failNext({ method: "POST", path: `/projects/${metal.projectId}/ips`, status, message: "no" });
     const svc = services.put(makeService("default", "q"));
     equal(lb.recheckAfterMs(svc), undefined);
@@ -427,10 +442,10 @@ Deno.test("with only METAL_LOAD_BALANCER_ID, upstream's control-plane Service is
     reset: true,
   });
   try {
-    for (const usesElasticIP of [false, true]) { // EMLB, then the BGP modes
+    for (const emlb of [true, false]) { // EMLB, then the BGP modes
       records.length = 0;
       const { lb, impl, services, nodes, metal, recorder } = await setup({
-        usesElasticIP,
+        emlb,
         controlPlaneLoadBalancerId: "lb-control-plane",
       });
       const status = { ingress: [{ ip: "198.51.100.7" }] };
@@ -482,7 +497,7 @@ Deno.test("with METAL_EIP_TAG set too, the control-plane Service still uses the 
 });
 
 Deno.test("implementations without EIPs (EMLB) are called directly and report the status", async () => {
-  const { lb, impl, services, nodes, metal } = await setup({ usesElasticIP: false, selector: "bgp=yes" });
+  const { lb, impl, services, nodes, metal } = await setup({ emlb: true, selector: "bgp=yes" });
   impl.status = { ingress: [{ ip: "198.51.100.1" }] };
   const svc = services.put(makeService("default", "emlb"));
   metal.mark();

@@ -22,16 +22,27 @@ import { BgpNodeManager } from "../bgp/node_bgp.ts";
 import { ensureProjectBgp } from "../bgp/project.ts";
 import type { MetalConfig } from "../config.ts";
 import type { DeviceCache } from "../device_cache.ts";
-import { formatLoadBalancerSetting } from "../load_balancer_config.ts";
+import {
+  formatLoadBalancerSetting,
+  type LoadBalancerMode,
+  loadBalancerModeOf,
+} from "../load_balancer_config.ts";
 import { ElasticIps } from "./eip.ts";
-import { createLoadBalancerImplementation, exposureModeOf, usesBgp } from "./factory.ts";
+import { coreV1ServicePatcher, ElasticIpLoadBalancer } from "./elastic_ip_load_balancer.ts";
+import { EmlbLoadBalancer } from "./emlb_load_balancer.ts";
+import {
+  createElasticIpImplementation,
+  createEmlbImplementation,
+  type ImplementationDeps,
+} from "./factory.ts";
 import { LoadBalancerJanitor } from "./janitor.ts";
+import type { LoadBalancerImplementation } from "./implementation.ts";
 import { ReservationCache } from "./reservation_cache.ts";
-import { coreV1ServicePatcher, MetalLoadBalancer } from "./service_lb.ts";
+import type { MetalLoadBalancerOptions } from "./service_lb.ts";
 
 /** What {@linkcode setupLoadBalancers} built. */
 export interface LoadBalancerSetup {
-  loadBalancer: MetalLoadBalancer;
+  loadBalancer: ElasticIpLoadBalancer | EmlbLoadBalancer;
   /** Provider loops to run on the leader. */
   controllers: Controller[];
 }
@@ -56,28 +67,17 @@ export interface SetupLoadBalancersOptions {
 export async function setupLoadBalancers(
   options: SetupLoadBalancersOptions,
 ): Promise<LoadBalancerSetup | undefined> {
-  const { ctx, config, client } = options;
+  const { ctx, config } = options;
   const logger = ctx.logger;
-  if (config.loadBalancer.kind === "disabled") {
+  const mode = loadBalancerModeOf(config.loadBalancer);
+  if (mode === undefined) {
     logger.info(
       "Service load balancers are disabled (METAL_LOAD_BALANCER is empty); project BGP is left alone",
     );
     return undefined;
   }
   const clusterId = await readClusterId(ctx);
-  const bgpMode = usesBgp(config.loadBalancer);
-  const ensureBgp = async (signal?: AbortSignal) => {
-    await ensureProjectBgp({
-      client,
-      projectId: config.projectId,
-      localAsn: config.localAsn,
-      bgpPass: config.bgpPass,
-      logger,
-      signal: signal ?? ctx.signal,
-    });
-  };
-  if (bgpMode) await ensureBgp();
-  const implementation = createLoadBalancerImplementation(config.loadBalancer, {
+  const deps: ImplementationDeps = {
     kube: ctx.kube,
     projectId: config.projectId,
     apiKey: config.apiKey,
@@ -88,81 +88,128 @@ export async function setupLoadBalancers(
     userAgent: `cloud-provider-equinix-metal/${options.version}`,
     metalLbPasswordSecret: config.metallbPasswordSecret,
     fetch: options.fetch,
-  })!;
-  const services = ctx.informers.services();
-  const nodes = ctx.informers.nodes();
-  let reservations: ReservationCache | undefined;
-  let eips: ElasticIps | undefined;
-  let bgp: BgpNodeManager | undefined;
-  const controllers: Controller[] = [];
-  if (implementation.usesElasticIP) {
-    reservations = new ReservationCache({ client, projectId: config.projectId, metrics: ctx.metrics });
-    eips = new ElasticIps({
-      reservations,
-      clusterId,
-      location: config,
-      recorder: ctx.recorder,
-      metrics: ctx.metrics,
-    });
-  }
-  if (bgpMode) {
-    bgp = new BgpNodeManager({
-      client,
-      devices: options.devices,
-      projectId: config.projectId,
-      // Annotating every joining node is bulk work: on a client of its own, the Services' writes never wait
-      // behind it.
-      nodes: coreV1NodeWriter((ctx.kubeFor?.(BGP_NODE_CONTROLLER) ?? ctx.kube).core),
-      templates: {
-        localAsn: config.annotationLocalAsn,
-        peerAsn: config.annotationPeerAsn,
-        peerIp: config.annotationPeerIp,
-        srcIp: config.annotationSrcIp,
-        bgpPass: config.annotationBgpPass,
-        networkIpv4Private: config.annotationNetworkIpv4Private,
-      },
-      includePassword: config.bgpPasswordInAnnotations,
-      recorder: ctx.recorder,
-      metrics: ctx.metrics,
-      ensureProjectBgp: ensureBgp,
-    });
-    controllers.push(
-      new BgpNodeController({ manager: bgp, nodes, selector: config.bgpNodeSelector, registry: ctx.metrics }),
-    );
-  }
-  const loadBalancer = new MetalLoadBalancer({
-    implementation,
+  };
+  const common: SharedOptions = {
     clusterId,
-    eips,
-    bgp,
     nodeSelector: config.bgpNodeSelector,
     eipTag: config.eipTag,
     controlPlaneLoadBalancerId: config.loadBalancerId,
-    exposure: exposureModeOf(config.loadBalancer),
-    services: coreV1ServicePatcher(ctx.kube.core),
-    recorder: ctx.recorder,
-  });
-  controllers.push(
+  };
+  const built: BuiltLoadBalancer = mode.kind === "elastic-ip"
+    ? await setupElasticIps(options, mode, deps, common)
+    : {
+      loadBalancer: new EmlbLoadBalancer({
+        ...common,
+        implementation: createEmlbImplementation(mode.implementation, deps),
+      }),
+      controllers: [],
+    };
+  const { loadBalancer, eips, reservations } = built;
+  const orphanSweep = config.eipOrphanSweep && eips !== undefined;
+  const controllers: Controller[] = [
+    ...built.controllers,
     new LoadBalancerJanitor({
-      implementation,
-      services,
-      nodes,
-      orphanSweep: config.eipOrphanSweep && eips !== undefined,
+      implementation: loadBalancer.implementation,
+      services: ctx.informers.services(),
+      nodes: ctx.informers.nodes(),
+      orphanSweep,
       eips,
       reservations,
       clusterId,
       recorder: ctx.recorder,
       metrics: ctx.metrics,
     }),
-  );
+  ];
   logger.info("Set up Service load balancers", {
     loadBalancer: formatLoadBalancerSetting(config.loadBalancer),
-    implementation: implementation.name,
+    implementation: loadBalancer.implementation.name,
     clusterId,
-    bgp: bgpMode,
-    orphanSweep: config.eipOrphanSweep && eips !== undefined,
+    bgp: mode.kind === "elastic-ip",
+    orphanSweep,
   });
   return { loadBalancer, controllers };
+}
+
+/** The options both load balancers take, but the implementation. */
+type SharedOptions = Omit<MetalLoadBalancerOptions<LoadBalancerImplementation>, "implementation">;
+
+/** The load balancer with what the janitor needs, and the mode's own loops. */
+interface BuiltLoadBalancer {
+  loadBalancer: ElasticIpLoadBalancer | EmlbLoadBalancer;
+  controllers: Controller[];
+  /** Elastic IP modes only. */
+  eips?: ElasticIps;
+  reservations?: ReservationCache;
+}
+
+/**
+ * The elastic IP modes: project BGP (ensured now, and again by the BGP node manager when a node finds it
+ * off), the BGP node controller, the reservations and the load balancer.
+ */
+async function setupElasticIps(
+  options: SetupLoadBalancersOptions,
+  mode: Extract<LoadBalancerMode, { kind: "elastic-ip" }>,
+  deps: ImplementationDeps,
+  common: SharedOptions,
+): Promise<BuiltLoadBalancer> {
+  const { ctx, config, client } = options;
+  const ensureBgp = async (signal?: AbortSignal) => {
+    await ensureProjectBgp({
+      client,
+      projectId: config.projectId,
+      localAsn: config.localAsn,
+      bgpPass: config.bgpPass,
+      logger: ctx.logger,
+      signal: signal ?? ctx.signal,
+    });
+  };
+  await ensureBgp();
+  const implementation = createElasticIpImplementation(mode.implementation, deps);
+  const reservations = new ReservationCache({ client, projectId: config.projectId, metrics: ctx.metrics });
+  const eips = new ElasticIps({
+    reservations,
+    clusterId: common.clusterId,
+    location: config,
+    recorder: ctx.recorder,
+    metrics: ctx.metrics,
+  });
+  const bgp = new BgpNodeManager({
+    client,
+    devices: options.devices,
+    projectId: config.projectId,
+    // Annotating every joining node is bulk work: on a client of its own, the Services' writes never wait
+    // behind it.
+    nodes: coreV1NodeWriter((ctx.kubeFor?.(BGP_NODE_CONTROLLER) ?? ctx.kube).core),
+    templates: {
+      localAsn: config.annotationLocalAsn,
+      peerAsn: config.annotationPeerAsn,
+      peerIp: config.annotationPeerIp,
+      srcIp: config.annotationSrcIp,
+      bgpPass: config.annotationBgpPass,
+      networkIpv4Private: config.annotationNetworkIpv4Private,
+    },
+    includePassword: config.bgpPasswordInAnnotations,
+    recorder: ctx.recorder,
+    metrics: ctx.metrics,
+    ensureProjectBgp: ensureBgp,
+  });
+  const controller = new BgpNodeController({
+    manager: bgp,
+    nodes: ctx.informers.nodes(),
+    selector: config.bgpNodeSelector,
+    registry: ctx.metrics,
+  });
+  const loadBalancer = new ElasticIpLoadBalancer({
+    ...common,
+    implementation,
+    eips,
+    bgp,
+    exposure: mode.exposure,
+    peers: mode.peers,
+    services: coreV1ServicePatcher(ctx.kube.core),
+    recorder: ctx.recorder,
+  });
+  return { loadBalancer, controllers: [controller], eips, reservations };
 }
 
 /** UID of the `kube-system` namespace: the cluster id in reservation tags (upstream). */

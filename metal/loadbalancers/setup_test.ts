@@ -6,7 +6,8 @@ import type { KubeClients } from "../../provider/kube/mod.ts";
 import { apiError, FakeInformerFactory, RecordingRecorder } from "../../provider/testing/mod.ts";
 import { TEST_API_KEY } from "../../fake_api/testing.ts";
 import { createMetalCloud, loadMetalConfig, MetalCloud } from "../mod.ts";
-import { MetalLoadBalancer } from "./service_lb.ts";
+import { ElasticIpLoadBalancer } from "./elastic_ip_load_balancer.ts";
+import { EmlbLoadBalancer } from "./emlb_load_balancer.ts";
 import { simulatedMetal } from "../testing.ts";
 
 const logger = getLogger(["ccm", "equinixmetal"]);
@@ -53,7 +54,7 @@ for (
     const { loadBalancer, controllers } = await cloud.initialize(context(uid));
     equal(metal.api.store.projects.get(metal.projectId)!.bgp?.status, "enabled");
     equal(metal.api.store.projects.get(metal.projectId)!.bgp?.useCase, "kubernetes-load-balancer");
-    equal(loadBalancer instanceof MetalLoadBalancer, true);
+    equal(loadBalancer instanceof ElasticIpLoadBalancer, true);
     deepEqual(controllers.map((c) => c.name), ["bgp-node-controller", "loadbalancer-janitor"]);
     equal(
       loadBalancer!.getLoadBalancerName("kubernetes", {
@@ -76,6 +77,7 @@ Deno.test("load balancers disabled: no load balancer, no provider loops, and pro
 Deno.test("EMLB: no BGP on the project or nodes; the janitor still runs", async () => {
   const { metal, cloud } = await initialized("emlb:///da");
   const { loadBalancer, controllers } = await cloud.initialize(context(uid));
+  equal(loadBalancer instanceof EmlbLoadBalancer, true);
   equal(loadBalancer?.implementation.name, "emlb");
   deepEqual(controllers.map((c) => c.name), ["loadbalancer-janitor"]);
   equal(metal.api.store.projects.get(metal.projectId)!.bgp, undefined);

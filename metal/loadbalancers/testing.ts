@@ -5,7 +5,7 @@
  */
 import type { V1Service } from "@kubernetes/client-node";
 import { apiError, FakeInformer, mergePatch } from "../../provider/testing/mod.ts";
-import type { ServicePatcher } from "./service_lb.ts";
+import type { ServicePatcher } from "./elastic_ip_load_balancer.ts";
 
 /**
  * A {@linkcode ServicePatcher} over a {@linkcode FakeInformer}: merge patches are applied (a

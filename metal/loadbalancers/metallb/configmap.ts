@@ -81,7 +81,6 @@ const logger = getLogger(["ccm", "metallb"]);
 /** See the module documentation. */
 export class MetalLBConfigMapImplementation implements LoadBalancerImplementation {
   readonly name = "metallb-configmap";
-  readonly usesElasticIP = true;
   #kube: KubeClients;
   #namespace: string;
   #configMapName: string;

@@ -96,7 +96,6 @@ type Step = "pool" | "advertisement" | "peers" | "remove" | "gc";
 /** See the module documentation. */
 export class MetalLBCRImplementation implements LoadBalancerImplementation {
   readonly name = "metallb-crd";
-  readonly usesElasticIP = true;
   #kube: KubeClients;
   #namespace: string;
   #recorder?: EventRecorder;
