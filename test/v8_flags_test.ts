@@ -23,6 +23,7 @@ Deno.test("the release build and the image compile ccm with the flags of .ci/v8-
 
 Deno.test("`deno task ccm` (the development path) runs with the flags of .ci/v8-flags too", async () => {
   const flags = (await Deno.readTextFile(`${ROOT}.ci/v8-flags`)).trim();
-  const tasks = (JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as { tasks: Record<string, string> }).tasks;
+  const tasks =
+    (JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as { tasks: Record<string, string> }).tasks;
   equal(tasks.ccm, `deno run --allow-all --v8-flags=${flags} main.ts`);
 });
