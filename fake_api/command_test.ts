@@ -157,36 +157,3 @@ Deno.test("the printed environment points every client at the server", () => {
     "METAL_TOKEN_EXCHANGE_URL",
   ]);
 });
-
-Deno.test("`ccm run` loads neither the simulator nor the official Kubernetes client (type imports only)", async () => {
-  const root = new URL("../main.ts", import.meta.url).href;
-  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json", root], stderr: "inherit" })
-    .output();
-  assert.ok(info.success, "deno info main.ts");
-  const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as {
-    modules: { specifier: string; dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[] }[];
-  };
-  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
-  const loaded = new Set<string>();
-  const visit = (specifier: string) => {
-    if (loaded.has(specifier)) return;
-    loaded.add(specifier);
-    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
-      if (dep.code && !dep.isDynamic) visit(dep.code.specifier);
-    }
-  };
-  visit(root);
-  const simulator = [...loaded].filter((s) => s.includes("/fake_api/")).map((s) =>
-    s.replace(/^.*\/fake_api\//, "")
-  );
-  assert.deepEqual(
-    simulator,
-    ["command.ts"],
-    "main.ts reaches fake_api/ only through command.ts's dynamic imports",
-  );
-  // ~45 MB of memory to load (bench/RESULTS.md, memory): provider/kube/ has its own client.
-  assert.deepEqual([...loaded].filter((s) => s.includes("@kubernetes/client-node")), []);
-  // Only needed without --tls-cert-file (provider/server.ts imports it then).
-  assert.deepEqual([...loaded].filter((s) => s.includes("selfsigned")), []);
-  assert.ok([...loaded].some((s) => s.endsWith("/metal/mod.ts")), "the walk follows static imports");
-});
