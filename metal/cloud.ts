@@ -5,13 +5,20 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { CloudInitContext, CloudProvider, CloudServices, Controller } from "../provider/mod.ts";
+import type {
+  CloudInitContext,
+  CloudProvider,
+  CloudProviderFactoryOptions,
+  CloudServices,
+  Controller,
+} from "../provider/mod.ts";
+import { registerSecret } from "../util/log.ts";
 import type { Clock } from "../util/clock.ts";
 import { TokenBucket } from "../util/token_bucket.ts";
 import type { MetalClient } from "./api/client.ts";
 import { HttpMetalClient } from "./api/http_client.ts";
 import { MetalApiMetrics } from "./api/metrics.ts";
-import type { MetalConfig } from "./config.ts";
+import { loadMetalConfig, type MetalConfig } from "./config.ts";
 import { createControlPlaneController } from "./control_plane/mod.ts";
 import type { HealthProber } from "./control_plane/health_probe.ts";
 import { DeviceCache } from "./device_cache.ts";
@@ -141,4 +148,25 @@ export class MetalCloud implements CloudProvider {
   hasClusterID(): boolean {
     return true;
   }
+}
+
+/**
+ * Builds the provider: loads and validates the configuration (before anything touches the cluster), makes
+ * sure its secrets can never be logged, and logs the effective configuration once, masked.
+ *
+ * @throws {ConfigError} When the configuration is invalid; the message names each setting and its fix.
+ */
+export function createMetalCloud(options: CloudProviderFactoryOptions): MetalCloud {
+  const { env, logger } = options;
+  // Mask the raw values first: even a failed load must not let them reach a line.
+  registerSecret(env.METAL_API_KEY?.trim());
+  registerSecret(env.METAL_BGP_PASS?.trim());
+  const config = loadMetalConfig({ env, configFile: options.configFile, configPath: options.configPath });
+  registerSecret(config.apiKey);
+  registerSecret(config.bgpPass);
+  logger.info("Loaded Equinix Metal configuration", { config: config.redacted() });
+  for (const key of config.unknownKeys) {
+    logger.warn("Ignored unknown key {key} in the cloud config file", { key, path: options.configPath });
+  }
+  return new MetalCloud({ config, logger, version: options.version });
 }
