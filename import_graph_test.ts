@@ -187,3 +187,24 @@ Deno.test("`ccm run` loads neither the simulator nor the official Kubernetes cli
   assert.deepEqual([...loaded].filter((s) => s.includes("selfsigned")), []);
   assert.ok(loaded.has(`${ROOT}metal/mod.ts`), "the walk follows static imports");
 });
+
+Deno.test("every mod.ts only re-exports its folder's public surface (metal/mod.ts also registers the provider)", async () => {
+  const list = await new Deno.Command("git", { args: ["ls-files", "*mod.ts"], cwd: new URL(ROOT).pathname })
+    .output();
+  const files = new TextDecoder().decode(list.stdout).split("\n").filter((f) => f.endsWith("/mod.ts"));
+  assert.ok(files.includes("provider/mod.ts") && files.includes("metal/mod.ts"), `found ${files.join(", ")}`);
+  for (const file of files) {
+    const code = (await Deno.readTextFile(new URL(file, ROOT)))
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/^\s*\/\/.*$/gm, "");
+    // Statements end at ";" (deno fmt writes them), so a multi-line export is one statement.
+    const statements = code.split(";").map((s) => s.trim()).filter((s) => s !== "");
+    for (const statement of statements) {
+      const allowed = /^export (type )?(\*|\{[^}]*\}) from "\.\/[^"]+"$/.test(statement) ||
+        (file === "metal/mod.ts" &&
+          (/^import \{[^}]*\} from "[^"]+"$/.test(statement) ||
+            statement === "registerCloudProvider(PROVIDER_NAME, createMetalCloud)"));
+      assert.ok(allowed, `${file}: only re-exports belong in a mod.ts, found: ${statement.slice(0, 80)}`);
+    }
+  }
+});
