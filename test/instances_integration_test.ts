@@ -43,7 +43,7 @@ async function readNode(sys: InstancesSystem, name: string): Promise<V1Node | un
   return list.items[0];
 }
 
-/** Node addresses of a device as spec §3.4 lists them: Hostname, then its IPv4s in API order. */
+/** Node addresses of a device as upstream's metal/devices.go lists them: Hostname, then its IPv4s in API order. */
 function expectedAddresses(device: MetalDevice): V1NodeAddress[] {
   return [
     { type: "Hostname", address: device.hostname },

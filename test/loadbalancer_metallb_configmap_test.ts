@@ -29,7 +29,7 @@ async function readConfig(system: LbSystem) {
   return parseConfigFile(cm.data?.config ?? "");
 }
 
-/** Pools and peers upstream §4.7 specifies for these live Services. */
+/** Pools and peers upstream's metal/loadbalancers/metallb/configmap.go specifies for these live Services. */
 async function expected(system: LbSystem, live: UpService[]) {
   const user = parseConfigFile(USER_CONFIG);
   const pools = [

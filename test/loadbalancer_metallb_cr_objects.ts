@@ -1,7 +1,8 @@
 /**
- * The MetalLB CR mode objects upstream §4.8 specifies for a set of live Services (IPAddressPools, BGPPeers,
- * the BGPAdvertisement and the Services' pool annotation), and a check that the cluster holds exactly those.
- * Shared by `loadbalancer_metallb_cr_test.ts` and the reliability suite.
+ * The MetalLB CR mode objects upstream's metal/loadbalancers/metallb/cr.go specifies for a set of live
+ * Services (IPAddressPools, BGPPeers, the BGPAdvertisement and the Services' pool annotation), and a check
+ * that the cluster holds exactly those. Shared by `loadbalancer_metallb_cr_test.ts` and the reliability
+ * suite.
  *
  * @module
  */
@@ -39,7 +40,7 @@ export async function listMetalLb(system: LbSystem, plural: string): Promise<Obj
 const shape = (objs: Obj[]) =>
   objs.map((o) => ({ name: o.metadata.name, labels: o.metadata.labels, spec: o.spec }));
 
-/** The pools and peers upstream §4.8 specifies for these live Services (selectors sorted by namespace, name). */
+/** The pools and peers upstream's metal/loadbalancers/metallb/cr.go specifies for these live Services (selectors sorted by namespace, name). */
 async function expected(system: LbSystem, live: UpService[], bgpPass: string, hostnames: string[]) {
   const sorted = [...live].sort((a, b) =>
     `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`)

@@ -1,5 +1,5 @@
 /**
- * The scenario every load balancer mode goes through in `test/loadbalancer_*_test.ts` (issue 6 "done when"),
+ * The scenario every load balancer mode goes through in `test/loadbalancer_*_test.ts`,
  * against a real kube-apiserver, a real `ccm fake-api` and `ccm run` processes:
  * BGP on project and nodes (BGP modes), two Services up with distinct addresses and right tags, deleting one
  * then the other, a Service created while the simulator answers 503, and `ccm run` SIGKILLed at seeded random

@@ -1,9 +1,9 @@
 /**
  * Node annotations for BGP speakers (kube-vip, MetalLB peer autodiscovery), with upstream's keys and formats
- * (spec §5.3): `metal.equinix.com/bgp-peers-{{n}}-node-asn|peer-asn|peer-ip|src-ip|bgp-pass` per peer `n`
- * (peer IPs sorted as strings) and `metal.equinix.com/network-4-private`. Pure functions: the wanted
- * annotations, and the JSON merge patch that gets a Node there — including removing stale higher indexes, which
- * upstream never did.
+ * (upstream's metal/bgp.go): `metal.equinix.com/bgp-peers-{{n}}-node-asn|peer-asn|peer-ip|src-ip|bgp-pass`
+ * per peer `n` (peer IPs sorted as strings) and `metal.equinix.com/network-4-private`. Pure functions: the
+ * wanted annotations, and the JSON merge patch that gets a Node there — including removing stale higher
+ * indexes, which upstream never did.
  *
  * @module
  */

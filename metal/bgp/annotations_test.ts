@@ -46,7 +46,7 @@ Deno.test("desiredBgpAnnotations() writes upstream's keys and values, peers sort
   });
 });
 
-Deno.test("stale higher peer indexes are removed when the peer list shrinks (upstream §12.7 wrote once)", () => {
+Deno.test("stale higher peer indexes are removed when the peer list shrinks (upstream wrote them once: docs/upstream.md#node-annotations-kept-current)", () => {
   const current = {
     ...desiredBgpAnnotations(undefined, { templates, bgp, includePassword: true }),
     "metal.equinix.com/network-4-private": "10.0.0.0/25",

@@ -1,8 +1,9 @@
 /**
- * {@linkcode BgpNodeManager}: BGP for one Node's device — the IPv4 BGP session (spec §5.2), the neighbour data
- * the load balancer implementations peer with, and the Node's BGP annotations (§5.3). Shared by the service load
- * balancer (which needs the peers) and the BGP node controller (which keeps annotations current), with caches
- * so that N Services over M nodes do not cost N×M API calls, and idle nodes cost no per-node calls at all:
+ * {@linkcode BgpNodeManager}: BGP for one Node's device — the IPv4 BGP session (upstream's metal/bgp.go), the
+ * neighbour data the load balancer implementations peer with, and the Node's BGP annotations (upstream's
+ * metal/bgp.go). Shared by the service load balancer (which needs the peers) and the BGP node controller
+ * (which keeps annotations current), with caches so that N Services over M nodes do not cost N×M API calls,
+ * and idle nodes cost no per-node calls at all:
  * - devices known to have a session are not asked again (until the project's session list or their neighbour
  *   data shows none);
  * - neighbour data and private networks are cached per device (single-flight) until something they derive

@@ -1,8 +1,9 @@
 /**
- * `bgp-node-controller`: keeps BGP level-triggered on every Node the BGP node selector picks — session enabled,
- * annotations matching the current neighbour data, stale peer indexes removed — and removes the peer
+ * `bgp-node-controller`: keeps BGP level-triggered on every Node the BGP node selector picks — session
+ * enabled, annotations matching the current neighbour data, stale peer indexes removed — and removes the peer
  * annotations of Nodes that are no longer selected. Upstream wrote annotations once, only while ensuring a
- * Service (§12.7). Runs on the leader, in the modes that announce with BGP.
+ * Service (docs/upstream.md#node-annotations-kept-current). Runs on the leader, in the modes that announce
+ * with BGP.
  *
  * Every resync period it first checks the project for changes (BGP configuration, session list: two calls,
  * see {@linkcode BgpNodeManager.checkProject}), then reconciles every Node from cached data: an idle cluster

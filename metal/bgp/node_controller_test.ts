@@ -69,7 +69,7 @@ Deno.test("the controller enables BGP and annotates every selected node when it 
   await run;
 });
 
-Deno.test("annotations follow neighbour changes at the next resync (upstream §12.7 wrote once), one patch per node, none when unchanged", async () => {
+Deno.test("annotations follow neighbour changes at the next resync (upstream wrote them once: docs/upstream.md#node-annotations-kept-current), one patch per node, none when unchanged", async () => {
   const { metal, controller, annotations, writer, clock } = await setup();
   const stop = new AbortController();
   const run = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });

@@ -1,7 +1,8 @@
 /**
- * Project BGP (spec §5.1): adopt the project's enabled BGP configuration, or enable local BGP with the
- * configured ASN and password. Only done when the load balancer mode announces addresses with BGP (kube-vip,
- * empty, MetalLB): upstream enabled it on every start, even with load balancers disabled (§12.1).
+ * Project BGP (upstream's metal/bgp.go): adopt the project's enabled BGP configuration, or enable local BGP
+ * with the configured ASN and password. Only done when the load balancer mode announces addresses with BGP
+ * (kube-vip, empty, MetalLB): upstream enabled it on every start, even with load balancers disabled
+ * (docs/upstream.md#bgp-at-every-start).
  *
  * @module
  */

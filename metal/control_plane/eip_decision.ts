@@ -1,9 +1,9 @@
 /**
  * What to do with the control-plane EIP, as a pure function of its assignments and the control-plane nodes'
- * state. Fixed against upstream (§12.14): the current (unhealthy) holder is never re-picked, candidates are
- * chosen deterministically (healthy, schedulable, not being deleted, oldest first, then by name), more than
- * one assignment is repaired instead of being a hard error, and a holder is only moved away from once it is
- * really unhealthy — so a new leader adopts the current assignment.
+ * state. Fixed against upstream (docs/upstream.md#control-plane-eip): the current (unhealthy) holder is never
+ * re-picked, candidates are chosen deterministically (healthy, schedulable, not being deleted, oldest first,
+ * then by name), more than one assignment is repaired instead of being a hard error, and a holder is only
+ * moved away from once it is really unhealthy — so a new leader adopts the current assignment.
  *
  * @module
  */

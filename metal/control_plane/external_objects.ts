@@ -1,8 +1,9 @@
 /**
  * The external Service and EndpointSlice `kube-system/cloud-provider-equinix-metal-kubernetes-external`, as
- * server-side apply bodies built from `default/kubernetes`: a LoadBalancer Service on the EIP that MetalLB and
- * kube-vip leave alone (its own `loadBalancerClass`), and a copy of the API server endpoints. Only the slices of Service
- * `default/kubernetes` are mirrored (upstream mirrored every slice in `default`, §12.12).
+ * server-side apply bodies built from `default/kubernetes`: a LoadBalancer Service on the EIP that MetalLB
+ * and kube-vip leave alone (its own `loadBalancerClass`), and a copy of the API server endpoints. Only the
+ * slices of Service `default/kubernetes` are mirrored (upstream mirrored every slice in `default`,
+ * docs/upstream.md#endpointslice-mirror).
  *
  * @module
  */

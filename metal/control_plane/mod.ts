@@ -1,7 +1,8 @@
 /**
- * Control-plane endpoint management (upstream §6): the health-checked control-plane elastic IP
- * (`METAL_EIP_TAG`) with its external Service and EndpointSlice, and the control-plane load balancer pool
- * (`METAL_LOAD_BALANCER_ID`); `createControlPlaneController` (setup.ts) builds the loop.
+ * Control-plane endpoint management (upstream's metal/eip_controlplane_reconciliation.go): the health-checked
+ * control-plane elastic IP (`METAL_EIP_TAG`) with its external Service and EndpointSlice, and the
+ * control-plane load balancer pool (`METAL_LOAD_BALANCER_ID`); `createControlPlaneController` (setup.ts)
+ * builds the loop.
  *
  * @module
  */

@@ -137,7 +137,7 @@ Deno.test("answers are validated leniently: unknown fields pass, missing ids fai
   await assert.rejects(s.client.getLoadBalancer("lb"), /unexpected answer: id:/);
 });
 
-Deno.test("no call is made with an empty id (upstream did, §12.9)", async () => {
+Deno.test("no call is made with an empty id (upstream did, docs/upstream.md#emlb)", async () => {
   const s = setup([status(200)]);
   await assert.rejects(s.client.deleteLoadBalancer(""), /empty/);
   assert.equal(s.requests.length, 0);

@@ -19,7 +19,7 @@ function scripted(answers: Array<() => Response>) {
 const token = (n: number, expiresIn = 3600) => () =>
   Response.json({ access_token: `tok-${n}`, token_type: "bearer", expires_in: expiresIn });
 
-Deno.test("token is exchanged once and cached until shortly before expiry (upstream exchanged per call, §12.9)", async () => {
+Deno.test("token is exchanged once and cached until shortly before expiry (upstream exchanged per call, docs/upstream.md#emlb)", async () => {
   const clock = new FakeClock(0);
   const { fetch, requests } = scripted([token(1), token(2)]);
   const source = new ExchangeTokenSource({ url: URL, apiKey: KEY, fetch, clock, refreshMarginMs: 60_000 });

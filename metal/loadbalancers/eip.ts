@@ -1,8 +1,8 @@
 /**
- * Service elastic IPs: where to reserve one (spec §4.3 order), finding a Service's reservation by its tags
- * before ever reserving (so a crash between reserving and recording the status never makes a second one),
- * reserving with upstream's request body, and releasing. Every failure a user can act on is a Warning Event on
- * the Service and a metric.
+ * Service elastic IPs: where to reserve one (upstream's metal/loadbalancers.go order), finding a Service's
+ * reservation by its tags before ever reserving (so a crash between reserving and recording the status never
+ * makes a second one), reserving with upstream's request body, and releasing. Every failure a user can act on
+ * is a Warning Event on the Service and a metric.
  *
  * A reserve whose outcome is unknown (timeout, connection lost, 5xx) may still complete on the API's side
  * later. For {@linkcode LATE_RESERVE_WINDOW_MS} after it, every look at the Service's reservations uses a list

@@ -15,7 +15,7 @@ const settings = {
   facility: "sv15",
 };
 
-Deno.test("eipLocation() order: metro annotation > facility annotation > METAL_METRO_NAME > METAL_FACILITY_NAME (upstream §12.2)", () => {
+Deno.test("eipLocation() order: metro annotation > facility annotation > METAL_METRO_NAME > METAL_FACILITY_NAME (docs/upstream.md#eip-location-order)", () => {
   const both = makeService("d", "s", {
     annotations: { "metal.equinix.com/eip-metro": "da", "metal.equinix.com/eip-facility": "ny5" },
   });

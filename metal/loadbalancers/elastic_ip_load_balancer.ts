@@ -1,23 +1,26 @@
 /**
- * {@linkcode ElasticIpLoadBalancer}: the provider's `LoadBalancer` in the modes that announce elastic IPs with
- * BGP (kube-vip, empty, MetalLB ConfigMap or CRs) — the shared Service logic of spec §4.2–4.5 in front of the
- * implementation. Ensuring a Service:
+ * {@linkcode ElasticIpLoadBalancer}: the provider's `LoadBalancer` in the modes that announce elastic IPs
+ * with BGP (kube-vip, empty, MetalLB ConfigMap or CRs) — the shared Service logic of upstream's
+ * metal/loadbalancers.go (ensure, update, delete) in front of the implementation. Ensuring a Service:
  * 1. finds its reservation by tags, or reserves one (unless `spec.loadBalancerIP` is the user's own address);
  * 2. in the modes that configure peers (MetalLB), sets up BGP on every node the BGP node selector picks,
- *    skipping (with a Warning Event on the Node) nodes that fail — in ensure and update alike (upstream aborted
- *    updates, §12.8); kube-vip and empty leave that to the BGP node controller;
+ *    skipping (with a Warning Event on the Node) nodes that fail — in ensure and update alike (upstream
+ *    aborted updates, docs/upstream.md#update-skips-bad-nodes); kube-vip and empty leave that to the BGP node
+ *    controller;
  * 3. configures the implementation, then makes the address visible to the announcer (`service_ip.ts`);
- * 4. reports the address as the Service's ingress (also for bring-your-own addresses, §12.5).
- * Deleting one cleans the implementation up first and releases the reservation only after that succeeded
- * (§12.6), so a failed clean-up is retried with the reservation still there to find. A Service with several
- * tagged reservations (a reserve that timed out but completed late, or an older CCM) keeps the one it uses
- * and the others are released on its next ensure or update (which comes within seconds while a reserve of
- * unknown outcome may still land: `ElasticIps.recheckAfterMs`).
+ * 4. reports the address as the Service's ingress (also for bring-your-own addresses,
+ *    docs/upstream.md#byo-ip-services). Deleting one cleans the implementation up first and releases the
+ *    reservation only after that succeeded (docs/upstream.md#release-after-cleanup), so a failed clean-up is
+ *    retried with the reservation still there to find. A Service with several tagged reservations (a reserve
+ *    that timed out but completed late, or an older CCM) keeps the one it uses and the others are released on
+ *    its next ensure or update (which comes within seconds while a reserve of unknown outcome may still land:
+ *    `ElasticIps.recheckAfterMs`).
  *
  * The control-plane Service `kube-system/cloud-provider-equinix-metal-kubernetes-external` (managed by the
  * control-plane EIP manager) uses the reservation tagged `METAL_EIP_TAG`; it is never reserved nor released
- * here, and no implementation object is made for it (§4.3, §6.2). With only `METAL_LOAD_BALANCER_ID` set it is
- * left alone (see `service_lb.ts`).
+ * here, and no implementation object is made for it (upstream's metal/loadbalancers.go, upstream's
+ * metal/eip_controlplane_reconciliation.go). With only `METAL_LOAD_BALANCER_ID` set it is left alone (see
+ * `service_lb.ts`).
  *
  * @module
  */

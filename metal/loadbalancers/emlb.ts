@@ -1,8 +1,9 @@
 /**
- * Equinix Metal Load Balancer as a Service (`emlb:///<metro>`, upstream §4.9): one managed load balancer per
- * Service, one port per Service port forwarding to a pool whose origins are every node's external addresses at
- * the port's NodePort. The Service records the load balancer in annotations `equinix.com/loadbalancerID` and
- * `equinix.com/loadbalancerMetro`; its ingress is the load balancer's IPs.
+ * Equinix Metal Load Balancer as a Service (`emlb:///<metro>`, upstream's metal/loadbalancers/emlb/emlb.go):
+ * one managed load balancer per Service, one port per Service port forwarding to a pool whose origins are
+ * every node's external addresses at the port's NodePort. The Service records the load balancer in
+ * annotations `equinix.com/loadbalancerID` and `equinix.com/loadbalancerMetro`; its ingress is the load
+ * balancer's IPs.
  *
  * Fixed against upstream: the API token is cached until shortly before expiry; origins, ports and pools are
  * reconciled by diff (unchanged origins keep their ids); updates use the real load balancer name and the

@@ -119,7 +119,7 @@ Deno.test("EMLB: create, update by diff, remove cleans everything; one token exc
   const names = [...api.store.lbPools.values()].map((p) => p.name).sort();
   assert.deepEqual(names, [`${LB_NAME}-pool-443`, `${LB_NAME}-pool-80`]);
 
-  // Node b replaced by c: a's origins keep their ids (no delete-and-recreate, §12.9).
+  // Node b replaced by c: a's origins keep their ids (no delete-and-recreate, docs/upstream.md#emlb).
   const annotated = service([[80, 30080], [443, 30443]], {
     [LOAD_BALANCER_ID_ANNOTATION]: lb.id,
     [LOAD_BALANCER_METRO_ANNOTATION]: "da",
@@ -149,7 +149,7 @@ Deno.test("EMLB: create, update by diff, remove cleans everything; one token exc
   });
   assert.deepEqual(Object.keys(originsByPort(api)).sort(), ["80", "8080"]);
   assert.equal(api.store.lbPools.size, 2);
-  // Updates use the real load balancer name (upstream passed "", §12.9).
+  // Updates use the real load balancer name (upstream passed "", docs/upstream.md#emlb).
   const added = [...api.store.lbPorts.values()].find((p) => p.number === 8080)!;
   assert.equal(added.name, `${LB_NAME}-port-8080`);
   assert.equal(api.store.lbPools.get(added.poolIds[0]!)?.name, `${LB_NAME}-pool-8080`);

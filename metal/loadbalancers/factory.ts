@@ -1,8 +1,9 @@
 /**
  * Builds the load balancer implementation for `METAL_LOAD_BALANCER`. Every setting the configuration accepts
  * maps to a working implementation here; anything else was rejected when the configuration was loaded
- * (upstream accepted unknown schemes and crashed on the first Service, §12.4). What the setting means beyond
- * the implementation is `loadBalancerModeOf`'s (`metal/load_balancer_config.ts`).
+ * (upstream accepted unknown schemes and crashed on the first Service, docs/upstream.md#unknown-lb-scheme).
+ * What the setting means beyond the implementation is `loadBalancerModeOf`'s
+ * (`metal/load_balancer_config.ts`).
  *
  * @module
  */

@@ -78,7 +78,7 @@ async function setup() {
   return { metal, patcher, controller, recorder, ours };
 }
 
-Deno.test("service controller + kube-vip: LoadBalancer → ClusterIP → LoadBalancer releases and gets a fresh EIP (KR#206)", async () => {
+Deno.test("service controller + kube-vip: LoadBalancer → ClusterIP → LoadBalancer releases and gets a fresh EIP (kubernetes-sigs/cloud-provider-equinix-metal#206)", async () => {
   const { patcher, controller, ours } = await setup();
   patcher.put(makeService("default", "web"));
   await controller.syncService("default/web");
@@ -107,7 +107,7 @@ Deno.test("service controller + kube-vip: LoadBalancer → ClusterIP → LoadBal
   deepEqual(patcher.get("default", "web").status?.loadBalancer?.ingress, [{ ip: second!.network }]);
 });
 
-Deno.test("service controller: a BYO-IP Service gets a status (no 'nil status' retry loop, upstream §12.5)", async () => {
+Deno.test("service controller: a BYO-IP Service gets a status (no 'nil status' retry loop, docs/upstream.md#byo-ip-services)", async () => {
   const { patcher, controller, ours, recorder } = await setup();
   patcher.put(makeService("default", "byo", { loadBalancerIP: "203.0.113.10" }));
   await controller.syncService("default/byo");

@@ -10,7 +10,8 @@
  *   `spec.loadBalancerIP` (read by every kube-vip version; upstream kube-vip mode relies on it).
  * - MetalLB (both modes): annotation `metallb.universe.tf/address-pool` naming the Service's own pool, which
  *   has `auto-assign: false` and so is used only when requested; every MetalLB version reads it.
- *   `spec.loadBalancerIP` is not written (upstream wrote it; see KR#206).
+ *   `spec.loadBalancerIP` is not written (upstream wrote it; see
+ *   kubernetes-sigs/cloud-provider-equinix-metal#206).
  * - empty: nothing (the address is in the status).
  * On clean-up (Service deleted or no longer a LoadBalancer) each of these is removed when it still holds our
  * value — including a `spec.loadBalancerIP` that upstream wrote for our reservation — so a Service switched to

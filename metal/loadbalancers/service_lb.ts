@@ -7,9 +7,9 @@
  * Both name load balancers as upstream does, hand the implementation only the nodes the BGP node selector
  * picks, and leave one Service alone: with only `METAL_LOAD_BALANCER_ID` set, the control-plane load balancer
  * manager owns that load balancer's pool and makes no control-plane Service; one left by upstream
- * (`kube-system/cloud-provider-equinix-metal-kubernetes-external`, annotated with the load balancer's id, §6.3)
- * is left alone entirely — otherwise EMLB would rewrite the control-plane pool with every node's NodePort, and
- * delete the load balancer with the Service.
+ * (`kube-system/cloud-provider-equinix-metal-kubernetes-external`, annotated with the load balancer's id,
+ * upstream's metal/controlplane_load_balancer_manager.go) is left alone entirely — otherwise EMLB would
+ * rewrite the control-plane pool with every node's NodePort, and delete the load balancer with the Service.
  *
  * @module
  */

@@ -215,7 +215,7 @@ Deno.test("100 Services cost one reservation list, not 100", async () => {
   equal(metal.requests().filter((r) => r.startsWith(`POST /projects/${metal.projectId}/ips`)).length, 100);
 });
 
-Deno.test("BYO IP: no reservation, ingress is the user's IP, implementation configured and cleaned up (upstream §12.5)", async () => {
+Deno.test("BYO IP: no reservation, ingress is the user's IP, implementation configured and cleaned up (docs/upstream.md#byo-ip-services)", async () => {
   const { lb, impl, services, nodes, metal } = await setup({ exposure: "metallb-crd" });
   const svc = services.put(makeService("default", "byo", { loadBalancerIP: "203.0.113.7" }));
   metal.mark();
@@ -236,7 +236,7 @@ Deno.test("BYO IP: no reservation, ingress is the user's IP, implementation conf
   equal(services.get("default", "byo").metadata?.annotations?.[METALLB_POOL_ANNOTATION], undefined);
 });
 
-Deno.test("deletion releases the EIP only after the implementation cleanup succeeded (upstream §12.6)", async () => {
+Deno.test("deletion releases the EIP only after the implementation cleanup succeeded (docs/upstream.md#release-after-cleanup)", async () => {
   const { lb, impl, services, nodes, reservationsOf } = await setup();
   const svc = services.put(makeService("default", "nginx"));
   await lb.ensureLoadBalancer("kubernetes", svc, nodes());
@@ -264,7 +264,7 @@ Deno.test("deleting one Service releases only its own EIP", async () => {
   deepEqual(await lb.getLoadBalancer("kubernetes", a), { exists: false });
 });
 
-Deno.test("kube-vip: the IP is in spec.loadBalancerIP and kube-vip.io/loadbalancerIPs; switching away and back gets a fresh one (KR#206)", async () => {
+Deno.test("kube-vip: the IP is in spec.loadBalancerIP and kube-vip.io/loadbalancerIPs; switching away and back gets a fresh one (kubernetes-sigs/cloud-provider-equinix-metal#206)", async () => {
   const { lb, services, nodes, reservationsOf } = await setup({ exposure: "kube-vip" });
   await lb.ensureLoadBalancer("kubernetes", services.put(makeService("default", "web")), nodes());
   const [first] = reservationsOf("default", "web");
@@ -384,7 +384,7 @@ Deno.test("a reserve of unknown outcome (5xx) asks for rechecks of the Service; 
   }
 });
 
-Deno.test("a node failing BGP is skipped in ensure and update, with a Warning on the Node (upstream §12.8)", async () => {
+Deno.test("a node failing BGP is skipped in ensure and update, with a Warning on the Node (docs/upstream.md#update-skips-bad-nodes)", async () => {
   const { lb, services, nodes, recorder, metal, impl } = await setup();
   const svc = services.put(makeService("default", "s"));
   metal.failNext({

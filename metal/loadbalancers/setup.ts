@@ -1,12 +1,14 @@
 /**
- * Builds the Service load balancer side of the provider at initialize (upstream Initialize steps 4–5, §2):
- * reads the cluster id, makes sure project BGP is enabled when the mode announces with BGP, and wires the
- * shared logic, the chosen implementation and the provider loops (BGP node controller, janitor).
+ * Builds the Service load balancer side of the provider at initialize (upstream Initialize steps 4–5,
+ * upstream's metal/cloud.go): reads the cluster id, makes sure project BGP is enabled when the mode announces
+ * with BGP, and wires the shared logic, the chosen implementation and the provider loops (BGP node
+ * controller, janitor).
  *
  * BGP enablement policy: project BGP is ensured only in the modes that announce with BGP (kube-vip, empty,
  * MetalLB); with load balancers disabled (`""`) or with EMLB the project's BGP settings are left alone.
- * Upstream enabled BGP on every start (§12.1), which KR#200 users did not want from a CCM told to do nothing.
- * Failing to enable it in a BGP mode is fatal, as upstream.
+ * Upstream enabled BGP on every start (docs/upstream.md#bgp-at-every-start), which
+ * kubernetes-sigs/cloud-provider-equinix-metal#200 users did not want from a CCM told to do nothing. Failing
+ * to enable it in a BGP mode is fatal, as upstream.
  *
  * @module
  */

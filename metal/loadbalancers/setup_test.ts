@@ -65,7 +65,7 @@ for (
   });
 }
 
-Deno.test("load balancers disabled: no load balancer, no provider loops, and project BGP left alone (upstream §12.1)", async () => {
+Deno.test("load balancers disabled: no load balancer, no provider loops, and project BGP left alone (docs/upstream.md#bgp-at-every-start)", async () => {
   const { metal, cloud } = await initialized("");
   const { loadBalancer, controllers } = await cloud.initialize(context(uid));
   equal(loadBalancer, undefined);
@@ -97,7 +97,7 @@ Deno.test("initialize() fails clearly when BGP cannot be enabled in a BGP mode",
   await rejects(cloud.initialize(context(uid)), /Failed to enable BGP on project/);
 });
 
-Deno.test("unknown load balancer scheme is a config error, not a crash (upstream §12.4)", async () => {
+Deno.test("unknown load balancer scheme is a config error, not a crash (docs/upstream.md#unknown-lb-scheme)", async () => {
   throws(
     () =>
       createMetalCloud({

@@ -1,7 +1,7 @@
 /**
- * The wire identifiers of Service elastic IPs, exactly as upstream writes them (spec §4.1), so a cluster moving
- * from the upstream CCM keeps its reservations: the three tags, the load balancer name and the reservation's
- * description, plus "find by all tags".
+ * The wire identifiers of Service elastic IPs, exactly as upstream writes them (upstream's
+ * metal/loadbalancers.go), so a cluster moving from the upstream CCM keeps its reservations: the three tags,
+ * the load balancer name and the reservation's description, plus "find by all tags".
  *
  * @module
  */

@@ -1,8 +1,9 @@
 /**
- * Equality and ordering of MetalLB ConfigMap objects, as upstream defines them (spec §10): node selectors and
- * selector requirements compare order-insensitively, `null` lists sort before empty ones, and pools or
- * advertisements compare by MetalLB's effective values (an absent `auto-assign` is `true`, an absent
- * `aggregation-length` is 32, an absent `localpref` is 0) instead of crashing on absent fields as upstream does.
+ * Equality and ordering of MetalLB ConfigMap objects, as upstream defines them (upstream's unit tests): node
+ * selectors and selector requirements compare order-insensitively, `null` lists sort before empty ones, and
+ * pools or advertisements compare by MetalLB's effective values (an absent `auto-assign` is `true`, an absent
+ * `aggregation-length` is 32, an absent `localpref` is 0) instead of crashing on absent fields as upstream
+ * does.
  *
  * @module
  */

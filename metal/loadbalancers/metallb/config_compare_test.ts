@@ -150,7 +150,10 @@ Deno.test("TestPeerEqual", () => {
     ["HoldTime", { ...clone(base), holdTime: "3s" }, false],
     ["Password", { ...clone(base), password: "other" }, false],
     ["RouterID", { ...clone(base), routerID: "10.9.9.8" }, false],
-    ["source-address (upstream ignored it, KR §12.10)", { ...clone(base), sourceAddress: "10.9.9.7" }, false],
+    ["source-address (upstream ignored it, docs/upstream.md#metallb-configmap)", {
+      ...clone(base),
+      sourceAddress: "10.9.9.7",
+    }, false],
     ["selectors nil", { ...clone(base), nodeSelectors: null }, false],
     ["selectors empty", { ...clone(base), nodeSelectors: [] }, false],
     ["selectors subset", { ...clone(base), nodeSelectors: clone(base.nodeSelectors ?? []).slice(1) }, false],
@@ -201,7 +204,7 @@ Deno.test("TestAddressPoolEqual", () => {
   for (const [name, o, want] of cases) assert.equal(addressPoolEqual(base, o), want, name);
 });
 
-Deno.test("absent auto-assign, aggregation-length and localpref compare by MetalLB defaults (upstream crashed, §12.10)", () => {
+Deno.test("absent auto-assign, aggregation-length and localpref compare by MetalLB defaults (upstream crashed, docs/upstream.md#metallb-configmap)", () => {
   const pool = randomPool(1);
   assert.equal(addressPoolEqual({ ...pool, autoAssign: null }, { ...pool, autoAssign: true }), true);
   assert.equal(addressPoolEqual({ ...pool, autoAssign: null }, { ...pool, autoAssign: false }), false);

@@ -136,7 +136,7 @@ extra-top: 1
   assert.deepEqual(parseConfigFile(text), cfg);
 });
 
-Deno.test("parseConfigFile reads absent auto-assign and aggregation-length as null (upstream crashed, §12.10)", () => {
+Deno.test("parseConfigFile reads absent auto-assign and aggregation-length as null (upstream crashed, docs/upstream.md#metallb-configmap)", () => {
   const cfg = parseConfigFile("address-pools:\n- name: p\n  bgp-advertisements:\n  - communities: [a]\n");
   assert.equal(cfg.addressPools?.[0]?.autoAssign, null);
   assert.deepEqual(cfg.addressPools?.[0]?.bgpAdvertisements, [{

@@ -176,7 +176,7 @@ Deno.test("desiredPeers builds one peer per node × router, pinned by hostname",
   });
 });
 
-Deno.test("syncServicePeers: node removal removes the node's peers (upstream left them, §12.10)", () => {
+Deno.test("syncServicePeers: node removal removes the node's peers (upstream left them, docs/upstream.md#metallb-configmap)", () => {
   const a = { namespace: "default", name: "a" };
   const b = { namespace: "default", name: "b" };
   const both = [node("n1", ["r1", "r2"]), node("n2", ["r1", "r2"])];
@@ -239,7 +239,7 @@ Deno.test("syncServicePeers keeps peers of an eligible node whose BGP data is un
   assert.equal(r.config.peers?.length, 2);
 });
 
-Deno.test("syncServicePeers replaces a peer whose source address changed (upstream matched it, §12.10)", () => {
+Deno.test("syncServicePeers replaces a peer whose source address changed (upstream matched it, docs/upstream.md#metallb-configmap)", () => {
   const a = { namespace: "default", name: "a" };
   const cfg = syncServicePeers(config(null), {
     svc: a,

@@ -1,6 +1,7 @@
 /**
  * MetalLB ≤ 0.12 (`metallb:///<namespace>/<configmap>`): Service pools and BGP peers kept in the `config` key
- * of MetalLB's ConfigMap (upstream §4.7), written with a JSON merge patch `{"data":{"config": <yaml>}}`.
+ * of MetalLB's ConfigMap (upstream's metal/loadbalancers/metallb/configmap.go), written with a JSON merge
+ * patch `{"data":{"config": <yaml>}}`.
  *
  * Differences from upstream, all deliberate: the patch carries the ConfigMap's resourceVersion, so a concurrent
  * edit is re-read and re-applied instead of overwritten; nothing is written when nothing changed; peers of

@@ -1,9 +1,10 @@
 /**
- * MetalLB ≥ 0.13 (`metallb:///<namespace>?crdConfiguration=true`): one IPAddressPool per Service, one BGPPeer per
- * node × upstream router shared by the Services that use it, and the `equinix-metal-bgp-adv` BGPAdvertisement,
- * all labelled `cloud-provider=equinix-metal` (upstream §4.8). Each step lists the objects we own, plans the
- * writes with the pure functions of `cr_plan.ts` and applies them; a write that lost a race (409 on a stale
- * resourceVersion) re-runs the step.
+ * MetalLB ≥ 0.13 (`metallb:///<namespace>?crdConfiguration=true`): one IPAddressPool per Service, one BGPPeer
+ * per node × upstream router shared by the Services that use it, and the `equinix-metal-bgp-adv`
+ * BGPAdvertisement, all labelled `cloud-provider=equinix-metal` (upstream's
+ * metal/loadbalancers/metallb/cr.go). Each step lists the objects we own, plans the writes with the pure
+ * functions of `cr_plan.ts` and applies them; a write that lost a race (409 on a stale resourceVersion)
+ * re-runs the step.
  *
  * Password option: with `passwordSecretName`, the BGP password is kept out of BGPPeer specs. It goes into a
  * `kubernetes.io/basic-auth` Secret of that name in MetalLB's namespace (key `password`, labelled

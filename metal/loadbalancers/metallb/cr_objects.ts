@@ -1,6 +1,6 @@
 /**
  * The MetalLB custom resources CR mode manages (`metallb.io`), the fields we read and write, and their
- * naming and labelling as upstream does it (§4.8).
+ * naming and labelling as upstream does it (upstream's metal/loadbalancers/metallb/cr.go).
  *
  * @module
  */

@@ -1,8 +1,9 @@
 /**
  * CR mode as pure functions: from the objects we own (listed by label) and the wanted state, the creates,
- * merge patches and deletes that make MetalLB's custom resources match §4.8, with upstream's bugs (§12.11)
- * fixed: new peers carry their Service selectors, spec-drift repair keeps every Service selector, pool
- * addresses never repeat, and only real changes produce operations.
+ * merge patches and deletes that make MetalLB's custom resources match upstream's
+ * metal/loadbalancers/metallb/cr.go, with upstream's bugs (docs/upstream.md#metallb-crs) fixed: new peers
+ * carry their Service selectors, spec-drift repair keeps every Service selector, pool addresses never repeat,
+ * and only real changes produce operations.
  *
  * @module
  */

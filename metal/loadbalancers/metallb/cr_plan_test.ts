@@ -80,7 +80,7 @@ Deno.test("planPool creates the pool exactly as upstream", () => {
   }]);
 });
 
-Deno.test("planPool: existing pool → no-op; missing label added; address merge dedups (§12.11)", () => {
+Deno.test("planPool: existing pool → no-op; missing label added; address merge dedups (docs/upstream.md#metallb-crs)", () => {
   const created = (planPool([], web, "147.75.1.2/32", NS)[0] as { object: IPAddressPool }).object;
   const existing = { ...created, metadata: { ...created.metadata, resourceVersion: "7" } };
   assert.deepEqual(planPool([existing], web, "147.75.1.2/32", NS), []);
@@ -198,7 +198,7 @@ function peersFor(
   });
 }
 
-Deno.test("first-time peers carry their service selectors (upstream created them without, §12.11)", () => {
+Deno.test("first-time peers carry their service selectors (upstream created them without, docs/upstream.md#metallb-crs)", () => {
   const ops = peersFor([], [node("n1", ["169.254.255.1"])]);
   assert.deepEqual(ops, [{
     verb: "create",
@@ -232,7 +232,7 @@ Deno.test("planPeers: second service is recorded on existing peers; re-run is a 
   assert.deepEqual(peersFor(peers, nodes, web), []);
 });
 
-Deno.test("spec drift repair keeps every service selector (upstream wiped them, §12.11)", () => {
+Deno.test("spec drift repair keeps every service selector (upstream wiped them, docs/upstream.md#metallb-crs)", () => {
   const nodes = [node("n1", ["r1"])];
   let peers = apply<BGPPeer>([], peersFor([], nodes, web));
   peers = apply(peers, peersFor(peers, nodes, api));
@@ -306,7 +306,7 @@ Deno.test("planRemoveService removes only the service's objects, and nothing whe
   assert.deepEqual(
     planRemoveService(after, web),
     [],
-    "RemovePeersByService reports no change when none (§12.11)",
+    "RemovePeersByService reports no change when none (docs/upstream.md#metallb-crs)",
   );
   assert.deepEqual(planRemoveService(after, api).map((o) => [o.verb, o.kind]), [
     ["delete", "IPAddressPool"],
