@@ -13,6 +13,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import { Histogram, type Registry } from "prom-client";
 import type { Controller, ControllerRunContext, InstancesV2 } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { forEachConcurrently } from "../../util/worker_pool.ts";
 import { NodeNotManagedError } from "../errors.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
@@ -161,15 +162,14 @@ export class CloudNodeController implements Controller {
    */
   async refreshAddresses(signal?: AbortSignal, stop?: AbortSignal): Promise<number> {
     const nodes = this.#o.nodes.list().filter((n) => !isUninitialized(n));
-    const workers = Math.max(1, this.#o.statusUpdateWorkers || this.#o.workers);
-    let next = 0;
+    const stopSignals = [signal, stop].filter((s) => s !== undefined);
     let patched = 0;
-    const worker = async () => {
-      while (next < nodes.length && !signal?.aborted && !stop?.aborted) {
-        if (await this.#refreshNode(nodes[next++]!, signal)) patched++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(workers, nodes.length) }, worker));
+    await forEachConcurrently(nodes, async (node) => {
+      if (await this.#refreshNode(node, signal)) patched++;
+    }, {
+      concurrency: this.#o.statusUpdateWorkers || this.#o.workers,
+      signal: stopSignals.length > 0 ? AbortSignal.any(stopSignals) : undefined,
+    });
     return patched;
   }
 

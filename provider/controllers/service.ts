@@ -23,6 +23,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Controller, ControllerRunContext, LoadBalancer } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { forEachConcurrently } from "../../util/worker_pool.ts";
 import { RetryError } from "../errors.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
@@ -368,14 +369,9 @@ export class ServiceController implements Controller {
       .filter(([, c]) => c.nodes !== undefined && c.nodes !== wanted)
       .map(([key]) => key);
     const retry: string[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length && !signal?.aborted) {
-        const key = keys[next++]!;
-        if (!(await this.#updateHosts(key, nodes, wanted, signal))) retry.push(key);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(Math.max(1, this.#o.workers), keys.length) }, worker));
+    await forEachConcurrently(keys, async (key) => {
+      if (!(await this.#updateHosts(key, nodes, wanted, signal))) retry.push(key);
+    }, { concurrency: this.#o.workers, signal });
     this.#metrics?.nodeSyncLatency.observe((this.#clock.now() - start) / 1000);
     if (keys.length > 0) {
       this.#logger.info("Updated load balancers with the new node set", {
