@@ -23,6 +23,7 @@ import {
   wantsLoadBalancer,
 } from "../../provider/mod.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { runPeriodically } from "../../util/periodic.ts";
 import type { Informer } from "../../provider/kube/mod.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { ElasticIps } from "./eip.ts";
@@ -96,14 +97,11 @@ export class LoadBalancerJanitor implements Controller {
   }
 
   async run({ signal }: ControllerRunContext): Promise<void> {
-    while (!signal.aborted) {
-      await this.pass(signal);
-      try {
-        await this.#clock.sleep(this.#intervalMs, signal);
-      } catch {
-        return;
-      }
-    }
+    await runPeriodically(() => this.pass(signal), {
+      periodMs: this.#intervalMs,
+      signal,
+      clock: this.#clock,
+    });
   }
 
   /** One pass: garbage collection, then the sweep. Failures are logged and counted, never thrown. */

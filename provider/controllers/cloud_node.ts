@@ -13,6 +13,7 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import { Histogram, type Registry } from "prom-client";
 import type { Controller, ControllerRunContext, InstancesV2 } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { runPeriodically } from "../../util/periodic.ts";
 import { forEachConcurrently } from "../../util/worker_pool.ts";
 import { NodeNotManagedError } from "../errors.ts";
 import type { EventRecorder } from "../events.ts";
@@ -190,20 +191,14 @@ export class CloudNodeController implements Controller {
   }
 
   async #refreshLoop(ctx: ControllerRunContext): Promise<void> {
-    // Like upstream's wait.Until: once at start, then every period.
-    while (!ctx.signal.aborted) {
-      try {
-        // A pass can be long while the provider fails (every node waits for its retries): stop it on shutdown.
-        await this.refreshAddresses(ctx.syncSignal, ctx.signal);
-      } catch (err) {
-        this.#logger.error("Failed to refresh node addresses", { err });
-      }
-      try {
-        await this.#clock.sleep(this.#o.statusUpdateFrequencyMs, ctx.signal);
-      } catch {
-        return;
-      }
-    }
+    // Like upstream's wait.Until: once at start, then every period. A pass can be long while the provider fails
+    // (every node waits for its retries): it stops starting nodes on shutdown.
+    await runPeriodically(() => this.refreshAddresses(ctx.syncSignal, ctx.signal), {
+      periodMs: this.#o.statusUpdateFrequencyMs,
+      signal: ctx.signal,
+      clock: this.#clock,
+      onError: (err) => this.#logger.error("Failed to refresh node addresses", { err }),
+    });
   }
 
   async #reconcileLabels(node: V1Node): Promise<void> {

@@ -12,6 +12,7 @@ import type { V1Node, V1Taint } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Controller, ControllerRunContext, InstancesV2 } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { runPeriodically } from "../../util/periodic.ts";
 import { forEachConcurrently } from "../../util/worker_pool.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
@@ -59,18 +60,12 @@ export class CloudNodeLifecycleController implements Controller {
 
   /** Monitors nodes every period until `ctx.signal` aborts; a pass in progress is finished first. */
   async run(ctx: ControllerRunContext): Promise<void> {
-    while (!ctx.signal.aborted) {
-      try {
-        await this.monitorNodes(ctx.syncSignal, ctx.signal);
-      } catch (err) {
-        this.#logger.error("Failed to monitor nodes", { err });
-      }
-      try {
-        await this.#clock.sleep(this.#o.periodMs, ctx.signal);
-      } catch {
-        return;
-      }
-    }
+    await runPeriodically(() => this.monitorNodes(ctx.syncSignal, ctx.signal), {
+      periodMs: this.#o.periodMs,
+      signal: ctx.signal,
+      clock: this.#clock,
+      onError: (err) => this.#logger.error("Failed to monitor nodes", { err }),
+    });
   }
 
   /** One pass over all cached nodes; stops starting new nodes when `stop` aborts. */
