@@ -6,9 +6,10 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Gauge, type Registry } from "prom-client";
+import type { Gauge, Registry } from "prom-client";
 import type { Controller, ControllerRunContext } from "./cloud.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
+import { getOrCreateGauge } from "./metrics.ts";
 import type { HealthEndpoints } from "./server.ts";
 
 /** Manager name in `running_managed_controllers{manager}`. */
@@ -194,19 +195,11 @@ export async function runProviderController(
   }
 }
 
-const gauges = new WeakMap<Registry, Gauge<"name" | "manager">>();
-
 /** `running_managed_controllers{name,manager}`: 1 while a controller runs (upstream controller-manager metric). */
 export function runningGauge(registry: Registry): Gauge<"name" | "manager"> {
-  let gauge = gauges.get(registry);
-  if (gauge === undefined) {
-    gauge = new Gauge({
-      name: "running_managed_controllers",
-      help: "Indicates where instances of a controller are currently running",
-      labelNames: ["name", "manager"] as const,
-      registers: [registry],
-    });
-    gauges.set(registry, gauge);
-  }
-  return gauge;
+  return getOrCreateGauge(registry, {
+    name: "running_managed_controllers",
+    help: "Indicates where instances of a controller are currently running",
+    labelNames: ["name", "manager"] as const,
+  });
 }

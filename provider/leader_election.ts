@@ -21,9 +21,10 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import { hostname } from "node:os";
-import { Gauge, type Registry } from "prom-client";
+import type { Gauge, Registry } from "prom-client";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { isAlreadyExists, isConflict } from "./kube/errors.ts";
+import { getOrCreateGauge } from "./metrics.ts";
 import type { LeaderElectionRecord, LeaseLock, ObservedRecord } from "./lease_lock.ts";
 
 /** Default Lease name. Never change it: replicas of different versions must compete for the same Lease. */
@@ -66,15 +67,11 @@ export function defaultIdentity(): string {
 }
 
 function leaderGauge(registry: Registry): Gauge<"name"> {
-  const name = "leader_election_master_status";
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Gauge<"name">;
-  return new Gauge({
-    name,
+  return getOrCreateGauge(registry, {
+    name: "leader_election_master_status",
     help:
       "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",
     labelNames: ["name"] as const,
-    registers: [registry],
   });
 }
 

@@ -19,6 +19,7 @@ import {
   type Controller,
   type ControllerRunContext,
   type EventRecorder,
+  getOrCreateCounter,
   hasFinalizer,
   wantsLoadBalancer,
 } from "../../provider/mod.ts";
@@ -83,16 +84,17 @@ export class LoadBalancerJanitor implements Controller {
     this.#intervalMs = options.intervalMs ?? DEFAULT_JANITOR_INTERVAL_MS;
     const registry = options.metrics;
     if (registry) {
-      this.#sweeps = counter(
-        registry,
-        "ccm_equinixmetal_eip_orphan_sweeps_total",
-        "Elastic IP orphan sweeps, by result (success, error, or skipped while the Service cache is not synced)",
-      );
-      this.#gcs = counter(
-        registry,
-        "ccm_equinixmetal_loadbalancer_gc_total",
-        "Load balancer implementation garbage collections, by result (success or error)",
-      );
+      this.#sweeps = getOrCreateCounter(registry, {
+        name: "ccm_equinixmetal_eip_orphan_sweeps_total",
+        help:
+          "Elastic IP orphan sweeps, by result (success, error, or skipped while the Service cache is not synced)",
+        labelNames: ["result"] as const,
+      });
+      this.#gcs = getOrCreateCounter(registry, {
+        name: "ccm_equinixmetal_loadbalancer_gc_total",
+        help: "Load balancer implementation garbage collections, by result (success or error)",
+        labelNames: ["result"] as const,
+      });
     }
   }
 
@@ -196,9 +198,4 @@ export class LoadBalancerJanitor implements Controller {
   #namespace(): V1Namespace {
     return { apiVersion: "v1", kind: "Namespace", metadata: { name: "kube-system", uid: this.#o.clusterId } };
   }
-}
-
-function counter(registry: Registry, name: string, help: string): Counter<"result"> {
-  return (registry.getSingleMetric(name) as Counter<"result"> | undefined) ??
-    new Counter({ name, help, labelNames: ["result"] as const, registers: [registry] });
 }

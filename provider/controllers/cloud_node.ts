@@ -10,12 +10,13 @@
  */
 import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Histogram, type Registry } from "prom-client";
+import type { Histogram, Registry } from "prom-client";
 import type { Controller, ControllerRunContext, InstancesV2 } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { runPeriodically } from "../../util/periodic.ts";
 import { forEachConcurrently } from "../../util/worker_pool.ts";
 import { NodeNotManagedError } from "../errors.ts";
+import { getOrCreateHistogram } from "../metrics.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
 import { nodeRateLimiter } from "../rate_limiter.ts";
@@ -230,35 +231,23 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-const metricsByRegistry = new WeakMap<
-  Registry,
-  { taintRemovalDelay: Histogram; initialSyncDelay: Histogram }
->();
-
 /** Upstream node controller histograms (buckets 1 s × 4^n, 6 buckets). */
-function nodeMetrics(registry: Registry) {
-  let metrics = metricsByRegistry.get(registry);
-  if (metrics === undefined) {
-    const buckets = Array.from({ length: 6 }, (_, i) => 4 ** i);
-    metrics = {
-      taintRemovalDelay: new Histogram({
-        name: "node_controller_cloud_provider_taint_removal_delay_seconds",
-        help:
-          "Number of seconds after node creation when NodeController removed the cloud-provider taint of a " +
-          "single node",
-        buckets,
-        registers: [registry],
-      }),
-      initialSyncDelay: new Histogram({
-        name: "node_controller_initial_node_sync_delay_seconds",
-        help:
-          "Number of seconds after node creation when NodeController finished the initial synchronization " +
-          "of a single node",
-        buckets,
-        registers: [registry],
-      }),
-    };
-    metricsByRegistry.set(registry, metrics);
-  }
-  return metrics;
+function nodeMetrics(registry: Registry): { taintRemovalDelay: Histogram; initialSyncDelay: Histogram } {
+  const buckets = Array.from({ length: 6 }, (_, i) => 4 ** i);
+  return {
+    taintRemovalDelay: getOrCreateHistogram(registry, {
+      name: "node_controller_cloud_provider_taint_removal_delay_seconds",
+      help:
+        "Number of seconds after node creation when NodeController removed the cloud-provider taint of a " +
+        "single node",
+      buckets,
+    }),
+    initialSyncDelay: getOrCreateHistogram(registry, {
+      name: "node_controller_initial_node_sync_delay_seconds",
+      help:
+        "Number of seconds after node creation when NodeController finished the initial synchronization " +
+        "of a single node",
+      buckets,
+    }),
+  };
 }
