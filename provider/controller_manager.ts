@@ -8,6 +8,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Gauge, Registry } from "prom-client";
 import type { Controller, ControllerRunContext } from "./cloud.ts";
+import { Backoff } from "../util/backoff.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { getOrCreateGauge } from "./metrics.ts";
 import type { HealthEndpoints } from "./server.ts";
@@ -169,29 +170,33 @@ export async function runProviderController(
   logger: Logger = getLogger(["ccm", "controller-manager"]),
 ): Promise<void> {
   const { signal } = ctx;
-  let delayMs = 1_000;
+  const backoff = new Backoff({ initialMs: 1_000, maxMs: 60_000 });
   while (!signal.aborted) {
     const started = clock.now();
+    let failure: { err: unknown } | undefined;
     try {
       await pc.run(ctx);
-      if (signal.aborted) return;
-      logger.warn("Provider controller returned before shutdown; restarting", { controller: pc.name });
     } catch (err) {
-      if (signal.aborted) return;
+      failure = { err };
+    }
+    if (signal.aborted) return;
+    // A loop that ran for a while earns a fresh backoff.
+    if (clock.now() - started > 60_000) backoff.reset();
+    const delayMs = backoff.next();
+    if (failure === undefined) {
+      logger.warn("Provider controller returned before shutdown; restarting", { controller: pc.name });
+    } else {
       logger.error("Provider controller failed; restarting", {
         controller: pc.name,
         retryInMs: delayMs,
-        err,
+        err: failure.err,
       });
     }
-    // A loop that ran for a while earns a fresh backoff.
-    if (clock.now() - started > 60_000) delayMs = 1_000;
     try {
       await clock.sleep(delayMs, signal);
     } catch {
       return;
     }
-    delayMs = Math.min(delayMs * 2, 60_000);
   }
 }
 

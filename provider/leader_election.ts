@@ -22,6 +22,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import { hostname } from "node:os";
 import type { Gauge, Registry } from "prom-client";
+import { jitter } from "../util/backoff.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { isAlreadyExists, isConflict } from "./kube/errors.ts";
 import { getOrCreateGauge } from "./metrics.ts";
@@ -306,7 +307,7 @@ export class LeaderElector {
 
   /** Waits a jittered retry period, but no longer than until the observed lease expires. */
   #nextAttemptDelay(): number {
-    const jittered = this.retryPeriodMs * (1 + this.#random() * JITTER_FACTOR);
+    const jittered = jitter(this.retryPeriodMs, JITTER_FACTOR, this.#random);
     const record = this.#observed?.record;
     if (!record?.holderIdentity) return jittered;
     const expiresIn = this.#observedAt + record.leaseDurationSeconds * 1000 - this.#clock.now();

@@ -271,8 +271,8 @@ Deno.test("5xx answers are retried with backoff and the call succeeds", async ()
   const fetch = stubFetch((_, i) => i < 2 ? json({}, { status: i === 0 ? 503 : 500 }) : json(device(DEVICE)));
   equal((await newClient(fetch, { clock }).getDevice(DEVICE)).id, DEVICE);
   equal(fetch.requests.length, 3);
-  // random() = 0.5 → half of 250 ms, then half of 500 ms
-  deepEqual(clock.sleeps, [125, 250]);
+  // random() = 0.5 → three quarters of 250 ms, then of 500 ms
+  deepEqual(clock.sleeps, [188, 375]);
 });
 
 Deno.test("persistent 5xx answers give MetalTransientError after maxRetries", async () => {

@@ -9,7 +9,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { runPeriodically } from "../../util/periodic.ts";
-import type { BackoffOptions } from "./backoff.ts";
+import type { BackoffOptions } from "../../util/backoff.ts";
 import { type ListWatchSource, Reflector, type ReflectorSink } from "./reflector.ts";
 
 /** Handlers receive the new object (and the old one for updates). A resync calls `update(obj, obj)`. */
@@ -59,7 +59,7 @@ export interface SharedInformerOptions<T> {
   transform?: (obj: T) => T;
   clock?: Clock;
   random?: () => number;
-  backoff?: BackoffOptions;
+  backoff?: Partial<BackoffOptions>;
   logger?: Logger;
 }
 
