@@ -11,6 +11,7 @@ import type { MetalClient } from "./api/client.ts";
 import { isDefinitelyNotFound } from "./api/errors.ts";
 import type { Device } from "./api/types.ts";
 import { SingleFlightCache } from "./single_flight_cache.ts";
+import { getOrCreateCounter } from "../provider/mod.ts";
 
 /**
  * `include` of every device read: the parent blocks of the devices' addresses, so the BGP setup reads a
@@ -138,11 +139,15 @@ export class DeviceCache {
       clock: this.#clock,
     });
     if (options.metrics) {
-      this.#refreshes = counter(options.metrics, "cloudprovider_equinixmetal_device_cache_refreshes_total", {
+      this.#refreshes = getOrCreateCounter(options.metrics, {
+        name: "cloudprovider_equinixmetal_device_cache_refreshes_total",
         help: "Device list refreshes of the device cache, by result (success or error)",
+        labelNames: ["result"] as const,
       });
-      this.#lookups = counter(options.metrics, "cloudprovider_equinixmetal_device_cache_lookups_total", {
+      this.#lookups = getOrCreateCounter(options.metrics, {
+        name: "cloudprovider_equinixmetal_device_cache_lookups_total",
         help: "Device lookups by id served from the cached list (hit) or needing a device GET (miss)",
+        labelNames: ["result"] as const,
       });
     }
   }
@@ -243,9 +248,4 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const values = map.get(key);
   if (values) values.push(value);
   else map.set(key, [value]);
-}
-
-function counter(registry: Registry, name: string, options: { help: string }): Counter<"result"> {
-  return (registry.getSingleMetric(name) as Counter<"result"> | undefined) ??
-    new Counter({ name, help: options.help, labelNames: ["result"] as const, registers: [registry] });
 }

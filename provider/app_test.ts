@@ -14,6 +14,7 @@ import {
 import type { CloudProvider } from "./cloud.ts";
 import { ConfigError } from "./errors.ts";
 import { parseRunFlags } from "./flags.ts";
+import { until } from "../util/clock.ts";
 import { captureLogs, forgetSecretsForTesting, MASK } from "../util/log.ts";
 import type { KubeClients } from "./kube/client.ts";
 import { registerCloudProvider, unregisterCloudProvider } from "./registry.ts";
@@ -316,14 +317,6 @@ function setup(args: string[], setupOptions: SetupOptions = {}) {
   };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (condition()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
 /** Status and body of `path` on the framework's HTTPS server. */
 async function get(server: RunningServer, path: string): Promise<{ status: number; body: string }> {
   const client = Deno.createHttpClient({ caCerts: [server.certificate] });
@@ -352,8 +345,10 @@ Deno.test("runFramework() does nothing until leading, then initializes the provi
   assert.equal(t.provider.calls.length, 0, "a standby never calls the provider");
   assert.equal(t.started(), 0, "a standby starts no informers");
   t.elector.grant();
-  await until(() => t.informers.nodeInformer.get("n1")?.spec?.providerID === "fake://n1", "node initialized");
-  await until(() => t.events.some((e) => e.reason === "Synced"), "Synced Event written");
+  await until(() => t.informers.nodeInformer.get("n1")?.spec?.providerID === "fake://n1", {
+    message: "node initialized",
+  });
+  await until(() => t.events.some((e) => e.reason === "Synced"), { message: "Synced Event written" });
   t.stop.abort();
   await done;
   assert.equal(t.elector.released, 1, "lease released on graceful stop");
@@ -366,7 +361,7 @@ Deno.test("runFramework() fences writes: none leaves once the lease may have exp
   const t = setup(["--leader-elect=true"]);
   const done = t.run();
   t.elector.grant();
-  await until(() => t.provider.callsOf("initialize").length === 1, "provider initialized");
+  await until(() => t.provider.callsOf("initialize").length === 1, { message: "provider initialized" });
   const controllers = t.fences.get("cloud-controller-manager");
   assert.ok(controllers, "the provider's and informers' client is fenced");
   assert.equal(t.fences.get("events"), undefined, "the Events client is not");
@@ -391,7 +386,7 @@ Deno.test("runFramework() without --leader-elect never fences", async () => {
   const t = setup(["--leader-elect=false"]);
   t.elector.leaseHeld = false;
   const done = t.run();
-  await until(() => t.provider.callsOf("initialize").length === 1, "provider initialized");
+  await until(() => t.provider.callsOf("initialize").length === 1, { message: "provider initialized" });
   t.fences.get("cloud-controller-manager")!(new URL("https://k/api/v1/nodes/n1"));
   t.provider.initContext!.fence!();
   t.stop.abort();
@@ -421,7 +416,7 @@ Deno.test("runFramework() rejects when the lease is lost, after stopping the con
   const t = setup(["--leader-elect=true"]);
   const done = t.run();
   t.elector.grant();
-  await until(() => t.provider.callsOf("initialize").length === 1, "provider initialized");
+  await until(() => t.provider.callsOf("initialize").length === 1, { message: "provider initialized" });
   t.elector.lose();
   await assert.rejects(done, /Lost the leader lease kube-system\/cloud-controller-manager/);
   assert.equal(t.elector.released, 0);
@@ -432,7 +427,7 @@ Deno.test("runFramework() runs at once without --leader-elect and serves health 
   const done = t.run();
   await until(
     () => t.servers.length === 1 && t.provider.callsOf("initialize").length === 1,
-    "serving and started",
+    { message: "serving and started" },
   );
   const server = t.servers[0]!;
   const client = Deno.createHttpClient({ caCerts: [server.certificate] });
@@ -473,7 +468,7 @@ Deno.test("runFramework() does not serve with --secure-port=0", async () => {
     },
     onServing: (s) => t.servers.push(s),
   });
-  await until(() => t.provider.callsOf("initialize").length === 1, "started");
+  await until(() => t.provider.callsOf("initialize").length === 1, { message: "started" });
   t.stop.abort();
   await done;
   assert.equal(t.servers.length, 0);
@@ -485,7 +480,9 @@ Deno.test("runFramework() initializes the provider on the leader's parts and bui
   t.provider.setInstance("n1", { region: "da" });
   t.informers.nodeInformer.upsert({ metadata: { name: "n1" }, spec: { taints: [UNINIT] } } as V1Node);
   const done = t.run();
-  await until(() => t.informers.nodeInformer.get("n1")?.spec?.providerID === "fake://n1", "node init");
+  await until(() => t.informers.nodeInformer.get("n1")?.spec?.providerID === "fake://n1", {
+    message: "node init",
+  });
   assert.equal(t.provider.callsOf("initialize").length, 1);
   const ctx = t.provider.initContext!;
   assert.ok(ctx.informers === t.informers, "the provider shares the framework's informers");
@@ -512,8 +509,10 @@ Deno.test("runFramework() starts only what --controllers selects, and skips the 
     provider: new FakeProvider({ loadBalancer: false }),
   });
   const done = t.run();
-  await until(() => t.provider.callsOf("initialize").length === 1 && t.servers.length === 1, "started");
-  await until(() => logs.text().includes("Starting controller"), "controllers started");
+  await until(() => t.provider.callsOf("initialize").length === 1 && t.servers.length === 1, {
+    message: "started",
+  });
+  await until(() => logs.text().includes("Starting controller"), { message: "controllers started" });
   assert.deepEqual((await checks(t.servers[0]!)).filter((n) => n.endsWith("-controller")), [
     "cloud-node-lifecycle-controller",
   ]);
@@ -538,7 +537,9 @@ Deno.test("runFramework() serves the provider's health checks under /readyz", as
   });
   const t = setup(["--leader-elect=false", "--controllers=-route"], { provider });
   const done = t.run();
-  await until(() => t.provider.callsOf("initialize").length === 1 && t.servers.length === 1, "started");
+  await until(() => t.provider.callsOf("initialize").length === 1 && t.servers.length === 1, {
+    message: "started",
+  });
   let names: string[] = [];
   for (let i = 0; i < 100 && !names.includes("fake-api"); i++) names = await checks(t.servers[0]!, "readyz");
   assert.ok(names.includes("fake-api"), names.join());
@@ -563,10 +564,12 @@ Deno.test("runFramework() runs the provider's controllers with the leader's stop
   });
   const t = setup(["--leader-elect=false", "--controllers=-route"], { provider });
   const done = t.run();
-  await until(() => runs.length === 1 && t.servers.length === 1, "the loop started");
+  await until(() => runs.length === 1 && t.servers.length === 1, { message: "the loop started" });
   assert.ok((await checks(t.servers[0]!)).includes("fake-loop"));
-  await until(() => logs.text().includes("Provider controller failed; restarting"), "the failure logged");
-  await until(() => runs.length === 2, "the loop restarted after its backoff");
+  await until(() => logs.text().includes("Provider controller failed; restarting"), {
+    message: "the failure logged",
+  });
+  await until(() => runs.length === 2, { message: "the loop restarted after its backoff" });
   t.stop.abort();
   await done;
   assert.equal(runs[1]!.aborted, true);
@@ -589,7 +592,9 @@ Deno.test("runFramework() gives each controller a Kubernetes client of its own, 
   t.provider.setInstance("n1", { region: "da" });
   t.informers.nodeInformer.upsert({ metadata: { name: "n1" }, spec: { taints: [UNINIT] } } as V1Node);
   const done = t.run();
-  await until(() => writes.some((w) => w.endsWith("patchNode n1")), "the node's initialization patch");
+  await until(() => writes.some((w) => w.endsWith("patchNode n1")), {
+    message: "the node's initialization patch",
+  });
   t.stop.abort();
   await done;
   assert.deepEqual([...t.fences.keys()].sort(), [

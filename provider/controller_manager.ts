@@ -6,9 +6,11 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Gauge, type Registry } from "prom-client";
+import type { Gauge, Registry } from "prom-client";
 import type { Controller, ControllerRunContext } from "./cloud.ts";
+import { Backoff } from "../util/backoff.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
+import { getOrCreateGauge } from "./metrics.ts";
 import type { HealthEndpoints } from "./server.ts";
 
 /** Manager name in `running_managed_controllers{manager}`. */
@@ -168,45 +170,41 @@ export async function runProviderController(
   logger: Logger = getLogger(["ccm", "controller-manager"]),
 ): Promise<void> {
   const { signal } = ctx;
-  let delayMs = 1_000;
+  const backoff = new Backoff({ initialMs: 1_000, maxMs: 60_000 });
   while (!signal.aborted) {
     const started = clock.now();
+    let failure: { err: unknown } | undefined;
     try {
       await pc.run(ctx);
-      if (signal.aborted) return;
-      logger.warn("Provider controller returned before shutdown; restarting", { controller: pc.name });
     } catch (err) {
-      if (signal.aborted) return;
+      failure = { err };
+    }
+    if (signal.aborted) return;
+    // A loop that ran for a while earns a fresh backoff.
+    if (clock.now() - started > 60_000) backoff.reset();
+    const delayMs = backoff.next();
+    if (failure === undefined) {
+      logger.warn("Provider controller returned before shutdown; restarting", { controller: pc.name });
+    } else {
       logger.error("Provider controller failed; restarting", {
         controller: pc.name,
         retryInMs: delayMs,
-        err,
+        err: failure.err,
       });
     }
-    // A loop that ran for a while earns a fresh backoff.
-    if (clock.now() - started > 60_000) delayMs = 1_000;
     try {
       await clock.sleep(delayMs, signal);
     } catch {
       return;
     }
-    delayMs = Math.min(delayMs * 2, 60_000);
   }
 }
 
-const gauges = new WeakMap<Registry, Gauge<"name" | "manager">>();
-
 /** `running_managed_controllers{name,manager}`: 1 while a controller runs (upstream controller-manager metric). */
 export function runningGauge(registry: Registry): Gauge<"name" | "manager"> {
-  let gauge = gauges.get(registry);
-  if (gauge === undefined) {
-    gauge = new Gauge({
-      name: "running_managed_controllers",
-      help: "Indicates where instances of a controller are currently running",
-      labelNames: ["name", "manager"] as const,
-      registers: [registry],
-    });
-    gauges.set(registry, gauge);
-  }
-  return gauge;
+  return getOrCreateGauge(registry, {
+    name: "running_managed_controllers",
+    help: "Indicates where instances of a controller are currently running",
+    labelNames: ["name", "manager"] as const,
+  });
 }

@@ -145,3 +145,34 @@ Deno.test("runProviderController() restarts a failing loop with growing backoff 
   stop.abort();
   await done;
 });
+
+Deno.test("runProviderController() caps the backoff at 60 s, starts over after a long run and logs the real delay", async () => {
+  await using logs = await captureLogs();
+  const clock = new FakeClock();
+  const stop = new AbortController();
+  const starts: number[] = [];
+  const done = runProviderController(
+    {
+      name: "bgp",
+      run: async () => {
+        starts.push(clock.now());
+        // The eighth run lasts 2 minutes before failing: the next restart comes after 1 s again.
+        if (starts.length === 8) await clock.sleep(120_000);
+        throw new Error("boom");
+      },
+    },
+    { signal: stop.signal, syncSignal: new AbortController().signal },
+    clock,
+  );
+  await settle();
+  for (const ms of [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 120_000, 1_000]) {
+    await clock.advance(ms);
+  }
+  const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
+  assert.deepEqual(gaps, [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 121_000]);
+  const delays = logs.records().filter((r) => r.msg === "Provider controller failed; restarting")
+    .map((r) => r.retryInMs);
+  assert.deepEqual(delays, [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 1_000, 2_000]);
+  stop.abort();
+  await done;
+});

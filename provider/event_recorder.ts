@@ -8,11 +8,15 @@
  */
 import type { CoreV1Event, KubernetesObject } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
+import { backoffDelayMs, type BackoffOptions } from "../util/backoff.ts";
 import type { Clock } from "../util/clock.ts";
 import { systemClock } from "../util/clock.ts";
 import type { EventRecorder, EventType } from "./events.ts";
 import type { CoreV1Api } from "./kube/api.ts";
 import { patchOptions } from "./kube/patch.ts";
+
+/** Waits between attempts to write an Event: 1 s, then 2 s (three attempts in all). */
+const WRITE_RETRY_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 2_000 };
 
 /** Where Events are written; {@linkcode coreV1EventSink} adapts the typed client. */
 export interface EventSink {
@@ -274,7 +278,7 @@ export class KubeEventRecorder implements EventRecorder {
           this.#logger.warn("Failed to write event", { reason: entry.reason, object: entry.ref.name, err });
           return;
         }
-        await this.#clock.sleep(1000 * attempt).catch(() => {});
+        await this.#clock.sleep(backoffDelayMs(attempt - 1, WRITE_RETRY_BACKOFF)).catch(() => {});
       }
     }
   }

@@ -162,6 +162,24 @@ Deno.test("KubeEventRecorder retries server errors, then gives up with a warning
   assert.match(logs.text(), /Failed to write event/);
 });
 
+Deno.test("KubeEventRecorder waits 1 s, then 2 s between attempts", async () => {
+  const sink = new FakeSink();
+  const clock = new FakeClock();
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock });
+  sink.failNext = [{ code: 500 }, { code: 503 }];
+  recorder.event(node, "Normal", "Synced", "a");
+  await settle();
+  await clock.advance(999);
+  assert.equal(sink.failNext.length, 1, "second attempt not before 1 s");
+  await clock.advance(1);
+  assert.equal(sink.failNext.length, 0);
+  await clock.advance(1_999);
+  assert.equal(sink.events.size, 0, "third attempt not before 2 s more");
+  await clock.advance(1);
+  await recorder.flush();
+  assert.equal(sink.events.size, 1);
+});
+
 Deno.test("KubeEventRecorder retries a create whose answer was lost under the same name: one Event", async () => {
   const sink = new FakeSink();
   const clock = new FakeClock();

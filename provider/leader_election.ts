@@ -21,9 +21,11 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import { hostname } from "node:os";
-import { Gauge, type Registry } from "prom-client";
+import type { Gauge, Registry } from "prom-client";
+import { jitter } from "../util/backoff.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { isAlreadyExists, isConflict } from "./kube/errors.ts";
+import { getOrCreateGauge } from "./metrics.ts";
 import type { LeaderElectionRecord, LeaseLock, ObservedRecord } from "./lease_lock.ts";
 
 /** Default Lease name. Never change it: replicas of different versions must compete for the same Lease. */
@@ -66,15 +68,11 @@ export function defaultIdentity(): string {
 }
 
 function leaderGauge(registry: Registry): Gauge<"name"> {
-  const name = "leader_election_master_status";
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Gauge<"name">;
-  return new Gauge({
-    name,
+  return getOrCreateGauge(registry, {
+    name: "leader_election_master_status",
     help:
       "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",
     labelNames: ["name"] as const,
-    registers: [registry],
   });
 }
 
@@ -309,7 +307,7 @@ export class LeaderElector {
 
   /** Waits a jittered retry period, but no longer than until the observed lease expires. */
   #nextAttemptDelay(): number {
-    const jittered = this.retryPeriodMs * (1 + this.#random() * JITTER_FACTOR);
+    const jittered = jitter(this.retryPeriodMs, JITTER_FACTOR, this.#random);
     const record = this.#observed?.record;
     if (!record?.holderIdentity) return jittered;
     const expiresIn = this.#observedAt + record.leaseDurationSeconds * 1000 - this.#clock.now();

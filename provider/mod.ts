@@ -31,6 +31,7 @@ export {
   TRANSIENT,
 } from "./errors.ts";
 export type { EventRecorder, EventType } from "./events.ts";
+export { getOrCreateCounter, getOrCreateGauge, getOrCreateHistogram, type MetricOptions } from "./metrics.ts";
 export { getCloudProviderFactory, registerCloudProvider, registeredCloudProviders } from "./registry.ts";
 export { runWorkers, type RunWorkersOptions } from "./workers.ts";
 export { WorkQueue, type WorkQueueOptions } from "./workqueue.ts";

@@ -6,10 +6,11 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { Histogram, type Registry } from "prom-client";
+import type { Histogram, Registry } from "prom-client";
 import type { Clock } from "../util/clock.ts";
 import { systemClock } from "../util/clock.ts";
 import { isTransientError, NodeNotManagedError, RetryError } from "./errors.ts";
+import { getOrCreateHistogram } from "./metrics.ts";
 import type { WorkQueue } from "./workqueue.ts";
 
 /** Options for {@linkcode runWorkers}. */
@@ -93,20 +94,12 @@ export async function runWorkers(options: RunWorkersOptions): Promise<void> {
   }
 }
 
-const histograms = new WeakMap<Registry, Histogram<"controller" | "result">>();
-
 /** `ccm_reconcile_duration_seconds{controller,result}`, registered once per registry. */
 export function reconcileHistogram(registry: Registry): Histogram<"controller" | "result"> {
-  let histogram = histograms.get(registry);
-  if (histogram === undefined) {
-    histogram = new Histogram({
-      name: "ccm_reconcile_duration_seconds",
-      help: "How long one reconcile of one object took, by controller and result (success or error)",
-      labelNames: ["controller", "result"] as const,
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers: [registry],
-    });
-    histograms.set(registry, histogram);
-  }
-  return histogram;
+  return getOrCreateHistogram(registry, {
+    name: "ccm_reconcile_duration_seconds",
+    help: "How long one reconcile of one object took, by controller and result (success or error)",
+    labelNames: ["controller", "result"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  });
 }

@@ -86,7 +86,7 @@ Deno.test("informers against a real apiserver", async (t) => {
     const factory = new SharedInformerFactory({
       kube,
       minResyncPeriodMs: 0,
-      backoff: { initialMs: 100, maxMs: 500 },
+      backoff: { initialMs: 50, maxMs: 250 },
     });
     const nodes = factory.nodes();
     const r = record<V1Node>();

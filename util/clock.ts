@@ -106,3 +106,59 @@ export class FakeClock implements Clock {
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/**
+ * Lets the code under test run until it waits on something: `turns` macrotask turns (so every promise chain
+ * that is not blocked moves on), each first waking the sleepers of `clock` that are due now. For tests; use
+ * {@linkcode until} when there is a condition to wait for.
+ *
+ * @example
+ * ```ts
+ * informer.upsert(node("n1"));
+ * await flush(clock);
+ * assert.deepEqual(writer.writes, []); // nothing happened, and nothing is still about to
+ * ```
+ */
+export async function flush(clock?: FakeClock, turns = 10): Promise<void> {
+  for (let i = 0; i < turns; i++) {
+    if (clock) await clock.advance(0);
+    else await settle();
+  }
+}
+
+/** Options of {@linkcode until}. */
+export interface UntilOptions {
+  /**
+   * Real time to wait before failing.
+   *
+   * @default {5000}
+   */
+  timeoutMs?: number;
+  /** Woken at each turn as in {@linkcode flush}; fake time does not move. */
+  clock?: FakeClock | undefined;
+  /** What is awaited, for the timeout error. */
+  message?: string;
+}
+
+/**
+ * Resolves as soon as `predicate` holds, checking it once per macrotask turn; rejects after `timeoutMs` of
+ * real time. For tests: it replaces fixed sleeps and loops of {@linkcode settle} before an assertion.
+ *
+ * @throws {Error} When `predicate` still fails after `timeoutMs`.
+ *
+ * @example
+ * ```ts
+ * await until(() => recorder.reasons().includes("Synced"), { message: "the Synced event" });
+ * ```
+ */
+export async function until(predicate: () => boolean, options: UntilOptions = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const deadline = performance.now() + timeoutMs;
+  while (!predicate()) {
+    if (performance.now() >= deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${options.message ?? "the condition"}`);
+    }
+    if (options.clock) await options.clock.advance(0);
+    else await settle();
+  }
+}

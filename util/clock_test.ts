@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, systemClock } from "./clock.ts";
+import { FakeClock, flush, settle, systemClock, until } from "./clock.ts";
 
 Deno.test("FakeClock wakes sleepers in deadline order only when advanced far enough", async () => {
   const clock = new FakeClock(1000);
@@ -32,4 +32,37 @@ Deno.test("systemClock sleep resolves after the delay and rejects on abort", asy
   const slept = systemClock.sleep(10_000, controller.signal);
   controller.abort(new Error("cancelled"));
   await assert.rejects(slept, /cancelled/);
+});
+
+Deno.test("flush() runs promise chains that take several macrotask turns, waking sleepers due now", async () => {
+  const clock = new FakeClock(0);
+  const steps: string[] = [];
+  (async () => {
+    for (let i = 0; i < 5; i++) await settle();
+    steps.push("chain");
+    await clock.sleep(0);
+    steps.push("slept 0");
+    await clock.sleep(1);
+    steps.push("slept 1");
+  })();
+  await flush(clock);
+  assert.deepEqual(steps, ["chain", "slept 0"]);
+  assert.equal(clock.now(), 0, "time does not move");
+});
+
+Deno.test("until() resolves once the predicate holds and rejects after timeoutMs", async () => {
+  let ready = false;
+  setTimeout(() => ready = true, 20);
+  await until(() => ready);
+  await assert.rejects(until(() => false, { timeoutMs: 30, message: "never" }), {
+    message: "Timed out after 30 ms waiting for never",
+  });
+});
+
+Deno.test("until() with a clock wakes its due sleepers while polling", async () => {
+  const clock = new FakeClock(0);
+  let woke = false;
+  clock.sleep(0).then(() => woke = true);
+  await until(() => woke, { clock, timeoutMs: 1_000 });
+  assert.equal(woke, true);
 });

@@ -10,6 +10,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "./clock.ts";
+import { runPeriodically } from "./periodic.ts";
 
 /** How often freed native memory is handed back; a trim of a few hundred MB of arenas takes milliseconds. */
 export const DEFAULT_TRIM_INTERVAL_MS = 60_000;
@@ -78,14 +79,12 @@ export async function runNativeMemoryTrimmer(options: NativeMemoryTrimmerOptions
   const clock = options.clock ?? systemClock;
   const intervalMs = options.intervalMs ?? DEFAULT_TRIM_INTERVAL_MS;
   try {
-    while (!options.signal.aborted) {
-      try {
-        await clock.sleep(intervalMs, options.signal);
-      } catch {
-        return;
-      }
-      allocator.trim();
-    }
+    await runPeriodically(() => allocator.trim(), {
+      periodMs: intervalMs,
+      signal: options.signal,
+      clock,
+      immediate: false,
+    });
   } finally {
     allocator.close();
   }

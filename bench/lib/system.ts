@@ -16,6 +16,7 @@ import { SharedInformerFactory } from "../../provider/kube/informer_factory.ts";
 import { startTestCluster, type TestCluster, UNINITIALIZED_TAINT, waitFor } from "../../test/harness/mod.ts";
 import type { ManagedProcess } from "../../test/harness/process.ts";
 import { startDenoScript } from "./process.ts";
+import { forEachConcurrently } from "../../util/worker_pool.ts";
 import { progress } from "./report.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -559,17 +560,12 @@ export async function createNodes(
   names: readonly string[],
   options: CreateNodesOptions,
 ): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < names.length) {
-      const name = names[next++]!;
-      const body = kubeletNode(name, options.tainted);
-      if (options.providerId) body.spec = { ...body.spec, providerID: options.providerId(name) };
-      await cluster.clients.core.createNode({ body });
-      options.onCreated?.(name, performance.now());
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 32, names.length) }, worker));
+  await forEachConcurrently(names, async (name) => {
+    const body = kubeletNode(name, options.tainted);
+    if (options.providerId) body.spec = { ...body.spec, providerID: options.providerId(name) };
+    await cluster.clients.core.createNode({ body });
+    options.onCreated?.(name, performance.now());
+  }, { concurrency: options.concurrency ?? 32 });
 }
 
 /** Creates LoadBalancer Services `svc-0000`… in `default`, `concurrency` at a time. */
@@ -578,25 +574,20 @@ export async function createServices(
   names: readonly string[],
   options: { concurrency?: number; onCreated?: (name: string, at: number) => void } = {},
 ): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < names.length) {
-      const name = names[next++]!;
-      await cluster.clients.core.createNamespacedService({
-        namespace: "default",
-        body: {
-          metadata: { name, namespace: "default" },
-          spec: {
-            type: "LoadBalancer",
-            selector: { app: name },
-            ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
-          },
+  await forEachConcurrently(names, async (name) => {
+    await cluster.clients.core.createNamespacedService({
+      namespace: "default",
+      body: {
+        metadata: { name, namespace: "default" },
+        spec: {
+          type: "LoadBalancer",
+          selector: { app: name },
+          ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
         },
-      });
-      options.onCreated?.(name, performance.now());
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 32, names.length) }, worker));
+      },
+    });
+    options.onCreated?.(name, performance.now());
+  }, { concurrency: options.concurrency ?? 32 });
 }
 
 /** Service name number `i`. */

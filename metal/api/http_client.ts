@@ -60,7 +60,7 @@ export interface HttpMetalClientOptions extends MetalTransportOptions {
  * The Metal API client over `fetch`.
  *
  * - Every list follows pagination to the last page (`page`/`per_page`, `meta.last_page`, `meta.next`).
- * - Retries with exponential backoff and full jitter on 429 (honouring `Retry-After` / `X-RateLimit-Reset`),
+ * - Retries with exponential backoff and jitter on 429 (honouring `Retry-After` / `X-RateLimit-Reset`),
  *   5xx, timeouts and connection errors — for calls that are safe to repeat; POSTs only on 429.
  * - A 429 pauses every call of this client until the server's `Retry-After` has passed.
  * - Answers are validated; a malformed one is a `MetalResponseError`, never a crash.

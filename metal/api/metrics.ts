@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Counter, Histogram, type Registry } from "prom-client";
+import type { Counter, Histogram, Registry } from "prom-client";
+import { getOrCreateCounter, getOrCreateHistogram } from "../../provider/mod.ts";
 
 /** What the client reports about its requests; {@linkcode MetalApiMetrics} turns it into Prometheus metrics. */
 export interface MetalApiObserver {
@@ -47,42 +48,36 @@ export class MetalApiMetrics implements MetalApiObserver {
 
   constructor(registry: Registry) {
     const n = METAL_API_METRIC_NAMES;
-    this.#duration = reuse(registry, n.duration) ?? new Histogram({
+    this.#duration = getOrCreateHistogram(registry, {
       name: n.duration,
       help: "Latency of Equinix Metal API requests (each HTTP attempt), by operation",
       labelNames: ["request"] as const,
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
     });
-    this.#requests = reuse(registry, n.requests) ?? new Counter({
+    this.#requests = getOrCreateCounter(registry, {
       name: n.requests,
       help: "Equinix Metal API requests (each HTTP attempt), by operation and status code",
       labelNames: ["request", "code"] as const,
-      registers: [registry],
     });
-    this.#retries = reuse(registry, n.retries) ?? new Counter({
+    this.#retries = getOrCreateCounter(registry, {
       name: n.retries,
       help: "Equinix Metal API requests retried, by operation and reason",
       labelNames: ["request", "reason"] as const,
-      registers: [registry],
     });
-    this.#errors = reuse(registry, n.errors) ?? new Counter({
+    this.#errors = getOrCreateCounter(registry, {
       name: n.errors,
       help: "Equinix Metal API calls that failed after retries, by operation and error class",
       labelNames: ["request", "error"] as const,
-      registers: [registry],
     });
-    this.#waits = reuse(registry, n.rateLimitWaits) ?? new Counter({
+    this.#waits = getOrCreateCounter(registry, {
       name: n.rateLimitWaits,
       help: "Equinix Metal API requests that waited for the rate limiter or a server-requested pause",
       labelNames: ["request"] as const,
-      registers: [registry],
     });
-    this.#waitSeconds = reuse(registry, n.rateLimitWaitSeconds) ?? new Counter({
+    this.#waitSeconds = getOrCreateCounter(registry, {
       name: n.rateLimitWaitSeconds,
       help: "Time Equinix Metal API requests spent waiting for the rate limiter or a server-requested pause",
       labelNames: ["request"] as const,
-      registers: [registry],
     });
   }
 
@@ -103,8 +98,4 @@ export class MetalApiMetrics implements MetalApiObserver {
   failure(operation: string, error: string): void {
     this.#errors.inc({ request: operation, error });
   }
-}
-
-function reuse<T>(registry: Registry, name: string): T | undefined {
-  return registry.getSingleMetric(name) as T | undefined;
 }

@@ -1,17 +1,18 @@
 /**
- * Retry timing for the Metal API client: exponential backoff with full jitter, and reading the server's
+ * Retry timing for the Metal API client: exponential backoff with jitter, and reading the server's
  * "wait this long" headers. Pure functions; the client does the waiting.
  *
  * @module
  */
+import { backoffDelayMs as sharedBackoffDelayMs } from "../../util/backoff.ts";
 
 /** How the client retries failed requests. */
 export interface RetryPolicy {
   /** Retries after the first attempt (so `maxRetries + 1` attempts at most). */
   maxRetries: number;
-  /** Backoff cap of the first retry; doubles each retry. */
+  /** Longest backoff before the first retry (it waits half to all of it); doubles each retry. */
   baseDelayMs: number;
-  /** Upper bound of one backoff delay. */
+  /** Upper bound of one backoff delay (a delay this late waits half to all of it). */
   maxDelayMs: number;
   /**
    * Longest `Retry-After` the client waits out itself; a longer one fails the call at once with
@@ -29,8 +30,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 });
 
 /**
- * Backoff before retry number `retry` (0 for the first retry) with "full jitter": a uniform random delay
- * between 0 and `min(maxDelayMs, baseDelayMs * 2^retry)`, so many clients failing together spread out.
+ * Backoff before retry number `retry` (0 for the first retry): with `limit = min(maxDelayMs, baseDelayMs *
+ * 2^retry)`, a uniform random delay between `limit / 2` and `limit` (the shared rule of
+ * {@linkcode sharedBackoffDelayMs}: a base of half the limit, jitter 1), so many clients failing together
+ * spread out.
  *
  * @param random Source of uniform numbers in [0, 1); injected for tests.
  */
@@ -39,8 +42,12 @@ export function backoffDelayMs(
   policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">,
   random: () => number = Math.random,
 ): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry));
-  return Math.floor(random() * cap);
+  return sharedBackoffDelayMs(retry, {
+    initialMs: policy.baseDelayMs / 2,
+    maxMs: policy.maxDelayMs / 2,
+    jitter: 1,
+    random,
+  });
 }
 
 /** Unix time in seconds above which an `X-RateLimit-Reset` value is read as a timestamp, not a delay. */

@@ -3,17 +3,17 @@ import { backoffDelayMs, retryAfterMs } from "./retry.ts";
 
 const policy = { baseDelayMs: 100, maxDelayMs: 1000 };
 
-Deno.test("backoffDelayMs() doubles the cap each retry up to maxDelayMs", () => {
+Deno.test("backoffDelayMs() doubles the limit each retry up to maxDelayMs", () => {
   const almostOne = () => 0.999999;
-  equal(backoffDelayMs(0, policy, almostOne), 99);
-  equal(backoffDelayMs(1, policy, almostOne), 199);
-  equal(backoffDelayMs(3, policy, almostOne), 799);
-  equal(backoffDelayMs(10, policy, almostOne), 999);
+  equal(backoffDelayMs(0, policy, almostOne), 100);
+  equal(backoffDelayMs(1, policy, almostOne), 200);
+  equal(backoffDelayMs(3, policy, almostOne), 800);
+  equal(backoffDelayMs(10, policy, almostOne), 1000);
 });
 
-Deno.test("backoffDelayMs() uses full jitter between 0 and the cap", () => {
-  equal(backoffDelayMs(2, policy, () => 0), 0);
-  equal(backoffDelayMs(2, policy, () => 0.5), 200);
+Deno.test("backoffDelayMs() draws each delay between half the limit and the limit", () => {
+  equal(backoffDelayMs(2, policy, () => 0), 200);
+  equal(backoffDelayMs(2, policy, () => 0.5), 300);
 });
 
 Deno.test("retryAfterMs() reads Retry-After seconds", () => {

@@ -99,7 +99,7 @@ interface RetryableFailure {
 }
 
 /**
- * Sends Metal API requests. Retries with exponential backoff and full jitter on 429 (honouring `Retry-After` /
+ * Sends Metal API requests. Retries with exponential backoff and jitter on 429 (honouring `Retry-After` /
  * `X-RateLimit-Reset`), 5xx, timeouts and connection errors — for requests that are safe to repeat; others only
  * on 429. A 429, or a 5xx with `Retry-After`, pauses every request of this transport until the server's delay
  * has passed — also requests that were already waiting for the rate limiter.

@@ -23,7 +23,12 @@ import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import { type EventRecorder, NodeNotManagedError, type NodeWriter } from "../../provider/mod.ts";
+import {
+  type EventRecorder,
+  getOrCreateCounter,
+  NodeNotManagedError,
+  type NodeWriter,
+} from "../../provider/mod.ts";
 import { maskSecrets } from "../../util/log.ts";
 import type { MetalClient, RequestPriority } from "../api/client.ts";
 import { isInvalidWith } from "../api/errors.ts";
@@ -148,16 +153,16 @@ export class BgpNodeManager {
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? getLogger(["ccm", "metal", "bgp"]);
     if (options.metrics) {
-      this.#sessionsTotal = counter(
-        options.metrics,
-        "ccm_equinixmetal_bgp_sessions_total",
-        "BGP session requests for devices, by result (created, existing or error)",
-      );
-      this.#patchesTotal = counter(
-        options.metrics,
-        "ccm_equinixmetal_bgp_node_annotation_patches_total",
-        "Node BGP annotation patches, by result (success or error)",
-      );
+      this.#sessionsTotal = getOrCreateCounter(options.metrics, {
+        name: "ccm_equinixmetal_bgp_sessions_total",
+        help: "BGP session requests for devices, by result (created, existing or error)",
+        labelNames: ["result"] as const,
+      });
+      this.#patchesTotal = getOrCreateCounter(options.metrics, {
+        name: "ccm_equinixmetal_bgp_node_annotation_patches_total",
+        help: "Node BGP annotation patches, by result (success or error)",
+        labelNames: ["result"] as const,
+      });
     }
   }
 
@@ -462,11 +467,6 @@ class TtlCache<T> {
     this.#values.clear();
     this.#inflight.clear();
   }
-}
-
-function counter(registry: Registry, name: string, help: string): Counter<"result"> {
-  return (registry.getSingleMetric(name) as Counter<"result"> | undefined) ??
-    new Counter({ name, help, labelNames: ["result"] as const, registers: [registry] });
 }
 
 function msg(err: unknown): string {

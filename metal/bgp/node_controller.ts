@@ -22,6 +22,7 @@ import {
   WorkQueue,
 } from "../../provider/mod.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { runPeriodically } from "../../util/periodic.ts";
 import type { Informer } from "../../provider/kube/mod.ts";
 import type { LabelSelector } from "../../util/label_selector.ts";
 import { ownDeviceId } from "../provider_id.ts";
@@ -82,17 +83,10 @@ export class BgpNodeController implements Controller {
     // The first check records the project's state (later ones compare with it) and the sessions that exist, so
     // a restart does not ask for every node's session again.
     await this.#checkProject(signal);
-    const resync = (async () => {
-      while (!signal.aborted) {
-        try {
-          await this.#clock.sleep(this.#resyncMs, signal);
-        } catch {
-          return;
-        }
-        await this.#checkProject(signal);
-        for (const node of this.#o.nodes.list()) enqueue(node);
-      }
-    })();
+    const resync = runPeriodically(async () => {
+      await this.#checkProject(signal);
+      for (const node of this.#o.nodes.list()) enqueue(node);
+    }, { periodMs: this.#resyncMs, signal, clock: this.#clock, immediate: false });
     try {
       await runWorkers({
         queue,

@@ -1,6 +1,6 @@
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
-import { FakeClock, settle } from "../../util/clock.ts";
+import { FakeClock, flush, until } from "../../util/clock.ts";
 import { RetryError } from "../../provider/mod.ts";
 import { parseLabelSelector } from "../../util/label_selector.ts";
 import { FakeInformer, FakeNodeWriter, RecordingRecorder } from "../../provider/testing/mod.ts";
@@ -45,14 +45,6 @@ async function setup(selector = "") {
   });
   const annotations = (name: string) => informer.get(name)?.metadata?.annotations ?? {};
   return { metal, informer, writer, clock, controller, annotations, recorder };
-}
-
-async function until(check: () => boolean, clock?: FakeClock): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) {
-    if (clock) await clock.advance(0);
-    await settle();
-  }
-  equal(check(), true, "condition not reached");
 }
 
 Deno.test("the controller enables BGP and annotates every selected node when it starts", async () => {
@@ -105,8 +97,8 @@ Deno.test("an idle resync costs two project-level Metal calls however many nodes
   for (let period = 1; period <= 3; period++) {
     metal.mark();
     await clock.advance(60_000);
-    await until(() => metal.requests().length >= 2 && clock.pendingSleeps > 0, clock);
-    for (let i = 0; i < 20; i++) await settle();
+    await until(() => metal.requests().length >= 2 && clock.pendingSleeps > 0, { clock });
+    await flush(undefined, 20);
     deepEqual(metal.requests().sort(), [
       `GET /projects/${metal.projectId}/bgp-config`,
       `GET /projects/${metal.projectId}/bgp/sessions`,
@@ -125,7 +117,7 @@ Deno.test("a BGP session deleted behind our back is created again at the next re
   await until(() => clock.pendingSleeps > 0);
   metal.api.store.removeBgpSession(metal.api.store.sessionsOf(deviceId)[0]!);
   await clock.advance(60_000);
-  await until(() => metal.api.store.sessionsOf(deviceId).length === 1, clock);
+  await until(() => metal.api.store.sessionsOf(deviceId).length === 1, { clock });
   stop.abort();
   await run;
 });

@@ -12,7 +12,8 @@
 import type { V1ConfigMap, V1EndpointSlice, V1Service } from "@kubernetes/client-node";
 import type { Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import { Backoff, type Informer } from "../../provider/kube/mod.ts";
+import type { Informer } from "../../provider/kube/mod.ts";
+import { Backoff } from "../../util/backoff.ts";
 import { isKubernetesEndpointSlice } from "./api_server_port.ts";
 import {
   alreadyApplied,
@@ -73,7 +74,6 @@ export class ExternalObjectsSync {
   readonly #backoff = new Backoff({
     initialMs: STATUS_FIGHT_FIRST_BACKOFF_MS,
     maxMs: STATUS_FIGHT_MAX_BACKOFF_MS,
-    random: () => 1,
   });
   /** No status write before this time (epoch ms). */
   #notBefore = 0;

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { getOrCreateCounter, getOrCreateGauge, getOrCreateHistogram } from "../../provider/mod.ts";
 
 /** Metric names, exported for dashboards and tests. */
 export const CONTROL_PLANE_METRIC_NAMES = Object.freeze({
@@ -32,51 +33,36 @@ export interface ControlPlaneMetrics {
 
 /** The metrics in `registry`, created on first use (unregistered when no registry is given). */
 export function controlPlaneMetrics(registry?: Registry): ControlPlaneMetrics {
-  const registers = registry ? [registry] : [];
-  const get = <T>(name: string, make: () => T): T =>
-    (registry?.getSingleMetric(name) as T | undefined) ?? make();
   const n = CONTROL_PLANE_METRIC_NAMES;
   return {
-    eipHolder: get(n.eipHolder, () =>
-      new Gauge({
-        name: n.eipHolder,
-        help: "1 for the control-plane node holding the control-plane elastic IP",
-        labelNames: ["node", "address"] as const,
-        registers,
-      })),
-    failovers: get(n.failovers, () =>
-      new Counter({
-        name: n.failovers,
-        help: "Assignments of the control-plane elastic IP to a new holder, by cause",
-        labelNames: ["cause"] as const,
-        registers,
-      })),
-    healthChecks: get(n.healthChecks, () =>
-      new Counter({
-        name: n.healthChecks,
-        help: "API server health checks of control-plane nodes, by node, path (host or eip) and result",
-        labelNames: ["node", "path", "result"] as const,
-        registers,
-      })),
-    healthCheckDuration: get(n.healthCheckDuration, () =>
-      new Histogram({
-        name: n.healthCheckDuration,
-        help: "Duration of API server health checks, by path and result",
-        labelNames: ["path", "result"] as const,
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-        registers,
-      })),
-    healthyNodes: get(n.healthyNodes, () =>
-      new Gauge({
-        name: n.healthyNodes,
-        help: "Control-plane nodes whose API server passed its last health check",
-        registers,
-      })),
-    lbOrigins: get(n.lbOrigins, () =>
-      new Gauge({
-        name: n.lbOrigins,
-        help: "Origins in the pool of the control-plane load balancer (METAL_LOAD_BALANCER_ID)",
-        registers,
-      })),
+    eipHolder: getOrCreateGauge(registry, {
+      name: n.eipHolder,
+      help: "1 for the control-plane node holding the control-plane elastic IP",
+      labelNames: ["node", "address"] as const,
+    }),
+    failovers: getOrCreateCounter(registry, {
+      name: n.failovers,
+      help: "Assignments of the control-plane elastic IP to a new holder, by cause",
+      labelNames: ["cause"] as const,
+    }),
+    healthChecks: getOrCreateCounter(registry, {
+      name: n.healthChecks,
+      help: "API server health checks of control-plane nodes, by node, path (host or eip) and result",
+      labelNames: ["node", "path", "result"] as const,
+    }),
+    healthCheckDuration: getOrCreateHistogram(registry, {
+      name: n.healthCheckDuration,
+      help: "Duration of API server health checks, by path and result",
+      labelNames: ["path", "result"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    }),
+    healthyNodes: getOrCreateGauge(registry, {
+      name: n.healthyNodes,
+      help: "Control-plane nodes whose API server passed its last health check",
+    }),
+    lbOrigins: getOrCreateGauge(registry, {
+      name: n.lbOrigins,
+      help: "Origins in the pool of the control-plane load balancer (METAL_LOAD_BALANCER_ID)",
+    }),
   };
 }

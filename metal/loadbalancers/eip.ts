@@ -17,7 +17,7 @@ import type { V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { Counter, type Registry } from "prom-client";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import type { EventRecorder } from "../../provider/mod.ts";
+import { type EventRecorder, getOrCreateCounter } from "../../provider/mod.ts";
 import { maskSecrets } from "../../util/log.ts";
 import { MetalApiError, MetalRateLimitedError } from "../api/errors.ts";
 import type { IpReservation } from "../api/types.ts";
@@ -110,23 +110,17 @@ export class ElasticIps {
     this.#logger = options.logger ?? getLogger(["ccm", "metal", "eip"]);
     const registry = options.metrics;
     if (registry) {
-      this.#reserved = (registry.getSingleMetric("ccm_equinixmetal_eip_reservations_total") as
-        | Counter<"result">
-        | undefined) ?? new Counter({
+      this.#reserved = getOrCreateCounter(registry, {
         name: "ccm_equinixmetal_eip_reservations_total",
         help: "Service elastic IPs ensured, by result: created, reused (found by its tags), no_location, " +
           "or error",
         labelNames: ["result"] as const,
-        registers: [registry],
       });
-      this.#released = (registry.getSingleMetric("ccm_equinixmetal_eip_releases_total") as
-        | Counter<"result" | "reason">
-        | undefined) ?? new Counter({
+      this.#released = getOrCreateCounter(registry, {
         name: "ccm_equinixmetal_eip_releases_total",
         help: "Elastic IP releases, by result (released, gone, error) and reason (service, orphan or " +
           "duplicate)",
         labelNames: ["result", "reason"] as const,
-        registers: [registry],
       });
     }
   }

@@ -32,6 +32,7 @@ import {
   type LoadBalancerLookup,
   statusCode,
 } from "../../provider/mod.ts";
+import { forEachConcurrently } from "../../util/worker_pool.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { BgpNodeManager } from "../bgp/node_bgp.ts";
 import type { BgpNodePeer } from "../bgp/peer.ts";
@@ -209,21 +210,15 @@ export class ElasticIpLoadBalancer extends MetalLoadBalancer {
     if (!this.#o.peers) return [];
     const bgp = this.#o.bgp;
     const peers: (BgpNodePeer | undefined)[] = new Array(nodes.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < nodes.length) {
-        const i = next++;
-        signal?.throwIfAborted();
-        try {
-          peers[i] = await bgp.ensureNode(nodes[i]!, { signal });
-        } catch (err) {
-          if (signal?.aborted) throw err;
-          this.logger.debug("Skipped node without BGP", { node: nodes[i]!.metadata?.name, err });
-        }
+    await forEachConcurrently(nodes, async (node, i) => {
+      signal?.throwIfAborted();
+      try {
+        peers[i] = await bgp.ensureNode(node, { signal });
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        this.logger.debug("Skipped node without BGP", { node: node.metadata?.name, err });
       }
-    };
-    const workers = Math.min(this.#o.nodeConcurrency ?? DEFAULT_NODE_CONCURRENCY, nodes.length);
-    await Promise.all(Array.from({ length: workers }, worker));
+    }, { concurrency: this.#o.nodeConcurrency ?? DEFAULT_NODE_CONCURRENCY });
     return peers.filter((p): p is BgpNodePeer => p !== undefined);
   }
 

@@ -19,10 +19,12 @@ import {
   type Controller,
   type ControllerRunContext,
   type EventRecorder,
+  getOrCreateCounter,
   hasFinalizer,
   wantsLoadBalancer,
 } from "../../provider/mod.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { runPeriodically } from "../../util/periodic.ts";
 import type { Informer } from "../../provider/kube/mod.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { ElasticIps } from "./eip.ts";
@@ -82,28 +84,26 @@ export class LoadBalancerJanitor implements Controller {
     this.#intervalMs = options.intervalMs ?? DEFAULT_JANITOR_INTERVAL_MS;
     const registry = options.metrics;
     if (registry) {
-      this.#sweeps = counter(
-        registry,
-        "ccm_equinixmetal_eip_orphan_sweeps_total",
-        "Elastic IP orphan sweeps, by result (success, error, or skipped while the Service cache is not synced)",
-      );
-      this.#gcs = counter(
-        registry,
-        "ccm_equinixmetal_loadbalancer_gc_total",
-        "Load balancer implementation garbage collections, by result (success or error)",
-      );
+      this.#sweeps = getOrCreateCounter(registry, {
+        name: "ccm_equinixmetal_eip_orphan_sweeps_total",
+        help:
+          "Elastic IP orphan sweeps, by result (success, error, or skipped while the Service cache is not synced)",
+        labelNames: ["result"] as const,
+      });
+      this.#gcs = getOrCreateCounter(registry, {
+        name: "ccm_equinixmetal_loadbalancer_gc_total",
+        help: "Load balancer implementation garbage collections, by result (success or error)",
+        labelNames: ["result"] as const,
+      });
     }
   }
 
   async run({ signal }: ControllerRunContext): Promise<void> {
-    while (!signal.aborted) {
-      await this.pass(signal);
-      try {
-        await this.#clock.sleep(this.#intervalMs, signal);
-      } catch {
-        return;
-      }
-    }
+    await runPeriodically(() => this.pass(signal), {
+      periodMs: this.#intervalMs,
+      signal,
+      clock: this.#clock,
+    });
   }
 
   /** One pass: garbage collection, then the sweep. Failures are logged and counted, never thrown. */
@@ -198,9 +198,4 @@ export class LoadBalancerJanitor implements Controller {
   #namespace(): V1Namespace {
     return { apiVersion: "v1", kind: "Namespace", metadata: { name: "kube-system", uid: this.#o.clusterId } };
   }
-}
-
-function counter(registry: Registry, name: string, help: string): Counter<"result"> {
-  return (registry.getSingleMetric(name) as Counter<"result"> | undefined) ??
-    new Counter({ name, help, labelNames: ["result"] as const, registers: [registry] });
 }

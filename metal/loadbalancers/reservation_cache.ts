@@ -13,6 +13,7 @@ import type { MetalClient } from "../api/client.ts";
 import { isDefinitelyNotFound } from "../api/errors.ts";
 import type { IpReservation, IpReservationRequest } from "../api/types.ts";
 import { SingleFlightCache } from "../single_flight_cache.ts";
+import { getOrCreateCounter } from "../../provider/mod.ts";
 
 /** Default time a reservation list is reused. */
 export const DEFAULT_RESERVATION_CACHE_TTL_MS = 10_000;
@@ -68,15 +69,11 @@ export class ReservationCache {
       clock: options.clock ?? systemClock,
     });
     if (options.metrics) {
-      const name = "ccm_equinixmetal_ip_reservation_lists_total";
-      this.#lists = (options.metrics.getSingleMetric(name) as Counter<"result"> | undefined) ??
-        new Counter({
-          name,
-          help:
-            "IP reservation list calls made by the shared reservation cache, by result (success or error)",
-          labelNames: ["result"] as const,
-          registers: [options.metrics],
-        });
+      this.#lists = getOrCreateCounter(options.metrics, {
+        name: "ccm_equinixmetal_ip_reservation_lists_total",
+        help: "IP reservation list calls made by the shared reservation cache, by result (success or error)",
+        labelNames: ["result"] as const,
+      });
     }
   }
 

@@ -10,10 +10,13 @@
  */
 import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Histogram, type Registry } from "prom-client";
+import type { Histogram, Registry } from "prom-client";
 import type { Controller, ControllerRunContext, InstancesV2 } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { runPeriodically } from "../../util/periodic.ts";
+import { forEachConcurrently } from "../../util/worker_pool.ts";
 import { NodeNotManagedError } from "../errors.ts";
+import { getOrCreateHistogram } from "../metrics.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
 import { nodeRateLimiter } from "../rate_limiter.ts";
@@ -161,15 +164,14 @@ export class CloudNodeController implements Controller {
    */
   async refreshAddresses(signal?: AbortSignal, stop?: AbortSignal): Promise<number> {
     const nodes = this.#o.nodes.list().filter((n) => !isUninitialized(n));
-    const workers = Math.max(1, this.#o.statusUpdateWorkers || this.#o.workers);
-    let next = 0;
+    const stopSignals = [signal, stop].filter((s) => s !== undefined);
     let patched = 0;
-    const worker = async () => {
-      while (next < nodes.length && !signal?.aborted && !stop?.aborted) {
-        if (await this.#refreshNode(nodes[next++]!, signal)) patched++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(workers, nodes.length) }, worker));
+    await forEachConcurrently(nodes, async (node) => {
+      if (await this.#refreshNode(node, signal)) patched++;
+    }, {
+      concurrency: this.#o.statusUpdateWorkers || this.#o.workers,
+      signal: stopSignals.length > 0 ? AbortSignal.any(stopSignals) : undefined,
+    });
     return patched;
   }
 
@@ -190,20 +192,14 @@ export class CloudNodeController implements Controller {
   }
 
   async #refreshLoop(ctx: ControllerRunContext): Promise<void> {
-    // Like upstream's wait.Until: once at start, then every period.
-    while (!ctx.signal.aborted) {
-      try {
-        // A pass can be long while the provider fails (every node waits for its retries): stop it on shutdown.
-        await this.refreshAddresses(ctx.syncSignal, ctx.signal);
-      } catch (err) {
-        this.#logger.error("Failed to refresh node addresses", { err });
-      }
-      try {
-        await this.#clock.sleep(this.#o.statusUpdateFrequencyMs, ctx.signal);
-      } catch {
-        return;
-      }
-    }
+    // Like upstream's wait.Until: once at start, then every period. A pass can be long while the provider fails
+    // (every node waits for its retries): it stops starting nodes on shutdown.
+    await runPeriodically(() => this.refreshAddresses(ctx.syncSignal, ctx.signal), {
+      periodMs: this.#o.statusUpdateFrequencyMs,
+      signal: ctx.signal,
+      clock: this.#clock,
+      onError: (err) => this.#logger.error("Failed to refresh node addresses", { err }),
+    });
   }
 
   async #reconcileLabels(node: V1Node): Promise<void> {
@@ -235,35 +231,23 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-const metricsByRegistry = new WeakMap<
-  Registry,
-  { taintRemovalDelay: Histogram; initialSyncDelay: Histogram }
->();
-
 /** Upstream node controller histograms (buckets 1 s × 4^n, 6 buckets). */
-function nodeMetrics(registry: Registry) {
-  let metrics = metricsByRegistry.get(registry);
-  if (metrics === undefined) {
-    const buckets = Array.from({ length: 6 }, (_, i) => 4 ** i);
-    metrics = {
-      taintRemovalDelay: new Histogram({
-        name: "node_controller_cloud_provider_taint_removal_delay_seconds",
-        help:
-          "Number of seconds after node creation when NodeController removed the cloud-provider taint of a " +
-          "single node",
-        buckets,
-        registers: [registry],
-      }),
-      initialSyncDelay: new Histogram({
-        name: "node_controller_initial_node_sync_delay_seconds",
-        help:
-          "Number of seconds after node creation when NodeController finished the initial synchronization " +
-          "of a single node",
-        buckets,
-        registers: [registry],
-      }),
-    };
-    metricsByRegistry.set(registry, metrics);
-  }
-  return metrics;
+function nodeMetrics(registry: Registry): { taintRemovalDelay: Histogram; initialSyncDelay: Histogram } {
+  const buckets = Array.from({ length: 6 }, (_, i) => 4 ** i);
+  return {
+    taintRemovalDelay: getOrCreateHistogram(registry, {
+      name: "node_controller_cloud_provider_taint_removal_delay_seconds",
+      help:
+        "Number of seconds after node creation when NodeController removed the cloud-provider taint of a " +
+        "single node",
+      buckets,
+    }),
+    initialSyncDelay: getOrCreateHistogram(registry, {
+      name: "node_controller_initial_node_sync_delay_seconds",
+      help:
+        "Number of seconds after node creation when NodeController finished the initial synchronization " +
+        "of a single node",
+      buckets,
+    }),
+  };
 }

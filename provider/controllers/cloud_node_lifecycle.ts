@@ -12,6 +12,8 @@ import type { V1Node, V1Taint } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Controller, ControllerRunContext, InstancesV2 } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { runPeriodically } from "../../util/periodic.ts";
+import { forEachConcurrently } from "../../util/worker_pool.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
 import { apiErrorMessage, type NodeWriter, statusCode } from "./kube_writers.ts";
@@ -58,18 +60,12 @@ export class CloudNodeLifecycleController implements Controller {
 
   /** Monitors nodes every period until `ctx.signal` aborts; a pass in progress is finished first. */
   async run(ctx: ControllerRunContext): Promise<void> {
-    while (!ctx.signal.aborted) {
-      try {
-        await this.monitorNodes(ctx.syncSignal, ctx.signal);
-      } catch (err) {
-        this.#logger.error("Failed to monitor nodes", { err });
-      }
-      try {
-        await this.#clock.sleep(this.#o.periodMs, ctx.signal);
-      } catch {
-        return;
-      }
-    }
+    await runPeriodically(() => this.monitorNodes(ctx.syncSignal, ctx.signal), {
+      periodMs: this.#o.periodMs,
+      signal: ctx.signal,
+      clock: this.#clock,
+      onError: (err) => this.#logger.error("Failed to monitor nodes", { err }),
+    });
   }
 
   /** One pass over all cached nodes; stops starting new nodes when `stop` aborts. */
@@ -77,15 +73,10 @@ export class CloudNodeLifecycleController implements Controller {
     const nodes = this.#o.nodes.list();
     const present = new Set(nodes.map((n) => n.metadata?.name ?? ""));
     for (const name of this.#lastWarning.keys()) if (!present.has(name)) this.#lastWarning.delete(name);
-    let next = 0;
-    const worker = async () => {
-      while (next < nodes.length && !stop?.aborted) {
-        const node = nodes[next++]!;
-        const action = await decideLifecycle(node, this.#o.instances, signal);
-        await this.#apply(node, action);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#o.concurrency ?? 4, nodes.length) }, worker));
+    await forEachConcurrently(nodes, async (node) => {
+      const action = await decideLifecycle(node, this.#o.instances, signal);
+      await this.#apply(node, action);
+    }, { concurrency: this.#o.concurrency ?? 4, signal: stop });
   }
 
   async #apply(node: V1Node, action: LifecycleAction): Promise<void> {

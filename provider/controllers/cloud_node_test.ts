@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { V1Node, V1NodeAddress } from "@kubernetes/client-node";
-import { FakeClock, settle } from "../../util/clock.ts";
+import { FakeClock, flush } from "../../util/clock.ts";
 import { NodeNotManagedError } from "../errors.ts";
 import { FakeInformer } from "../testing/fake_informer.ts";
 import { FakeProvider } from "../testing/fake_provider.ts";
@@ -134,12 +134,12 @@ Deno.test("run() initializes nodes as they appear and refreshes addresses every 
   t.provider.setInstance("n2", { addresses: [int("10.0.0.2")] });
   t.informer.upsert(node("n1"));
   t.informer.upsert(node("n2"));
-  for (let i = 0; i < 10; i++) await settle();
+  await flush();
   assert.deepEqual(t.recorder.reasons(), ["Synced", "Synced"]);
 
   t.provider.setInstance("n1", { addresses: [int("10.0.0.9")] });
   await t.clock.advance(300_000);
-  for (let i = 0; i < 5; i++) await settle();
+  await flush();
   assert.deepEqual(t.informer.get("n1")!.status?.addresses, [int("10.0.0.9"), {
     type: "Hostname",
     address: "n1",
@@ -198,11 +198,11 @@ Deno.test("run() stops a long address refresh pass on shutdown after the node in
   let stopped = false;
   const running = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal })
     .then(() => stopped = true);
-  for (let i = 0; i < 5; i++) await settle();
+  await flush();
   assert.deepEqual(asked, ["n1"]);
   stop.abort();
   await clock.advance(2_000);
-  for (let i = 0; i < 5; i++) await settle();
+  await flush();
   assert.ok(stopped, "stopped once the node in progress was done");
   assert.deepEqual(asked, ["n1"], "no other node started after the stop");
   await running;
@@ -213,7 +213,7 @@ Deno.test("run() initializes a node within 30 s of its instance appearing, even 
   const stop = new AbortController();
   const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
   // The device is still provisioning: every instanceMetadata call fails with "not found".
-  for (let i = 0; i < 5; i++) await settle();
+  await flush();
   await t.clock.advance(600_000);
   const failures = t.provider.callsOf("instanceMetadata").length;
   assert.ok(failures > 20, `retried at least every 30 s once backed off (got ${failures} calls)`);
@@ -221,7 +221,7 @@ Deno.test("run() initializes a node within 30 s of its instance appearing, even 
 
   t.provider.setInstance("n1", { addresses: [int("10.0.0.1")] });
   await t.clock.advance(30_000);
-  for (let i = 0; i < 5; i++) await settle();
+  await flush();
   assert.deepEqual(t.recorder.reasons(), ["Synced"]);
   assert.equal(t.informer.get("n1")!.spec?.providerID, "fake://n1");
   stop.abort();

@@ -20,10 +20,12 @@
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Counter, Histogram, type Registry } from "prom-client";
+import type { Counter, Histogram, Registry } from "prom-client";
 import type { Controller, ControllerRunContext, LoadBalancer } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { forEachConcurrently } from "../../util/worker_pool.ts";
 import { RetryError } from "../errors.ts";
+import { getOrCreateCounter, getOrCreateHistogram } from "../metrics.ts";
 import type { EventRecorder } from "../events.ts";
 import type { Informer } from "../kube/informer_factory.ts";
 import { SERVICE_TRANSIENT_MAX_BACKOFF_MS, serviceRateLimiter } from "../rate_limiter.ts";
@@ -368,14 +370,9 @@ export class ServiceController implements Controller {
       .filter(([, c]) => c.nodes !== undefined && c.nodes !== wanted)
       .map(([key]) => key);
     const retry: string[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length && !signal?.aborted) {
-        const key = keys[next++]!;
-        if (!(await this.#updateHosts(key, nodes, wanted, signal))) retry.push(key);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(Math.max(1, this.#o.workers), keys.length) }, worker));
+    await forEachConcurrently(keys, async (key) => {
+      if (!(await this.#updateHosts(key, nodes, wanted, signal))) retry.push(key);
+    }, { concurrency: this.#o.workers, signal });
     this.#metrics?.nodeSyncLatency.observe((this.#clock.now() - start) / 1000);
     if (keys.length > 0) {
       this.#logger.info("Updated load balancers with the new node set", {
@@ -478,44 +475,31 @@ interface ServiceMetrics {
   updateHostLatency: Histogram;
 }
 
-const metricsByRegistry = new WeakMap<Registry, ServiceMetrics>();
-
 /** Upstream service controller metrics (buckets 1 s × 2^n, 15 buckets). */
 function serviceMetrics(registry: Registry): ServiceMetrics {
-  let metrics = metricsByRegistry.get(registry);
-  if (metrics === undefined) {
-    const registers = [registry];
-    const buckets = Array.from({ length: 15 }, (_, i) => 2 ** i);
-    metrics = {
-      syncTotal: new Counter({
-        name: "service_controller_loadbalancer_sync_total",
-        help:
-          "A metric counting the amount of times any load balancer has been configured, as an effect of " +
-          "service/node changes on the cluster",
-        registers,
-      }),
-      nodeSyncErrors: new Counter({
-        name: "service_controller_nodesync_error_total",
-        help:
-          "A metric counting the amount of times any load balancer has been configured and errored, as an " +
-          "effect of node changes on the cluster",
-        registers,
-      }),
-      nodeSyncLatency: new Histogram({
-        name: "service_controller_nodesync_latency_seconds",
-        help:
-          "A metric measuring the latency for nodesync which updates loadbalancer hosts on cluster node updates",
-        buckets,
-        registers,
-      }),
-      updateHostLatency: new Histogram({
-        name: "service_controller_update_loadbalancer_host_latency_seconds",
-        help: "A metric measuring the latency for updating each load balancer hosts",
-        buckets,
-        registers,
-      }),
-    };
-    metricsByRegistry.set(registry, metrics);
-  }
-  return metrics;
+  const buckets = Array.from({ length: 15 }, (_, i) => 2 ** i);
+  return {
+    syncTotal: getOrCreateCounter(registry, {
+      name: "service_controller_loadbalancer_sync_total",
+      help: "A metric counting the amount of times any load balancer has been configured, as an effect of " +
+        "service/node changes on the cluster",
+    }),
+    nodeSyncErrors: getOrCreateCounter(registry, {
+      name: "service_controller_nodesync_error_total",
+      help:
+        "A metric counting the amount of times any load balancer has been configured and errored, as an " +
+        "effect of node changes on the cluster",
+    }),
+    nodeSyncLatency: getOrCreateHistogram(registry, {
+      name: "service_controller_nodesync_latency_seconds",
+      help:
+        "A metric measuring the latency for nodesync which updates loadbalancer hosts on cluster node updates",
+      buckets,
+    }),
+    updateHostLatency: getOrCreateHistogram(registry, {
+      name: "service_controller_update_loadbalancer_host_latency_seconds",
+      help: "A metric measuring the latency for updating each load balancer hosts",
+      buckets,
+    }),
+  };
 }

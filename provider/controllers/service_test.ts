@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
-import { FakeClock, settle } from "../../util/clock.ts";
+import { FakeClock, flush, settle } from "../../util/clock.ts";
 import { RetryError } from "../errors.ts";
 import { FakeInformer } from "../testing/fake_informer.ts";
 import { FakeProvider } from "../testing/fake_provider.ts";
@@ -199,9 +199,6 @@ Deno.test("run() reacts to Service adds, relevant updates, deletions and node ch
   const t = setup([]);
   const stop = new AbortController();
   const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
-  const flush = async () => {
-    for (let i = 0; i < 10; i++) await settle();
-  };
   t.serviceInformer.upsert(svc("web"));
   t.serviceInformer.upsert(svc("internal", { type: "ClusterIP" }));
   await flush();
@@ -246,9 +243,6 @@ Deno.test("run() batches node events: a burst of joining nodes is one node sync 
   const t = setup([svc("web")]);
   const stop = new AbortController();
   const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
-  const flush = async () => {
-    for (let i = 0; i < 10; i++) await settle();
-  };
   await flush();
   assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1);
   for (let i = 0; i < 50; i++) {
@@ -282,13 +276,13 @@ Deno.test("run() retries a failed Service with 5 s backoff", async () => {
   t.provider.fail("ensureLoadBalancer", new Error("flaky"));
   const stop = new AbortController();
   const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
-  for (let i = 0; i < 5; i++) await settle();
+  await flush();
   assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1);
   t.provider.fail("ensureLoadBalancer", undefined);
   await t.clock.advance(4_999);
   assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1);
   await t.clock.advance(1);
-  for (let i = 0; i < 5; i++) await settle();
+  await flush();
   assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 2);
   assert.ok(t.serviceInformer.get("default/web")!.status?.loadBalancer?.ingress);
   stop.abort();
@@ -300,7 +294,7 @@ Deno.test("run() syncs a Service again when the provider asks for a recheck afte
   t.provider.recheckAfter.set("default/web", 15_000);
   const stop = new AbortController();
   const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
-  for (let i = 0; i < 10; i++) await settle();
+  await flush();
   const ensures = (key: string) =>
     t.provider.callsOf("ensureLoadBalancer").filter((c) => c.target === key).length;
   assert.deepEqual([ensures("default/web"), ensures("default/api")], [1, 1]);
@@ -308,10 +302,10 @@ Deno.test("run() syncs a Service again when the provider asks for a recheck afte
   assert.equal(ensures("default/web"), 1);
   t.provider.recheckAfter.delete("default/web");
   await t.clock.advance(1);
-  for (let i = 0; i < 5; i++) await settle();
+  await flush();
   assert.equal(ensures("default/web"), 2);
   await t.clock.advance(60_000);
-  for (let i = 0; i < 5; i++) await settle();
+  await flush();
   assert.deepEqual([ensures("default/web"), ensures("default/api")], [2, 1]);
   assert.equal(t.recorder.events.filter((e) => e.type === "Warning").length, 0);
   stop.abort();
@@ -322,11 +316,11 @@ Deno.test("run() reconciles every managed Service again on an informer resync", 
   const t = setup([svc("web"), svc("internal", { type: "ClusterIP" })]);
   const stop = new AbortController();
   const running = t.controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
-  for (let i = 0; i < 10; i++) await settle();
+  await flush();
   assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1);
   t.provider.loadBalancers.clear(); // removed behind our back
   for (const s of t.serviceInformer.list()) t.serviceInformer.upsert(s); // resync: same objects again
-  for (let i = 0; i < 10; i++) await settle();
+  await flush();
   assert.deepEqual(t.provider.callsOf("ensureLoadBalancer").map((c) => c.target), [
     "default/web",
     "default/web",

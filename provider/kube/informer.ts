@@ -8,7 +8,8 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import type { BackoffOptions } from "./backoff.ts";
+import { runPeriodically } from "../../util/periodic.ts";
+import type { BackoffOptions } from "../../util/backoff.ts";
 import { type ListWatchSource, Reflector, type ReflectorSink } from "./reflector.ts";
 
 /** Handlers receive the new object (and the old one for updates). A resync calls `update(obj, obj)`. */
@@ -58,7 +59,7 @@ export interface SharedInformerOptions<T> {
   transform?: (obj: T) => T;
   clock?: Clock;
   random?: () => number;
-  backoff?: BackoffOptions;
+  backoff?: Partial<BackoffOptions>;
   logger?: Logger;
 }
 
@@ -234,17 +235,10 @@ export class SharedInformer<T extends KubernetesObject> implements Informer<T>, 
   #startResync(registration: Registration<T>, runSignal: AbortSignal): void {
     if (registration.resyncPeriodMs <= 0) return;
     const signal = AbortSignal.any([runSignal, registration.stop.signal]);
-    const loop = (async () => {
-      while (!signal.aborted) {
-        try {
-          await this.#clock.sleep(registration.resyncPeriodMs, signal);
-        } catch {
-          return;
-        }
-        if (!this.#synced || !this.#registrations.has(registration)) continue;
-        for (const obj of this.#cache.values()) this.#call(() => registration.handlers.update?.(obj, obj));
-      }
-    })();
+    const loop = runPeriodically(() => {
+      if (!this.#synced || !this.#registrations.has(registration)) return;
+      for (const obj of this.#cache.values()) this.#call(() => registration.handlers.update?.(obj, obj));
+    }, { periodMs: registration.resyncPeriodMs, signal, clock: this.#clock, immediate: false });
     this.#loops.add(loop);
     loop.finally(() => this.#loops.delete(loop));
   }

@@ -17,7 +17,7 @@
 import type { KubernetesObject, V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../../util/clock.ts";
-import type { BackoffOptions } from "./backoff.ts";
+import { type BackoffOptions, jitter } from "../../util/backoff.ts";
 import type { KubeClients } from "./client.ts";
 import { stripForCache } from "./cache_transform.ts";
 import { type Informer, SharedInformer } from "./informer.ts";
@@ -51,7 +51,7 @@ export interface SharedInformerFactoryOptions {
   minResyncPeriodMs?: number;
   clock?: Clock;
   random?: () => number;
-  backoff?: BackoffOptions;
+  backoff?: Partial<BackoffOptions>;
   logger?: Logger;
   /** List page size (default 500). */
   pageSize?: number;
@@ -102,7 +102,7 @@ export class SharedInformerFactory implements InformerFactory {
       informer = new SharedInformer<KubernetesObject>({
         name: `${descriptor.plural}${scope}`,
         source: listWatchFor(this.#o.kube, descriptor, { pageSize: this.#o.pageSize }),
-        resyncPeriodMs: min > 0 ? Math.round(min * (1 + this.#random())) : 0,
+        resyncPeriodMs: min > 0 ? Math.round(jitter(min, 1, this.#random)) : 0,
         typeMeta: { apiVersion: descriptor.apiVersion, kind: descriptor.kind },
         transform: stripForCache,
         clock: this.#o.clock,

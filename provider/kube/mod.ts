@@ -1,10 +1,9 @@
 /**
- * ccm's Kubernetes client: kubeconfig, typed API calls, patches, shared informers, errors and backoff.
+ * ccm's Kubernetes client: kubeconfig, typed API calls, patches, shared informers and errors.
  *
  * @module
  */
 export type { CoreV1Api } from "./api.ts";
-export { Backoff } from "./backoff.ts";
 export type { KubeClients } from "./client.ts";
 export { isAlreadyExists, isConflict, isNotFound, kubeErrorMessage } from "./errors.ts";
 export type { Informer, InformerFactory } from "./informer_factory.ts";

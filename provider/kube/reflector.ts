@@ -10,7 +10,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../../util/clock.ts";
-import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { Backoff, type BackoffOptions, jitter } from "../../util/backoff.ts";
 import { isGone, isTooManyRequests, KubeApiError } from "./errors.ts";
 import type { WatchEvent } from "./watch.ts";
 
@@ -45,15 +45,27 @@ export interface ReflectorOptions<T> {
   source: ListWatchSource<T>;
   sink: ReflectorSink<T>;
   clock?: Clock;
-  backoff?: BackoffOptions;
+  /** Overrides of {@linkcode REFLECTOR_BACKOFF}. */
+  backoff?: Partial<BackoffOptions>;
   /** Random source in [0, 1) (watch timeouts and jitter). */
   random?: () => number;
   logger?: Logger;
 }
 
+/**
+ * Retry delays after a failed list or watch: 400 ms doubling to 15 s, each stretched by up to 100 % (so
+ * 400–800 ms at first, 15–30 s at most). client-go's reflector starts at 800 ms with a 30 s cap and the same
+ * jitter; ccm keeps the half-size steps it has always used.
+ */
+export const REFLECTOR_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
+  initialMs: 400,
+  maxMs: 15_000,
+  jitter: 1,
+});
+
 /** Server-side watch timeout: 5–10 minutes, random per watch (client-go's `minWatchTimeout` × [1, 2)). */
 function watchTimeoutSeconds(random: () => number): number {
-  return Math.floor(300 * (1 + random()));
+  return Math.floor(jitter(300, 1, random));
 }
 
 function resourceVersionOf(obj: unknown): string | undefined {
@@ -75,7 +87,7 @@ export class Reflector<T> {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
-    this.#backoff = new Backoff({ random: this.#random, ...options.backoff });
+    this.#backoff = new Backoff({ ...REFLECTOR_BACKOFF, random: this.#random, ...options.backoff });
     this.#logger = options.logger ?? getLogger(["ccm", "informer"]);
   }
 

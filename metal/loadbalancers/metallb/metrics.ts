@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Counter, type Registry } from "prom-client";
+import type { Counter, Registry } from "prom-client";
+import { getOrCreateCounter } from "../../../provider/mod.ts";
 
 /** Counters shared by the ConfigMap and CR modes (label `mode`: `configmap` or `crd`). */
 export interface MetalLBMetrics {
@@ -19,24 +20,15 @@ export interface MetalLBMetrics {
  */
 export function metalLBMetrics(registry?: Registry): MetalLBMetrics {
   return {
-    writes: counter(registry, {
+    writes: getOrCreateCounter(registry, {
       name: "ccm_metallb_object_writes_total",
       help: "Writes to MetalLB configuration objects by the load balancer implementation.",
       labelNames: ["mode", "kind", "verb"] as const,
     }),
-    failures: counter(registry, {
+    failures: getOrCreateCounter(registry, {
       name: "ccm_metallb_reconcile_failures_total",
       help: "Failed MetalLB reconciliations, by operation.",
       labelNames: ["mode", "operation"] as const,
     }),
   };
-}
-
-function counter<L extends string>(
-  registry: Registry | undefined,
-  config: { name: string; help: string; labelNames: readonly L[] },
-): Counter<L> {
-  const existing = registry?.getSingleMetric(config.name);
-  if (existing) return existing as Counter<L>;
-  return new Counter<L>({ ...config, registers: registry ? [registry] : [] });
 }
