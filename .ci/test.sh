@@ -27,6 +27,11 @@ if [[ -z "${METALLB_CONTROLLER_BIN:-}" || -z "${METALLB_CRDS:-}" ]]; then
   export METALLB_CONTROLLER_BIN="${METALLB_CONTROLLER_BIN:-$metallb_bin}"
   export METALLB_CRDS="${METALLB_CRDS:-$(dirname "$metallb_bin")/crds.yaml}"
 fi
+# The real MetalLB v0.12.1 controller for ConfigMap mode (test/metallb_real_configmap_test.ts).
+if [[ -z "${METALLB_V0_12_CONTROLLER_BIN:-}" ]]; then
+  METALLB_V0_12_CONTROLLER_BIN="$(test/install_metallb_v0_12.sh | tail -n 1)" || { echo "0 passed, 1 failed (MetalLB v0.12.1 could not be installed)"; exit 1; }
+  export METALLB_V0_12_CONTROLLER_BIN
+fi
 
 log="$(mktemp)"
 fifo="$(mktemp -u)"

@@ -11,6 +11,10 @@
  * - `--port` is the controller's metrics listener; MetalLB binds it on every interface (it has no flag for
  *   the host), on a free port. It accepts connections but never dials anything.
  *
+ * {@linkcode startMetalLbConfigMapController} runs the MetalLB v0.12.1 controller (built by
+ * `test/install_metallb_v0_12.sh`) the same way for ccm's ConfigMap mode: it reads its configuration from one
+ * ConfigMap (`--namespace`, `--config`) and has no webhooks.
+ *
  * @module
  */
 import { freePort, ManagedProcess, minimalEnv } from "./harness/process.ts";
@@ -52,6 +56,28 @@ export async function metalLbCrds(): Promise<string> {
   return await Deno.readTextFile(path);
 }
 
+/** The MetalLB controller version `test/install_metallb_v0_12.sh` builds (ConfigMap configuration). */
+export const METALLB_CONFIGMAP_VERSION = "v0.12.1";
+
+/**
+ * Path of the MetalLB v0.12.1 controller binary: env `METALLB_V0_12_CONTROLLER_BIN`, else the install script's
+ * cache.
+ */
+export function metalLbConfigMapControllerBin(): string {
+  const base = Deno.env.get("CCM_TEST_BIN_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/ccm-test-bin`;
+  const path = Deno.env.get("METALLB_V0_12_CONTROLLER_BIN") ??
+    `${base}/metallb-${METALLB_CONFIGMAP_VERSION}/controller`;
+  try {
+    if (Deno.statSync(path).isFile) return path;
+  } catch {
+    // reported below
+  }
+  throw new Error(
+    `MetalLB ${METALLB_CONFIGMAP_VERSION} controller not found at ${path}: run test/install_metallb_v0_12.sh ` +
+      "(make test and .ci/test.sh do), or set METALLB_V0_12_CONTROLLER_BIN",
+  );
+}
+
 /** One line of MetalLB's JSON log. */
 export type MetalLbLogLine = Record<string, unknown> & { level?: string };
 
@@ -62,30 +88,59 @@ export interface MetalLbController {
   log(): Promise<MetalLbLogLine[]>;
   /** Its `level=error` lines so far. */
   errors(): Promise<MetalLbLogLine[]>;
+  /** Its Prometheus metrics (`/metrics` on 127.0.0.1) as text. */
+  metrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
 /** Starts the MetalLB controller against `cluster`, watching `namespace`, logging to `logPath`. */
-export async function startMetalLbController(
+export function startMetalLbController(
   options: { cluster: TestCluster; namespace: string; logPath: string; args?: string[] },
+): Promise<MetalLbController> {
+  const port = freePort();
+  return startController(metalLbControllerBin(), options.logPath, port, [
+    `--kubeconfig=${options.cluster.kubeconfigPath}`,
+    `--namespace=${options.namespace}`,
+    "--webhook-mode=disabled",
+    `--port=${port}`,
+    "--log-level=debug",
+    ...options.args ?? [],
+  ]);
+}
+
+/**
+ * Starts the MetalLB v0.12.1 controller against `cluster`, reading its configuration from ConfigMap
+ * `namespace/configMap`, logging to `logPath`.
+ */
+export function startMetalLbConfigMapController(
+  options: { cluster: TestCluster; namespace: string; configMap: string; logPath: string },
+): Promise<MetalLbController> {
+  const port = freePort();
+  return startController(metalLbConfigMapControllerBin(), options.logPath, port, [
+    `--kubeconfig=${options.cluster.kubeconfigPath}`,
+    `--namespace=${options.namespace}`,
+    `--config=${options.configMap}`,
+    `--port=${port}`,
+    "--log-level=debug",
+  ]);
+}
+
+async function startController(
+  bin: string,
+  logPath: string,
+  port: number,
+  args: string[],
 ): Promise<MetalLbController> {
   const process = await ManagedProcess.start({
     name: "metallb-controller",
-    bin: metalLbControllerBin(),
-    args: [
-      `--kubeconfig=${options.cluster.kubeconfigPath}`,
-      `--namespace=${options.namespace}`,
-      "--webhook-mode=disabled",
-      `--port=${freePort()}`,
-      "--log-level=debug",
-      ...options.args ?? [],
-    ],
+    bin,
+    args,
     env: minimalEnv(),
     clearEnv: true,
-    logPath: options.logPath,
+    logPath,
   });
   const log = async (): Promise<MetalLbLogLine[]> => {
-    const text = await Deno.readTextFile(options.logPath).catch(() => "");
+    const text = await Deno.readTextFile(logPath).catch(() => "");
     return text.split("\n").filter((l) => l.trim() !== "").map((l) => {
       try {
         return JSON.parse(l) as MetalLbLogLine;
@@ -98,6 +153,12 @@ export async function startMetalLbController(
     process,
     log,
     errors: async () => (await log()).filter((l) => l.level === "error"),
+    metrics: async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      const text = await res.text();
+      if (!res.ok) throw new Error(`MetalLB metrics: HTTP ${res.status}`);
+      return text;
+    },
     stop: () => process.stop(),
   };
 }
