@@ -84,13 +84,24 @@ Deno.test("MetalLB ConfigMap mode against a real API server", async (t) => {
   });
   const recorder = new RecordingRecorder();
   const metrics = new Registry();
+  // ccm's RBAC grants list and watch on Services, not get.
+  const noServiceGet = new Proxy(kube.core, {
+    get(target, prop) {
+      if (prop === "readNamespacedService") {
+        return () => Promise.reject(new Error("services is forbidden: ccm may not get Services"));
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
   const impl = new MetalLBConfigMapImplementation({
-    kube,
+    kube: { ...kube, core: noServiceGet },
     namespace: NS,
     configMapName: CM,
     recorder,
     metrics,
     poolReleasePollMs: 50,
+    poolReleaseTimeoutMs: 10_000,
   });
   const web = await createService(kube, { name: "web" });
   const api = await createService(kube, { name: "api", namespace: "default" });

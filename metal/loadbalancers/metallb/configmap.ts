@@ -158,15 +158,17 @@ export class MetalLBConfigMapImplementation implements LoadBalancerImplementatio
   async #mayHoldAddress(service: V1Service, signal?: AbortSignal): Promise<boolean> {
     const { namespace, name } = refOf(service);
     try {
-      const live = await this.#kube.core.readNamespacedService(
-        { name, namespace },
+      // A list by name, not a get: ccm's RBAC grants list and watch on Services, not get.
+      const list = await this.#kube.core.listNamespacedService(
+        { namespace, fieldSelector: `metadata.name=${name}` },
         requestOptions({ signal }),
       );
+      const live = list.items[0];
+      if (live === undefined) return false;
       const uid = service.metadata?.uid;
       if (uid !== undefined && live.metadata?.uid !== undefined && live.metadata.uid !== uid) return false;
       return live.spec?.type === "LoadBalancer";
     } catch (err) {
-      if (isNotFound(err)) return false;
       logger.warn("Cannot tell whether MetalLB released the address of a removed Service; keeping its pool", {
         service: `${namespace}/${name}`,
         err: kubeErrorMessage(err),
