@@ -21,11 +21,18 @@ if [[ -z "${CHROMIUM_BIN:-}" ]]; then
   CHROMIUM_BIN="$(test/install_chromium.sh | tail -n 1)" || { echo "0 passed, 1 failed (chromium could not be installed)"; exit 1; }
   export CHROMIUM_BIN
 fi
-# The real MetalLB controller and MetalLB's own CRDs (test/metallb_real_test.ts); a failed build fails them.
-if [[ -z "${METALLB_CONTROLLER_BIN:-}" || -z "${METALLB_CRDS:-}" ]]; then
+# The real MetalLB controller, MetalLB's own CRDs and webhook configuration (test/metallb_real_test.ts); a
+# failed build fails them.
+if [[ -z "${METALLB_CONTROLLER_BIN:-}" || -z "${METALLB_CRDS:-}" || -z "${METALLB_WEBHOOKS:-}" ]]; then
   metallb_bin="$(test/install_metallb.sh | tail -n 1)" || { echo "0 passed, 1 failed (MetalLB could not be installed)"; exit 1; }
   export METALLB_CONTROLLER_BIN="${METALLB_CONTROLLER_BIN:-$metallb_bin}"
   export METALLB_CRDS="${METALLB_CRDS:-$(dirname "$metallb_bin")/crds.yaml}"
+  export METALLB_WEBHOOKS="${METALLB_WEBHOOKS:-$(dirname "$metallb_bin")/webhooks.yaml}"
+fi
+# The real MetalLB v0.12.1 controller for ConfigMap mode (test/metallb_real_configmap_test.ts).
+if [[ -z "${METALLB_V0_12_CONTROLLER_BIN:-}" ]]; then
+  METALLB_V0_12_CONTROLLER_BIN="$(test/install_metallb_v0_12.sh | tail -n 1)" || { echo "0 passed, 1 failed (MetalLB v0.12.1 could not be installed)"; exit 1; }
+  export METALLB_V0_12_CONTROLLER_BIN
 fi
 
 log="$(mktemp)"

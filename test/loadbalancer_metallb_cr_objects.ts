@@ -115,10 +115,9 @@ export async function checkMetalLbCrObjects(
   );
   for (const svc of live) {
     const service = await system.service(svc.namespace, svc.name);
-    deepEqual(
-      service?.metadata?.annotations?.["metallb.universe.tf/address-pool"],
-      `${svc.namespace}.${svc.name}`,
-    );
+    // MetalLB's own CRDs here are v0.16.2's: the pool key of MetalLB ≥ 0.14.9, not the deprecated one.
+    deepEqual(service?.metadata?.annotations?.["metallb.io/address-pool"], `${svc.namespace}.${svc.name}`);
+    deepEqual(service?.metadata?.annotations?.["metallb.universe.tf/address-pool"], undefined);
     deepEqual(service?.spec?.loadBalancerIP, undefined, "status-based: no spec.loadBalancerIP");
   }
 }

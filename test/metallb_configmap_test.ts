@@ -8,7 +8,10 @@ import { Registry } from "prom-client";
 import { RecordingRecorder } from "../provider/testing/recording_recorder.ts";
 import type { BgpNodePeer } from "../metal/bgp/peer.ts";
 import { emptyConfigFile, parseConfigFile, type Peer } from "../metal/loadbalancers/metallb/config_file.ts";
-import { createMetalLBConfigMapImplementation } from "../metal/loadbalancers/metallb/configmap.ts";
+import {
+  createMetalLBConfigMapImplementation,
+  MetalLBConfigMapImplementation,
+} from "../metal/loadbalancers/metallb/configmap.ts";
 import { createService, ensureNamespace, startTestCluster } from "./harness/mod.ts";
 
 const NS = "metallb-system";
@@ -81,12 +84,24 @@ Deno.test("MetalLB ConfigMap mode against a real API server", async (t) => {
   });
   const recorder = new RecordingRecorder();
   const metrics = new Registry();
-  const impl = createMetalLBConfigMapImplementation({
-    kube,
+  // ccm's RBAC grants list and watch on Services, not get.
+  const noServiceGet = new Proxy(kube.core, {
+    get(target, prop) {
+      if (prop === "readNamespacedService") {
+        return () => Promise.reject(new Error("services is forbidden: ccm may not get Services"));
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const impl = new MetalLBConfigMapImplementation({
+    kube: { ...kube, core: noServiceGet },
     namespace: NS,
     configMapName: CM,
     recorder,
     metrics,
+    poolReleasePollMs: 50,
+    poolReleaseTimeoutMs: 10_000,
   });
   const web = await createService(kube, { name: "web" });
   const api = await createService(kube, { name: "api", namespace: "default" });
@@ -169,18 +184,38 @@ Deno.test("MetalLB ConfigMap mode against a real API server", async (t) => {
     assert.equal((await read()).cfg.peers?.length, 3);
   });
 
-  await t.step("removing one service removes only its pool and selectors", async () => {
-    await impl.removeService({ service: web, ipCidr: "147.75.0.1/32" });
-    const { cfg } = await read();
-    assert.deepEqual(cfg.addressPools, [...(user.addressPools ?? []), pool("default/api", "147.75.0.2/32")]);
-    assert.deepEqual(cfg.peers, [
-      ...(user.peers ?? []),
-      peer(n1, "169.254.255.1", [["default", "api"]]),
-      peer(n1, "169.254.255.2", [["default", "api"]]),
-    ]);
-  });
+  await t.step(
+    "removing a Service that still exists: its selectors go at once, its pool once the Service is gone",
+    async () => {
+      // MetalLB 0.12 keeps the address assigned while the (deleted, finalizer-held) Service exists and
+      // refuses any configuration without a pool for it.
+      await impl.removeService({ service: web, ipCidr: "147.75.0.1/32" });
+      const kept = (await read()).cfg;
+      assert.deepEqual(kept.addressPools, [
+        ...(user.addressPools ?? []),
+        pool("default/web", "147.75.0.1/32"),
+        pool("default/api", "147.75.0.2/32"),
+      ]);
+      assert.deepEqual(kept.peers, [
+        ...(user.peers ?? []),
+        peer(n1, "169.254.255.1", [["default", "api"]]),
+        peer(n1, "169.254.255.2", [["default", "api"]]),
+      ]);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await read()).cfg.addressPools?.length, 3, "kept while the Service exists");
+      await kube.core.deleteNamespacedService({ name: "web", namespace: "default" });
+      await impl.poolRemovalsSettled();
+      const { cfg } = await read();
+      assert.deepEqual(cfg.addressPools, [
+        ...(user.addressPools ?? []),
+        pool("default/api", "147.75.0.2/32"),
+      ]);
+      assert.deepEqual(cfg.peers, kept.peers);
+    },
+  );
 
-  await t.step("removing the second cleans everything we made, keeping the user's entries", async () => {
+  await t.step("removing a Service that is gone cleans everything we made at once", async () => {
+    await kube.core.deleteNamespacedService({ name: "api", namespace: "default" });
     await impl.removeService({ service: api, ipCidr: "147.75.0.2/32" });
     const { cfg } = await read();
     assert.deepEqual(cfg, { ...emptyConfigFile(), ...user });

@@ -1,7 +1,8 @@
 /**
  * The real MetalLB controller (v0.15.2, MetalLB's own v0.16.2 CRDs; see test/metallb_real.ts for how it runs
  * out of cluster) judges what ccm writes in CR mode (`metallb:///metallb-system?crdConfiguration=true`):
- * MetalLB must load ccm's IPAddressPools, BGPPeers and BGPAdvertisement without an error, give each
+ * MetalLB's validating webhooks (native BGP mode) must admit every IPAddressPool, BGPPeer and
+ * BGPAdvertisement ccm writes, MetalLB must load them without an error, give each
  * LoadBalancer Service exactly the Elastic IP ccm reserved in the simulator (as MetalLB's own Service
  * annotation, pool status and log show), and release it when the Service is deleted.
  */
@@ -101,6 +102,7 @@ Deno.test({
       cluster: system.cluster,
       namespace: METALLB_NS,
       logPath: `${system.dir}/metallb-controller.log`,
+      webhooks: { bgpType: "native" },
     });
     try {
       await system.startCcm();
@@ -140,13 +142,22 @@ Deno.test({
           equal(logged(lines, { controller: "PoolReconciler", event: "config reloaded" }), true);
           // MetalLB's configuration errors ("failed to parse the configuration", "reload failed").
           await assertNoConfigErrors(metallb);
-          // The controller does not read BGPPeers (the speaker does, and their webhook, neither of which runs
-          // here), but the API server validated ccm's peers and advertisement against MetalLB's own schema.
+          // The controller does not read BGPPeers (the speaker does), but the API server validated ccm's
+          // peers and advertisement against MetalLB's own schema, and MetalLB's webhooks admitted each one.
           await waitFor(async () => await countCrs(system, "bgppeers", "v1beta2") === 4, {
             timeoutMs: TIMEOUT_MS,
             message: "ccm's four BGPPeers",
           });
           equal(await countCrs(system, "bgpadvertisements"), 1);
+          const judged = await metallb.log();
+          for (const webhook of ["ipaddresspool", "bgppeer", "bgpadvertisement"]) {
+            equal(
+              logged(judged, { webhook, action: "create" }),
+              true,
+              `MetalLB's ${webhook} webhook was asked`,
+            );
+          }
+          deepEqual(judged.filter((l) => l.webhook !== undefined && l.level === "error"), []);
           // Once both Services are allocated, MetalLB has nothing to complain about: no Warning Event on them
           // (AllocationFailed, LoadBalancerFailed...) newer than its allocation, and no error line after it.
           const allocatedAt = lines.findLastIndex((l) =>
@@ -161,10 +172,19 @@ Deno.test({
             });
             const warnings = events.items.filter((e) =>
               e.source?.component === "metallb-controller" && e.type === "Warning" &&
-              e.reason !== "deprecatedAnnotation" && e.reason !== "AllocationFailed"
+              e.reason !== "AllocationFailed"
             );
             deepEqual(warnings.map((e) => `${e.reason}: ${e.message}`), []);
+            // MetalLB ≥ 0.14.9's pool key (it warns about metallb.universe.tf/ on every update).
+            deepEqual(svc?.metadata?.annotations?.["metallb.io/address-pool"], `${s.namespace}.${s.name}`);
+            deepEqual(svc?.metadata?.annotations?.["metallb.universe.tf/address-pool"], undefined);
           }
+          // Not even once, not even for an AllocationFailed before ccm's pool existed.
+          deepEqual((await metallb.log()).filter((l) => l.event === "deprecatedAnnotation"), []);
+          const deprecated = await system.cluster.clients.core.listEventForAllNamespaces({
+            fieldSelector: "reason=deprecatedAnnotation",
+          });
+          deepEqual(deprecated.items.map((e) => e.message), []);
         },
       );
 

@@ -138,7 +138,11 @@ export class ElasticIpLoadBalancer extends MetalLoadBalancer {
     }
     const peers = await this.#peersFor(sync.nodes, signal);
     const status = await this.implementation.addService({ ...sync, ipCidr: ipCidrOf(ip), peers }, signal);
-    await this.#writeService(service, exposePatch(this.#o.exposure, service, ip), signal);
+    await this.#writeService(
+      service,
+      exposePatch(this.#o.exposure, service, ip, this.implementation.poolAnnotation?.()),
+      signal,
+    );
     return status ?? ingress((ip as Extract<ServiceIp, { address: string }>).address);
   }
 

@@ -64,6 +64,11 @@ export interface LoadBalancerImplementation {
    * exist (for example after a restart missed a deletion). Called periodically with the live sets.
    */
   garbageCollect?(live: { services: V1Service[]; nodes: V1Node[] }, signal?: AbortSignal): Promise<void>;
+  /**
+   * MetalLB: the Service annotation that names the Service's pool for the installed MetalLB, asked after
+   * `addService` (default `metallb.universe.tf/address-pool`).
+   */
+  poolAnnotation?(): string;
 }
 
 /**

@@ -8,8 +8,10 @@
  * What is written on the Service so the announcer picks the address up (decision documented for the lead):
  * - kube-vip: annotation `kube-vip.io/loadbalancerIPs` (read by kube-vip ≥ 0.5) and, for our own EIP only,
  *   `spec.loadBalancerIP` (read by every kube-vip version; upstream kube-vip mode relies on it).
- * - MetalLB (both modes): annotation `metallb.universe.tf/address-pool` naming the Service's own pool, which
- *   has `auto-assign: false` and so is used only when requested; every MetalLB version reads it.
+ * - MetalLB (both modes): an annotation naming the Service's own pool, which has `auto-assign: false` and so
+ *   is used only when requested: `metallb.universe.tf/address-pool`, which every MetalLB version reads, or
+ *   `metallb.io/address-pool` when the implementation says the installed MetalLB expects it (≥ 0.14.9, which
+ *   warns about the old key); the other key is removed when it holds our pool.
  *   `spec.loadBalancerIP` is not written (upstream wrote it; see
  *   kubernetes-sigs/cloud-provider-equinix-metal#206).
  * - empty: nothing (the address is in the status).
@@ -26,8 +28,11 @@ import { poolName } from "./metallb/cr_objects.ts";
 
 /** Annotation kube-vip reads the Service's addresses from. */
 export const KUBE_VIP_IPS_ANNOTATION = "kube-vip.io/loadbalancerIPs";
-/** Annotation that makes MetalLB allocate from a named pool. */
+/** Annotation that makes MetalLB allocate from a named pool (every version; deprecated since 0.14.9). */
 export const METALLB_POOL_ANNOTATION = "metallb.universe.tf/address-pool";
+/** Its name in MetalLB ≥ 0.14.9. */
+export const METALLB_IO_POOL_ANNOTATION = "metallb.io/address-pool";
+const METALLB_POOL_ANNOTATIONS = [METALLB_POOL_ANNOTATION, METALLB_IO_POOL_ANNOTATION];
 
 /** How the Service's address is made visible to the announcer. */
 export type ExposureMode = "kube-vip" | "metallb-configmap" | "metallb-crd" | "none";
@@ -120,19 +125,34 @@ function metalLbPool(mode: ExposureMode, service: V1Service): string | undefined
   return undefined;
 }
 
-/** The patch that makes `ip` visible to the announcer, or `undefined` when the Service already shows it. */
-export function exposePatch(mode: ExposureMode, service: V1Service, ip: ServiceIp): ServicePatch | undefined {
+/**
+ * The patch that makes `ip` visible to the announcer, or `undefined` when the Service already shows it.
+ * `poolAnnotation` is the MetalLB pool key to write (default {@linkcode METALLB_POOL_ANNOTATION}).
+ */
+export function exposePatch(
+  mode: ExposureMode,
+  service: V1Service,
+  ip: ServiceIp,
+  poolAnnotation: string = METALLB_POOL_ANNOTATION,
+): ServicePatch | undefined {
   if (ip.kind === "none" || ip.kind === "invalid" || mode === "none") return undefined;
   const annotations = service.metadata?.annotations ?? {};
-  const wanted: Record<string, string> = {};
+  const wanted: Record<string, string | null> = {};
   let loadBalancerIP: string | undefined;
   if (mode === "kube-vip") {
     wanted[KUBE_VIP_IPS_ANNOTATION] = ip.address;
     if (ip.kind === "owned" && service.spec?.loadBalancerIP !== ip.address) loadBalancerIP = ip.address;
   } else {
-    wanted[METALLB_POOL_ANNOTATION] = metalLbPool(mode, service)!;
+    const pool = metalLbPool(mode, service)!;
+    wanted[poolAnnotation] = pool;
+    // The other spelling, when it still holds our pool (written before the installed MetalLB was known).
+    for (const key of METALLB_POOL_ANNOTATIONS) {
+      if (key !== poolAnnotation && annotations[key] === pool) wanted[key] = null;
+    }
   }
-  const changed = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => annotations[k] !== v));
+  const changed = Object.fromEntries(
+    Object.entries(wanted).filter(([k, v]) => v === null ? k in annotations : annotations[k] !== v),
+  );
   const patch: ServicePatch = {};
   if (Object.keys(changed).length > 0) patch.metadata = { annotations: changed };
   if (loadBalancerIP !== undefined) patch.spec = { loadBalancerIP };
@@ -156,8 +176,8 @@ export function unexposePatch(
     removed[KUBE_VIP_IPS_ANNOTATION] = null;
   }
   const pool = metalLbPool(mode, service);
-  if (pool !== undefined && annotations[METALLB_POOL_ANNOTATION] === pool) {
-    removed[METALLB_POOL_ANNOTATION] = null;
+  for (const key of METALLB_POOL_ANNOTATIONS) {
+    if (pool !== undefined && annotations[key] === pool) removed[key] = null;
   }
   const patch: ServicePatch = {};
   if (Object.keys(removed).length > 0) patch.metadata = { annotations: removed };

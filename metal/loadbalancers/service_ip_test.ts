@@ -5,6 +5,7 @@ import {
   exposePatch,
   ipCidrOf,
   KUBE_VIP_IPS_ANNOTATION,
+  METALLB_IO_POOL_ANNOTATION,
   METALLB_POOL_ANNOTATION,
   resolveServiceIp,
   unexposePatch,
@@ -107,6 +108,37 @@ Deno.test("exposePatch(): MetalLB gets its pool annotation (per mode's pool name
   });
   equal(exposePatch("none", svc, ip), undefined);
   equal(exposePatch("kube-vip", svc, { kind: "none" }), undefined);
+});
+
+Deno.test("exposePatch(): the pool key the installed MetalLB expects; the other key goes when it holds our pool", () => {
+  const svc = makeService("my-ns", "web");
+  const ip = resolveServiceIp(svc, [r1]);
+  deepEqual(exposePatch("metallb-crd", svc, ip, METALLB_IO_POOL_ANNOTATION), {
+    metadata: { annotations: { [METALLB_IO_POOL_ANNOTATION]: "my-ns.web" } },
+  });
+  // Written with the old key before the MetalLB version was known: moved to the new key.
+  const old = makeService("my-ns", "web", { annotations: { [METALLB_POOL_ANNOTATION]: "my-ns.web" } });
+  deepEqual(exposePatch("metallb-crd", old, ip, METALLB_IO_POOL_ANNOTATION), {
+    metadata: { annotations: { [METALLB_IO_POOL_ANNOTATION]: "my-ns.web", [METALLB_POOL_ANNOTATION]: null } },
+  });
+  // A user's own value under the other key is not ours to remove.
+  const user = makeService("my-ns", "web", {
+    annotations: { [METALLB_POOL_ANNOTATION]: "their-pool", [METALLB_IO_POOL_ANNOTATION]: "my-ns.web" },
+  });
+  equal(exposePatch("metallb-crd", user, ip, METALLB_IO_POOL_ANNOTATION), undefined);
+  // And back (MetalLB downgraded): the old key again.
+  const moved = makeService("my-ns", "web", { annotations: { [METALLB_IO_POOL_ANNOTATION]: "my-ns.web" } });
+  deepEqual(exposePatch("metallb-crd", moved, ip), {
+    metadata: { annotations: { [METALLB_POOL_ANNOTATION]: "my-ns.web", [METALLB_IO_POOL_ANNOTATION]: null } },
+  });
+  // Clean-up removes our pool under either key.
+  const both = makeService("my-ns", "web", {
+    annotations: { [METALLB_POOL_ANNOTATION]: "my-ns.web", [METALLB_IO_POOL_ANNOTATION]: "my-ns.web" },
+  });
+  deepEqual(unexposePatch("metallb-crd", both, ip)?.metadata?.annotations, {
+    [METALLB_POOL_ANNOTATION]: null,
+    [METALLB_IO_POOL_ANNOTATION]: null,
+  });
 });
 
 Deno.test("unexposePatch() removes only values that are still ours, guarded by resourceVersion", () => {

@@ -185,6 +185,28 @@ export function removeServicePools(cfg: ConfigFile, svc: ServiceRef, ipCidr: str
   return changed ? { config: withPools(cfg, pools), changed } : { config: cfg, changed };
 }
 
+/**
+ * Removes the Service's pool at `ipCidr` only: the pool whose name list includes `<ns>/<name>` and that holds
+ * `ipCidr` loses that name (and is removed when no other name remains). A pool of the same name at another
+ * address (the Service was deleted and created again meanwhile) is kept.
+ */
+export function removeServicePoolAt(cfg: ConfigFile, svc: ServiceRef, ipCidr: string): ConfigChange {
+  const key = serviceKey(svc);
+  let changed = false;
+  const pools: AddressPool[] = [];
+  for (const p of cfg.addressPools ?? []) {
+    const names = p.name.split(NAME_JOINER);
+    if (!names.includes(key) || !(p.addresses ?? []).includes(ipCidr)) {
+      pools.push(p);
+      continue;
+    }
+    changed = true;
+    const others = names.filter((n) => n !== key);
+    if (others.length > 0) pools.push({ ...p, name: others.join(NAME_JOINER) });
+  }
+  return changed ? { config: withPools(cfg, pools), changed } : { config: cfg, changed };
+}
+
 /** Input of {@linkcode syncServicePeers}. */
 export interface SyncServicePeersInput {
   svc: ServiceRef;

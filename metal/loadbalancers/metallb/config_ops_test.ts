@@ -10,6 +10,7 @@ import {
   removeAddressPoolByAddress,
   removePeer,
   removePeersByService,
+  removeServicePoolAt,
   removeServicePools,
   servicePool,
   syncServicePeers,
@@ -147,6 +148,27 @@ Deno.test("removeServicePools keeps a pool shared with another service", () => {
   const gone = removeServicePools(r.config, { namespace: "b", name: "y" }, "");
   assert.deepEqual(gone.config.addressPools, []);
   assert.equal(gone.changed, true);
+});
+
+Deno.test("removeServicePoolAt removes only the Service's pool at that address", () => {
+  const svc = { namespace: "a", name: "x" };
+  const old = servicePool(svc, "1.2.3.4/32");
+  const recreated = servicePool(svc, "1.2.3.5/32");
+  const shared = { ...servicePool(svc, "1.2.3.6/32"), name: "a/x,b/y" };
+  const other = servicePool({ namespace: "b", name: "z" }, "1.2.3.4/32");
+  const cfg = { ...config(null), addressPools: [old, recreated, shared, other] };
+  const r = removeServicePoolAt(cfg, svc, "1.2.3.4/32");
+  assert.equal(r.changed, true);
+  assert.deepEqual(r.config.addressPools, [recreated, shared, other]);
+  assert.deepEqual(removeServicePoolAt(cfg, svc, "1.2.3.6/32").config.addressPools, [
+    old,
+    recreated,
+    { ...shared, name: "b/y" },
+    other,
+  ]);
+  const none = removeServicePoolAt(r.config, svc, "1.2.3.4/32");
+  assert.equal(none.changed, false);
+  assert.equal(none.config, r.config);
 });
 
 const node = (name: string, ips: string[], extra: Partial<BgpNodePeer> = {}): BgpNodePeer => ({

@@ -9,12 +9,22 @@
  * source address too; absent optional fields never crash. A missing ConfigMap is an error naming it and the fix
  * (plus a Warning Event on the Service), never created by us: MetalLB's installation owns it.
  *
+ * A removed Service's pool stays until MetalLB has let its address go. MetalLB 0.12's controller refuses every
+ * new configuration in which an address it has assigned belongs to no pool ("new config not compatible with
+ * assigned IPs"), and it keeps the assignment while the Service exists — a deleted Service exists until our
+ * cleanup finalizer is removed, after the pool. So {@linkcode MetalLBConfigMapImplementation.removeService}
+ * removes the Service's peers at once but, while the Service still exists as a LoadBalancer (same UID), keeps
+ * its pool and removes it in the background as soon as the Service is gone or is no LoadBalancer any more
+ * (checked every {@linkcode MetalLBConfigMapOptions.poolReleasePollMs}); garbage collection removes what a
+ * restart left behind.
+ *
  * @module
  */
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import type { EventRecorder } from "../../../provider/mod.ts";
+import { type Clock, systemClock } from "../../../util/clock.ts";
 import {
   isConflict,
   isNotFound,
@@ -36,6 +46,7 @@ import {
   desiredPeers,
   garbageCollectConfig,
   removePeersByService,
+  removeServicePoolAt,
   removeServicePools,
   servicePool,
   syncServicePeers,
@@ -49,6 +60,11 @@ export const CONFIG_KEY = "config";
 /** Attempts of one read-modify-write before a conflict is reported. */
 const MAX_CONFLICT_ATTEMPTS = 5;
 
+/** Default {@linkcode MetalLBConfigMapOptions.poolReleasePollMs}. */
+export const DEFAULT_POOL_RELEASE_POLL_MS = 1000;
+/** Default {@linkcode MetalLBConfigMapOptions.poolReleaseTimeoutMs}. */
+export const DEFAULT_POOL_RELEASE_TIMEOUT_MS = 15 * 60_000;
+
 /** Options of {@linkcode createMetalLBConfigMapImplementation}. */
 export interface MetalLBConfigMapOptions {
   kube: KubeClients;
@@ -60,6 +76,11 @@ export interface MetalLBConfigMapOptions {
   recorder?: EventRecorder;
   /** Registry for the `ccm_metallb_*` metrics. */
   metrics?: Registry;
+  /** How often a removed Service's kept pool checks whether the Service is gone (default 1 s). */
+  poolReleasePollMs?: number;
+  /** How long it keeps checking before leaving the pool to garbage collection (default 15 min). */
+  poolReleaseTimeoutMs?: number;
+  clock?: Clock;
 }
 
 /** The ConfigMap does not exist. */
@@ -87,6 +108,11 @@ export class MetalLBConfigMapImplementation implements LoadBalancerImplementatio
   #configMapName: string;
   #recorder?: EventRecorder;
   #metrics: MetalLBMetrics;
+  #clock: Clock;
+  #pollMs: number;
+  #releaseTimeoutMs: number;
+  /** Kept pools waiting for their Service to go, by `<ns>/<name> <ipCidr>`. */
+  #pendingPools = new Map<string, Promise<void>>();
 
   constructor(options: MetalLBConfigMapOptions) {
     this.#kube = options.kube;
@@ -94,6 +120,9 @@ export class MetalLBConfigMapImplementation implements LoadBalancerImplementatio
     this.#configMapName = options.configMapName;
     this.#recorder = options.recorder;
     this.#metrics = metalLBMetrics(options.metrics);
+    this.#clock = options.clock ?? systemClock;
+    this.#pollMs = options.poolReleasePollMs ?? DEFAULT_POOL_RELEASE_POLL_MS;
+    this.#releaseTimeoutMs = options.poolReleaseTimeoutMs ?? DEFAULT_POOL_RELEASE_TIMEOUT_MS;
   }
 
   async addService(req: AddServiceRequest, signal?: AbortSignal): Promise<undefined> {
@@ -107,11 +136,83 @@ export class MetalLBConfigMapImplementation implements LoadBalancerImplementatio
 
   async removeService(req: RemoveServiceRequest, signal?: AbortSignal): Promise<void> {
     const svc = refOf(req.service);
+    const keepPool = req.ipCidr !== "" && await this.#mayHoldAddress(req.service, signal);
     await this.#reconcile("remove", req.service, signal, (cfg) => {
-      const pools = removeServicePools(cfg, svc, req.ipCidr);
+      const pools = keepPool ? { config: cfg, changed: false } : removeServicePools(cfg, svc, req.ipCidr);
       const peers = removePeersByService(pools.config, svc);
       return { config: peers.config, changed: pools.changed || peers.changed };
     });
+    if (keepPool) this.#removePoolWhenReleased(req.service, req.ipCidr);
+  }
+
+  /** Resolves when every kept pool of a removed Service was removed or left to garbage collection (tests). */
+  async poolRemovalsSettled(): Promise<void> {
+    while (this.#pendingPools.size > 0) await Promise.all([...this.#pendingPools.values()]);
+  }
+
+  /**
+   * Whether MetalLB may still have the Service's address assigned: the Service exists with the same UID as a
+   * LoadBalancer (MetalLB releases it when the Service is deleted or changes type). An unreadable Service
+   * counts as yes.
+   */
+  async #mayHoldAddress(service: V1Service, signal?: AbortSignal): Promise<boolean> {
+    const { namespace, name } = refOf(service);
+    try {
+      // A list by name, not a get: ccm's RBAC grants list and watch on Services, not get.
+      const list = await this.#kube.core.listNamespacedService(
+        { namespace, fieldSelector: `metadata.name=${name}` },
+        requestOptions({ signal }),
+      );
+      const live = list.items[0];
+      if (live === undefined) return false;
+      const uid = service.metadata?.uid;
+      if (uid !== undefined && live.metadata?.uid !== undefined && live.metadata.uid !== uid) return false;
+      return live.spec?.type === "LoadBalancer";
+    } catch (err) {
+      logger.warn("Cannot tell whether MetalLB released the address of a removed Service; keeping its pool", {
+        service: `${namespace}/${name}`,
+        err: kubeErrorMessage(err),
+      });
+      return true;
+    }
+  }
+
+  /** Removes the removed Service's pool at `ipCidr` in the background once MetalLB let the address go. */
+  #removePoolWhenReleased(service: V1Service, ipCidr: string): void {
+    const svc = refOf(service);
+    const key = `${serviceKey(svc)} ${ipCidr}`;
+    if (this.#pendingPools.has(key)) return;
+    logger.info("Keeping the pool of a removed Service until MetalLB released its address", {
+      v: 2,
+      service: serviceKey(svc),
+      address: ipCidr,
+    });
+    const run = async () => {
+      const deadline = this.#clock.now() + this.#releaseTimeoutMs;
+      while (this.#clock.now() < deadline) {
+        await this.#clock.sleep(this.#pollMs);
+        try {
+          if (await this.#mayHoldAddress(service)) continue;
+          await this.#reconcile(
+            "remove",
+            undefined,
+            undefined,
+            (cfg) => removeServicePoolAt(cfg, svc, ipCidr),
+          );
+          return;
+        } catch (err) {
+          logger.warn("Failed to remove the pool of a removed Service; retrying", {
+            service: serviceKey(svc),
+            err: err instanceof Error ? err.message : String(err),
+          });
+        }
+      }
+      logger.warn("Gave up waiting for a removed Service to go; garbage collection removes its pool", {
+        service: serviceKey(svc),
+        address: ipCidr,
+      });
+    };
+    this.#pendingPools.set(key, run().finally(() => this.#pendingPools.delete(key)));
   }
 
   async garbageCollect(

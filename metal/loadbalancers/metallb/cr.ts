@@ -12,6 +12,9 @@
  * as `metallb.io/v1beta2` (the version that has the field, MetalLB ≥ 0.14). Equinix Metal uses one BGP password
  * per project, so one Secret serves every peer. Without the option, peers carry `spec.password` as upstream.
  *
+ * The Service annotation naming the pool is the one the installed MetalLB expects (`pool_annotation.ts`):
+ * detected from the served CRDs before the first Service is set up, and again on every garbage collection.
+ *
  * @module
  */
 import type { V1Node, V1Secret, V1Service } from "@kubernetes/client-node";
@@ -59,6 +62,7 @@ import {
   planPool,
   planRemoveService,
 } from "./cr_plan.ts";
+import { DEPRECATED_POOL_ANNOTATION, detectPoolAnnotation } from "./pool_annotation.ts";
 import { type MetalLBMetrics, metalLBMetrics } from "./metrics.ts";
 import { serviceKey, type ServiceRef } from "./service_selector.ts";
 
@@ -103,6 +107,8 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
   #metrics: MetalLBMetrics;
   #password: PeerPassword;
   #peerVersion: string;
+  /** The detected pool annotation; `undefined` until a detection succeeded. */
+  #poolAnnotation: string | undefined;
 
   constructor(options: MetalLBCROptions) {
     this.#kube = options.kube;
@@ -118,6 +124,30 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
   async addService(req: AddServiceRequest, signal?: AbortSignal): Promise<undefined> {
     await this.#observe("add", () => this.#ensure(req, signal));
     return undefined;
+  }
+
+  /** The Service annotation that names the pool for the installed MetalLB (see the module documentation). */
+  poolAnnotation(): string {
+    return this.#poolAnnotation ?? DEPRECATED_POOL_ANNOTATION;
+  }
+
+  /** Detects the pool annotation; on failure keeps the previous choice (the old key at first) and logs. */
+  async #detectPoolAnnotation(signal?: AbortSignal): Promise<void> {
+    try {
+      const detected = await detectPoolAnnotation(this.#kube, signal);
+      if (detected !== this.#poolAnnotation) {
+        logger.info("MetalLB pool annotation chosen from the installed CRDs", { annotation: detected });
+      }
+      this.#poolAnnotation = detected;
+    } catch (err) {
+      logger.warn(
+        "Cannot tell which pool annotation the installed MetalLB expects; keeping the current one",
+        {
+          annotation: this.poolAnnotation(),
+          err: kubeErrorMessage(err),
+        },
+      );
+    }
   }
 
   async updateService(req: UpdateServiceRequest, signal?: AbortSignal): Promise<void> {
@@ -149,6 +179,7 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
   ): Promise<void> {
     const liveServices = new Set(live.services.map((s) => serviceKey(refOf(s))));
     const liveNodes = new Set(live.nodes.map((n) => n.metadata?.name ?? ""));
+    await this.#detectPoolAnnotation(signal);
     await this.#observe("gc", () =>
       this.#step("gc", undefined, signal, async () => {
         const allPools = await this.#list<IPAddressPool>("IPAddressPool", undefined, signal, "");
@@ -164,6 +195,7 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
   }
 
   async #ensure(req: AddServiceRequest | UpdateServiceRequest, signal?: AbortSignal): Promise<void> {
+    if (this.#poolAnnotation === undefined) await this.#detectPoolAnnotation(signal);
     const svc = refOf(req.service);
     const service = req.service;
     if (req.ipCidr !== "") {
