@@ -10,6 +10,7 @@ import { configureLogging, type LogFormat } from "../util/log.ts";
 // The simulator itself (./serve.ts, ./admin.ts, ./seed.ts) is imported when this subcommand runs, so that
 // `ccm run` never loads it (a few MB of memory).
 import type { FakeApiServer, ServeOptions } from "./serve.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** Parsed `fake-api` flags. */
 export interface FakeApiFlags {
@@ -58,7 +59,7 @@ function duration(text: string): number {
   try {
     return parseDuration(text);
   } catch (err) {
-    throw new InvalidArgumentError(`${(err as Error).message}.`);
+    throw new InvalidArgumentError(`${errorMessage(err)}.`);
   }
 }
 
@@ -188,7 +189,7 @@ export function fakeApiCommand(
             : {}),
         };
       } catch (err) {
-        command.error(`error: ${(err as Error).message}`, { exitCode: 2, code: "ccm.flags" });
+        command.error(`error: ${errorMessage(err)}`, { exitCode: 2, code: "ccm.flags" });
       }
       await (options.serve ?? runFakeApi)(flags!);
     });
@@ -258,7 +259,7 @@ async function interceptCertificates(
     try {
       leaf = await generateLeaf(ca, Object.keys(INTERCEPT_HOSTS));
     } catch (err) {
-      throw new Error(`--ca-cert/--ca-key: cannot sign with this CA: ${(err as Error).message}`);
+      throw new Error(`--ca-cert/--ca-key: cannot sign with this CA: ${errorMessage(err)}`);
     }
     return { caFile: o.caCert, leaf };
   }
@@ -275,7 +276,7 @@ async function readPem(flag: string, file: string): Promise<string> {
   try {
     text = await Deno.readTextFile(file);
   } catch (err) {
-    throw new Error(`${flag}: cannot read '${file}': ${(err as Error).message}`);
+    throw new Error(`${flag}: cannot read '${file}': ${errorMessage(err)}`);
   }
   if (!text.includes("-----BEGIN ")) {
     throw new Error(`${flag}: '${file}' is not a PEM file (no "-----BEGIN" line)`);

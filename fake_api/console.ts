@@ -29,6 +29,7 @@ import { deviceMatchesSearch } from "./render/device.ts";
 import { Expand } from "./render/expand.ts";
 import type { RequestLog, RequestLogEntry } from "./request_log.ts";
 import type { Store } from "./store.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** Cookie holding the admin token once the console was opened with `?token=`. */
 export const CONSOLE_COOKIE = "ccm_console_token";
@@ -175,7 +176,7 @@ async function serveStatic(file: string): Promise<Response> {
   } catch (err) {
     throw new Error(
       `console file ${file} is missing from this build (deno compile needs --include fake_api/console): ` +
-        (err as Error).message,
+        errorMessage(err),
     );
   }
   return new Response(body, {

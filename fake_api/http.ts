@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError, notFound } from "./api_error.ts";
 import { isUuid } from "./ids.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** Largest request body accepted (real clients send a few hundred bytes). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -66,7 +67,7 @@ export async function readJson<T extends z.ZodType>(c: Context, schema: T): Prom
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ApiError(400, `Malformed JSON in request body: ${(err as Error).message}`);
+    throw new ApiError(400, `Malformed JSON in request body: ${errorMessage(err)}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new ApiError(422, "Invalid request body: expected a JSON object");
@@ -90,7 +91,7 @@ async function readText(c: Context): Promise<string> {
       next = await reader.read();
     } catch (err) {
       // The client went away (or sent less than its Content-Length): its fault, not the simulator's.
-      throw new ApiError(400, `Request body could not be read: ${(err as Error).message}`);
+      throw new ApiError(400, `Request body could not be read: ${errorMessage(err)}`);
     }
     const { done, value } = next;
     if (done) break;

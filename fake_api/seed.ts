@@ -31,6 +31,7 @@ import type { ApiKeyRecord, ProjectRecord } from "./model.ts";
 import { DeviceStateEnum } from "./schemas/metal.ts";
 import { HOSTNAME_REGEXP } from "./schemas/inputs.ts";
 import type { Store } from "./store.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const Id = z.string().regex(UUID_REGEXP, { message: "must be a UUID" });
 
@@ -96,13 +97,13 @@ export async function loadSeedFile(path: string): Promise<Seed> {
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
-    throw new Error(`Cannot read seed file '${path}': ${(err as Error).message}`, { cause: err });
+    throw new Error(`Cannot read seed file '${path}': ${errorMessage(err)}`, { cause: err });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`Cannot load seed file '${path}': it is not valid JSON (${(err as Error).message})`);
+    throw new Error(`Cannot load seed file '${path}': it is not valid JSON (${errorMessage(err)})`);
   }
   return parseSeed(json, `seed file '${path}'`);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Snapshot } from "./model.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const encoder = new TextEncoder();
 
@@ -23,14 +24,14 @@ export class StateFile {
       text = await Deno.readTextFile(this.path);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
-      throw new Error(`Cannot read state file '${this.path}': ${(err as Error).message}`, { cause: err });
+      throw new Error(`Cannot read state file '${this.path}': ${errorMessage(err)}`, { cause: err });
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (err) {
       throw new Error(
-        `Cannot load state file '${this.path}': it is not valid JSON (${(err as Error).message}); ` +
+        `Cannot load state file '${this.path}': it is not valid JSON (${errorMessage(err)}); ` +
           "fix it or delete it to start empty",
         { cause: err },
       );

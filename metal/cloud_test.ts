@@ -6,6 +6,7 @@ import { type CloudInitContext, ConfigError, getCloudProviderFactory } from "../
 import { json, stubFetch } from "./api/testing.ts";
 import { loadMetalConfig } from "./config.ts";
 import { createMetalCloud, MetalCloud, PROVIDER_NAME } from "./mod.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const logger = getLogger(["ccm", "equinixmetal"]);
 
@@ -63,7 +64,7 @@ Deno.test("createMetalCloud() keeps the config it validated", () => {
 Deno.test("createMetalCloud() rejects invalid configuration with a ConfigError", () => {
   throws(
     () => createMetalCloud({ env: {}, logger, version: "v1" }),
-    (err: unknown) => err instanceof ConfigError && /METAL_API_KEY/.test((err as Error).message),
+    (err: unknown) => err instanceof ConfigError && /METAL_API_KEY/.test(errorMessage(err)),
   );
   throws(() => cloud({ METAL_LOAD_BALANCER: "nginx://" }), /unknown load balancer type 'nginx'/);
 });

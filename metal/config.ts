@@ -16,6 +16,7 @@ import {
   parseLoadBalancerSetting,
 } from "./load_balancer_config.ts";
 import { METAL_SETTINGS, type MetalConfigValues, type MetalSetting } from "./settings.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export { METAL_SETTINGS, type MetalConfigValues, type MetalSetting } from "./settings.ts";
 
@@ -107,7 +108,7 @@ class ConfigReader {
       } catch (err) {
         const location = found === undefined ? `default of ${setting.env}` : this.#where(found.source);
         const shown = setting.type === "secret" ? "(value hidden)" : `'${escapeControl(String(raw))}'`;
-        this.#problem(setting, `Invalid ${location} ${shown}: ${(err as Error).message}`);
+        this.#problem(setting, `Invalid ${location} ${shown}: ${errorMessage(err)}`);
       }
       if (setting.required && values[setting.field] === "" && !this.#failed.has(setting)) {
         const alt = setting.fileEnv === undefined ? "" : ` (or ${setting.fileEnv} with a file path)`;
@@ -200,7 +201,7 @@ class ConfigReader {
     try {
       text = this.#readTextFile(path);
     } catch (err) {
-      const why = (err as Error).message;
+      const why = errorMessage(err);
       return this.#problem(
         setting,
         `Cannot read ${name} '${path}': ${why}; point it at a readable file that holds the ${setting.label}`,
@@ -269,7 +270,7 @@ function convert(setting: MetalSetting, raw: string | number | boolean): unknown
       try {
         return parseLabelSelector(String(raw));
       } catch (err) {
-        const detail = (err as Error).message.replace(/^Cannot parse label selector '.*?': /, "");
+        const detail = errorMessage(err).replace(/^Cannot parse label selector '.*?': /, "");
         throw new Error(`${detail}; use Kubernetes label selector syntax such as ${setting.example}`);
       }
   }
@@ -302,7 +303,7 @@ function parseJsonObject(text: string, fileName: string): Record<string, unknown
     parsed = JSON.parse(text);
   } catch (err) {
     // V8 quotes the text around the error and the offending character; either may be part of the API key.
-    const reason = (err as Error).message
+    const reason = errorMessage(err)
       .replace(/, "[\s\S]*" is not valid JSON$/, "")
       .replace(/^Unexpected token '[\p{L}\p{N}_-]'.*$/su, "Unexpected unquoted text")
       .replace(/^(Unexpected token '.').*$/su, "$1");

@@ -2,6 +2,7 @@ import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { ConfigError } from "../provider/mod.ts";
 import { MASK } from "../util/log.ts";
 import { loadMetalConfig, type LoadMetalConfigOptions, METAL_SETTINGS, type MetalConfig } from "./config.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const DEFAULT_ANNOTATIONS = {
   annotationLocalAsn: "metal.equinix.com/bgp-peers-{{n}}-node-asn",
@@ -64,7 +65,7 @@ function fails(options: Partial<LoadMetalConfigOptions>, pattern: RegExp): strin
   let message = "";
   throws(() => load(options), (err: unknown) => {
     equal(err instanceof ConfigError, true, String(err));
-    message = (err as Error).message;
+    message = errorMessage(err);
     match(message, pattern);
     return true;
   });

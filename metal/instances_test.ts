@@ -7,6 +7,7 @@ import {
   NodeNotManagedError,
   RetryError,
 } from "../provider/mod.ts";
+import { errorMessage } from "../util/errors.ts";
 import { TokenBucket } from "../util/token_bucket.ts";
 import {
   MetalForbiddenError,
@@ -134,7 +135,7 @@ async function check<T>(promise: Promise<T>, want: Outcome<T>): Promise<void> {
     return;
   }
   ok("err" in result, `expected an error starting with '${want.error}', got ${JSON.stringify(result)}`);
-  const message = result.err instanceof Error ? result.err.message : String(result.err);
+  const message = errorMessage(result.err);
   ok(message.startsWith(want.error), `'${message}' does not start with '${want.error}'`);
   if (want.type) ok(result.err instanceof want.type, `expected ${want.type.name}`);
 }

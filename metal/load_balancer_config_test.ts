@@ -6,6 +6,7 @@ import {
   loadBalancerModeOf,
   parseLoadBalancerSetting,
 } from "./load_balancer_config.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const VALID: [string, LoadBalancerConfig][] = [
   ["", { kind: "disabled" }],
@@ -75,7 +76,7 @@ for (const [text, pattern] of INVALID) {
   Deno.test(`parseLoadBalancerSetting() rejects '${text}' with the valid forms or the fix`, () => {
     throws(() => parseLoadBalancerSetting(text), (err: unknown) => {
       equal(err instanceof SyntaxError, true);
-      equal(pattern.test((err as Error).message), true, (err as Error).message);
+      equal(pattern.test(errorMessage(err)), true, errorMessage(err));
       return true;
     });
   });

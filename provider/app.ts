@@ -50,6 +50,7 @@ import { LeaderElector } from "./leader_election.ts";
 import { leaseLock } from "./lease_lock.ts";
 import { type HealthEndpoints, type RunningServer, startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
+import { errorMessage } from "../util/errors.ts";
 
 // 1. The command.
 
@@ -155,7 +156,7 @@ export async function createProvider(
       configFile = await (deps.readTextFile ?? Deno.readTextFile)(path);
     } catch (err) {
       throw new ConfigError(
-        `Cannot read --cloud-config file '${path}': ${(err as Error).message}; ` +
+        `Cannot read --cloud-config file '${path}': ${errorMessage(err)}; ` +
           "check the path, and that the Secret holding it is mounted",
         { cause: err },
       );
@@ -170,7 +171,7 @@ export async function createProvider(
       version: VERSION,
     });
   } catch (err) {
-    const message = `Cannot start cloud provider '${options.cloudProvider}': ${(err as Error).message}`;
+    const message = `Cannot start cloud provider '${options.cloudProvider}': ${errorMessage(err)}`;
     throw err instanceof ConfigError
       ? new ConfigError(message, { cause: err })
       : new Error(message, { cause: err });
@@ -357,7 +358,7 @@ export async function runFramework(o: RunFrameworkOptions): Promise<void> {
       });
     } catch (err) {
       throw new Error(
-        `Cannot initialize cloud provider '${o.provider.providerName}': ${(err as Error).message}`,
+        `Cannot initialize cloud provider '${o.provider.providerName}': ${errorMessage(err)}`,
         { cause: err },
       );
     }

@@ -22,6 +22,7 @@ import type { RunningServer } from "./server.ts";
 import { FakeInformerFactory } from "./testing/fake_informer.ts";
 import { FakeProvider } from "./testing/fake_provider.ts";
 import { FakeNodeWriter, FakeServiceWriter } from "./testing/fake_writers.ts";
+import { errorMessage } from "../util/errors.ts";
 
 interface Run {
   lines: string[];
@@ -53,7 +54,7 @@ async function run(args: string[], deps: RunControllerDeps = {}): Promise<Run> {
 async function runFails(args: string[], deps: RunControllerDeps, pattern: RegExp): Promise<string[]> {
   const lines: string[] = [];
   await rejects(run(args, { ...deps, logWrite: (line) => lines.push(line) }), (err: unknown) => {
-    match((err as Error).message, pattern);
+    match(errorMessage(err), pattern);
     return true;
   });
   return lines;
@@ -118,7 +119,7 @@ Deno.test("runController() rejects missing credentials before starting anything,
   await rejects(run([], deps), (err: unknown) => {
     equal(err instanceof ConfigError, true);
     match(
-      (err as Error).message,
+      errorMessage(err),
       /^Cannot start cloud provider 'equinixmetal': Missing API key: set METAL_API_KEY/,
     );
     return true;

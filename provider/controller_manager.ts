@@ -12,6 +12,7 @@ import { Backoff } from "../util/backoff.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { getOrCreateGauge } from "./metrics.ts";
 import type { HealthEndpoints } from "./server.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** Manager name in `running_managed_controllers{manager}`. */
 export const MANAGER_NAME = "cloud-controller-manager";
@@ -112,7 +113,7 @@ export async function runControllers(o: RunControllersOptions): Promise<void> {
           },
           (err) => {
             running.set({ name: controller.name, manager: MANAGER_NAME }, 0);
-            throw new Error(`Controller '${controller.name}' failed: ${(err as Error).message}`, {
+            throw new Error(`Controller '${controller.name}' failed: ${errorMessage(err)}`, {
               cause: err,
             });
           },

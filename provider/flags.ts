@@ -15,6 +15,7 @@ import {
   type IgnoredFlag,
   type RunOptions,
 } from "./options.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** Flags are invalid: unknown flag, unparsable value, or values that contradict each other. */
 export class FlagError extends Error {
@@ -71,7 +72,7 @@ function parseKind(kind: FlagKind, text: string): FlagValue[FlagKind] {
       try {
         return parseDuration(text);
       } catch (err) {
-        throw new InvalidArgumentError(`${(err as Error).message}.`);
+        throw new InvalidArgumentError(`${errorMessage(err)}.`);
       }
     case "list":
       return text.split(",").map((item) => item.trim()).filter((item) => item !== "");

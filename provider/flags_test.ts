@@ -3,11 +3,12 @@ import { Command } from "commander";
 import { RUN_FLAGS } from "./flag_table.ts";
 import { addRunFlags, FlagError, parseFlagValue, parseRunFlags, resolveControllers } from "./flags.ts";
 import type { RunOptions } from "./options.ts";
+import { errorMessage } from "../util/errors.ts";
 
 function fails(args: string[], pattern: RegExp): void {
   throws(() => parseRunFlags(args), (err: unknown) => {
     equal(err instanceof FlagError, true, String(err));
-    match((err as Error).message, pattern);
+    match(errorMessage(err), pattern);
     return true;
   });
 }

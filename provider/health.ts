@@ -5,6 +5,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { errorMessage } from "../util/errors.ts";
 
 /** One named check; resolves (or returns) when healthy, throws/rejects with what is wrong otherwise. */
 export interface NamedCheck {
@@ -98,7 +99,7 @@ export class HealthChecks {
       await Promise.race([Promise.resolve().then(() => check.check(abort.signal)), timeout]);
       return undefined;
     } catch (err) {
-      return err instanceof Error ? err.message : String(err);
+      return errorMessage(err);
     } finally {
       clearTimeout(timer);
     }

@@ -8,6 +8,7 @@ import { getLogger } from "@logtape/logtape";
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { HealthChecks } from "./health.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** The check sets behind the three health endpoints. */
 export interface HealthEndpoints {
@@ -102,7 +103,7 @@ async function loadCertificate(options: ServerOptions): Promise<{ cert: string; 
       return { cert: await Deno.readTextFile(tlsCertFile), key: await Deno.readTextFile(tlsPrivateKeyFile) };
     } catch (err) {
       throw new Error(
-        `Cannot serve HTTPS: reading the TLS certificate or key failed: ${(err as Error).message}`,
+        `Cannot serve HTTPS: reading the TLS certificate or key failed: ${errorMessage(err)}`,
         {
           cause: err,
         },

@@ -13,6 +13,7 @@ import {
   waitFor,
 } from "./harness/mod.ts";
 import { CcmProcess, writeFakeState } from "./ccm_process.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const INSTANCES = { n1: {}, n2: {}, n3: {} };
 
@@ -50,7 +51,7 @@ async function startPair(cluster: TestCluster, args: string[]) {
   } catch (err) {
     const logs = await Promise.all(processes.map(async (p) => `--- ${p.tag} ---\n${await p.logTail()}`));
     await cleanup();
-    throw new Error(`${(err as Error).message}\n${logs.join("\n")}`);
+    throw new Error(`${errorMessage(err)}\n${logs.join("\n")}`);
   }
 }
 

@@ -23,6 +23,7 @@ import {
   type LocalSystem,
   startLocalSystem,
 } from "./demo_system.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const encoder = new TextEncoder();
 const started = performance.now();
@@ -160,7 +161,7 @@ async function runDemo(timeoutMs: number | undefined): Promise<number> {
         await reportCcmExit(system);
         return 1;
       }
-      await poller.poll().catch((err) => say(`poll failed: ${(err as Error).message}`));
+      await poller.poll().catch((err) => say(`poll failed: ${errorMessage(err)}`));
       if (progress.complete) break;
       if (performance.now() >= deadline) {
         say(`timed out waiting for: ${progress.missing().join("; ")} (see ${system.ccm.logPath})`);
@@ -187,7 +188,7 @@ async function runDemo(timeoutMs: number | undefined): Promise<number> {
     await reportCcmExit(system);
     return 1;
   } catch (err) {
-    say(`failed: ${(err as Error).message}`);
+    say(`failed: ${errorMessage(err)}`);
     return 1;
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);

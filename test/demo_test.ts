@@ -8,6 +8,7 @@ import { launchChromium } from "./harness/chromium.ts";
 import { makeTestDir } from "./harness/test_dir.ts";
 import { waitFor } from "./harness/wait.ts";
 import { DEMO_HOSTNAMES } from "./demo_system.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -124,7 +125,7 @@ Deno.test("make demo runs until Ctrl-C, then stops every process and removes its
       intervalMs: 200,
       message: "the demo to reach its final line",
     }).catch((err) => {
-      throw new Error(`${(err as Error).message}\n${demo.output()}`);
+      throw new Error(`${errorMessage(err)}\n${demo.output()}`);
     });
     assert.match(demo.output(), /export KUBECONFIG=\S+admin\.kubeconfig/);
     assert.match(demo.output(), /Simulated Metal +http:\/\/127\.0\.0\.1:\d+/);

@@ -16,6 +16,7 @@ import {
 } from "./demo_system.ts";
 import { only, RawApplier, readTemplate, TEMPLATE_DIR } from "./deploy_util.ts";
 import { waitFor } from "./harness/wait.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const SA_USER = "system:serviceaccount:kube-system:cloud-provider-equinix-metal";
 
@@ -218,7 +219,7 @@ Deno.test("ccm does all its work with only the permissions of rbac.yaml", async 
     return progress.milestones.nodesInitialized && progress.milestones.serviceIngress !== undefined;
   }, { timeoutMs: 90_000, intervalMs: 250, message: "nodes initialized and Service ingress" }).catch(
     async (err) => {
-      throw new Error(`${(err as Error).message}\n--- ccm log ---\n${await system.ccm.logTail(40)}`);
+      throw new Error(`${errorMessage(err)}\n--- ccm log ---\n${await system.ccm.logTail(40)}`);
     },
   );
 

@@ -1,5 +1,6 @@
 import { equal, throws } from "node:assert/strict";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { errorMessage } from "./errors.ts";
 
 const VALID: [string, number][] = [
   ["0", 0],
@@ -49,7 +50,7 @@ for (const [text, message] of INVALID) {
   Deno.test(`parseDuration() rejects '${text}' with a message quoting it`, () => {
     throws(() => parseDuration(text), (err: unknown) => {
       equal(err instanceof SyntaxError, true);
-      const msg = (err as Error).message;
+      const msg = errorMessage(err);
       equal(msg.includes(`'${text}'`), true, msg);
       equal(message.test(msg), true, msg);
       equal(msg.includes("'1m30s'"), true, "the message shows valid examples");

@@ -1,5 +1,6 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { labelKeyProblem, labelValueProblem, parseLabelSelector } from "./label_selector.ts";
+import { errorMessage } from "./errors.ts";
 
 Deno.test("parseLabelSelector() parses every operator", () => {
   const selector = parseLabelSelector("a=b,c!=d,e in (x,y),!f,g,h==i,j notin (k),l>3,m<10");
@@ -100,7 +101,7 @@ for (const [text, message] of INVALID) {
   Deno.test(`parseLabelSelector() rejects '${text}' with a clear message`, () => {
     throws(() => parseLabelSelector(text), (err: unknown) => {
       equal(err instanceof SyntaxError, true);
-      const msg = (err as Error).message;
+      const msg = errorMessage(err);
       equal(msg.startsWith(`Cannot parse label selector '${text}': `), true, msg);
       equal(message.test(msg), true, msg);
       return true;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock, settle } from "./clock.ts";
 import { runPeriodically } from "./periodic.ts";
+import { errorMessage } from "./errors.ts";
 
 Deno.test("runPeriodically() runs at once, then a period after each run ends, until the signal aborts", async () => {
   const clock = new FakeClock(0);
@@ -45,7 +46,7 @@ Deno.test("runPeriodically() reports errors to 'onError' and goes on; without it
     throw new Error(`run ${calls}`);
   }, { periodMs: 10, signal: stop.signal, clock, onError: (err) => errors.push(err) });
   await clock.advance(10);
-  assert.deepEqual(errors.map((e) => (e as Error).message), ["run 1", "run 2"]);
+  assert.deepEqual(errors.map((e) => errorMessage(e)), ["run 1", "run 2"]);
   stop.abort();
   await loop;
 

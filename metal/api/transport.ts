@@ -8,6 +8,7 @@
 import { STATUS_CODES } from "node:http";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../../util/clock.ts";
+import { errorMessage } from "../../util/errors.ts";
 import { type AcquirePriority, TokenBucket } from "../../util/token_bucket.ts";
 import {
   MetalApiError,
@@ -254,7 +255,7 @@ export class MetalTransport {
       this.#record(spec, reason, started, status);
       const detail = timedOut
         ? `no answer within ${this.#timeoutMs} ms`
-        : `connection failed: ${err instanceof Error ? err.message : String(err)}`;
+        : `connection failed: ${errorMessage(err)}`;
       return {
         error: new MetalTransientError({ ...reqInfo, status }, detail, {
           kind: timedOut ? "timeout" : "network",

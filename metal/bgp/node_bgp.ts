@@ -42,6 +42,7 @@ import {
   privateNetworkValue,
   removedBgpAnnotations,
 } from "./annotations.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /**
  * BGP calls wait behind node initialization and Services at the shared Metal rate limiter: a join burst of
@@ -191,7 +192,7 @@ export class BgpNodeManager {
       throw this.#fail(
         node,
         BGP_NODE_EVENT_REASONS.nodeSkipped,
-        `Skipped BGP setup for node "${name}": ${msg(err)}`,
+        `Skipped BGP setup for node "${name}": ${errorMessage(err)}`,
         err,
       );
     }
@@ -201,7 +202,7 @@ export class BgpNodeManager {
       throw this.#fail(
         node,
         BGP_NODE_EVENT_REASONS.sessionFailed,
-        `Failed to enable BGP on device '${deviceId}' of node "${name}": ${msg(err)}`,
+        `Failed to enable BGP on device '${deviceId}' of node "${name}": ${errorMessage(err)}`,
         err,
       );
     }
@@ -217,7 +218,7 @@ export class BgpNodeManager {
       throw this.#fail(
         node,
         BGP_NODE_EVENT_REASONS.neighborsUnavailable,
-        `Failed to read BGP neighbours of device '${deviceId}' of node "${name}": ${msg(err)}`,
+        `Failed to read BGP neighbours of device '${deviceId}' of node "${name}": ${errorMessage(err)}`,
         err,
       );
     }
@@ -238,7 +239,7 @@ export class BgpNodeManager {
       this.#o.recorder?.warn(
         node,
         BGP_NODE_EVENT_REASONS.privateNetworkUnavailable,
-        maskSecrets(`Cannot annotate node "${name}" with its private network: ${msg(err)}`),
+        maskSecrets(`Cannot annotate node "${name}" with its private network: ${errorMessage(err)}`),
       );
     }
     const peerIps = neighbor?.peerIps ?? [];
@@ -360,7 +361,7 @@ export class BgpNodeManager {
       throw this.#fail(
         node,
         BGP_NODE_EVENT_REASONS.annotationFailed,
-        `Failed to write BGP annotations on node "${name}": ${msg(err)}`,
+        `Failed to write BGP annotations on node "${name}": ${errorMessage(err)}`,
         err,
       );
     }
@@ -467,8 +468,4 @@ class TtlCache<T> {
     this.#values.clear();
     this.#inflight.clear();
   }
-}
-
-function msg(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -10,6 +10,7 @@ import type { AnnotationTemplates } from "./annotations.ts";
 import { BGP_NODE_EVENT_REASONS, BgpNodeError, BgpNodeManager, privateNetworkOf } from "./node_bgp.ts";
 import { ensureProjectBgp } from "./project.ts";
 import { DeviceCache } from "../device_cache.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 const templates: AnnotationTemplates = {
   localAsn: "metal.equinix.com/bgp-peers-{{n}}-node-asn",
@@ -308,13 +309,13 @@ Deno.test("privateNetworkOf() needs the parent block of the management private I
   try {
     privateNetworkOf({ ...base, ipAddresses: [{ ...ip, parentBlock: undefined }] });
   } catch (e) {
-    err = (e as Error).message;
+    err = errorMessage(e);
   }
   equal(err, "no network information provided for private address 10.0.0.5");
   try {
     privateNetworkOf({ ...base, ipAddresses: [] });
   } catch (e) {
-    err = (e as Error).message;
+    err = errorMessage(e);
   }
   match(err, /has no private management IPv4/);
 });

@@ -8,6 +8,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { MetalClient } from "../api/client.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** `use_case` sent when enabling BGP (upstream's value). */
 export const BGP_USE_CASE = "kubernetes-load-balancer";
@@ -48,7 +49,7 @@ export async function ensureProjectBgp(options: EnsureProjectBgpOptions): Promis
     current = await client.getBgpConfig(projectId, { signal });
   } catch (err) {
     throw new Error(
-      `Failed to read the BGP configuration of project '${projectId}': ${(err as Error).message}; check ` +
+      `Failed to read the BGP configuration of project '${projectId}': ${errorMessage(err)}; check ` +
         "METAL_PROJECT_ID and that the API key may read the project",
       { cause: err },
     );
@@ -86,9 +87,7 @@ export async function ensureProjectBgp(options: EnsureProjectBgpOptions): Promis
     }, { signal });
   } catch (err) {
     throw new Error(
-      `Failed to enable BGP on project '${projectId}': ${
-        (err as Error).message
-      }; enable BGP on the project ` +
+      `Failed to enable BGP on project '${projectId}': ${errorMessage(err)}; enable BGP on the project ` +
         "yourself, or check METAL_LOCAL_ASN and METAL_BGP_PASS",
       { cause: err },
     );

@@ -31,6 +31,7 @@ import { controlPlaneMetrics } from "./metrics.ts";
 import { EXTERNAL_SERVICE_NAME, EXTERNAL_SERVICE_NAMESPACE } from "./names.ts";
 import { NodeHealth } from "./node_health.ts";
 import { controlPlaneNodes, isControlPlaneNode } from "./nodes.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Timing knobs; defaults in {@linkcode DEFAULT_CONTROL_PLANE_TIMING}. */
 export interface ControlPlaneTiming {
@@ -300,10 +301,10 @@ export class ControlPlaneEndpointController implements Controller {
       this.#problem(area, undefined);
       return out;
     } catch (err) {
-      if (this.#problem(area, (err as Error).message)) {
+      if (this.#problem(area, errorMessage(err))) {
         this.#logger.warn("Control-plane endpoint {area} failed; retrying on the next check: {message}", {
           area,
-          message: (err as Error).message,
+          message: errorMessage(err),
           err,
         });
       }

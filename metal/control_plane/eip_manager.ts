@@ -20,6 +20,7 @@ import { decideEip, type EipAssignment, type EipDecision, type EipNode } from ".
 import type { ControlPlaneMetrics } from "./metrics.ts";
 import type { NodeHealth } from "./node_health.ts";
 import type { ControlPlaneNode } from "./nodes.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** The Metal API calls the EIP manager makes. */
 export type EipMetal = Pick<
@@ -257,7 +258,7 @@ export class EipManager {
     this.#o.recorder.warn(
       this.#o.externalService(),
       EIP_EVENT_REASONS.moveFailed,
-      `Failed to ${what}: ${(err as Error).message}; retrying on the next check`,
+      `Failed to ${what}: ${errorMessage(err)}; retrying on the next check`,
     );
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FakeClock, settle } from "../../util/clock.ts";
 import { isLbaasNotFound, LbaasClient, LbaasError } from "./lbaas_client.ts";
 import type { TokenProvider } from "./token_source.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 function fakeTokens(): TokenProvider & { invalidations: number } {
   let n = 1;
@@ -114,7 +115,7 @@ Deno.test("delete of a missing object succeeds; get of one is a not-found error"
   await assert.rejects(s.client.getLoadBalancer("lb-x"), (err: unknown) => {
     assert.ok(isLbaasNotFound(err));
     assert.match(
-      (err as Error).message,
+      errorMessage(err),
       /'get_load_balancer' \(GET \/v1\/loadbalancers\/lb-x\) failed: HTTP 404: not found/,
     );
     return true;

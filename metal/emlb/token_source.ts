@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, retryAfterMs } from "../api/retry.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Gives the `Authorization` header value for LBaaS calls. */
 export interface TokenProvider {
@@ -113,9 +114,7 @@ export class ExchangeTokenSource implements TokenProvider {
           continue;
         }
         throw new TokenExchangeError(
-          `Token exchange at ${this.#options.url} failed: ${
-            (err as Error).message
-          }; check the token exchange URL`,
+          `Token exchange at ${this.#options.url} failed: ${errorMessage(err)}; check the token exchange URL`,
           undefined,
           { cause: err },
         );

@@ -23,6 +23,7 @@ import { MetalApiError, MetalRateLimitedError } from "../api/errors.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { ReservationCache } from "./reservation_cache.ts";
 import { filterByAllTags, findByAllTags, RESERVATION_DETAILS, serviceTags } from "./tags.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Event reasons on Services; part of the user-facing contract (alerts may match them). */
 export const EIP_EVENT_REASONS = Object.freeze({
@@ -214,7 +215,7 @@ export class ElasticIps {
         ? `metro '${location.metro}'`
         : `facility '${location.facility}'`;
       const message = maskSecrets(
-        `Failed to reserve an elastic IP in ${where} (from ${location.source}): ${(err as Error).message}`,
+        `Failed to reserve an elastic IP in ${where} (from ${location.source}): ${errorMessage(err)}`,
       );
       this.#o.recorder?.warn(service, EIP_EVENT_REASONS.reservationFailed, message);
       throw new Error(message, { cause: err });
@@ -252,7 +253,7 @@ export class ElasticIps {
       this.#released?.inc({ result: "error", reason: options.reason });
       const message = maskSecrets(
         `Failed to release elastic IP ${reservation.address} (reservation '${reservation.id}'): ${
-          (err as Error).message
+          errorMessage(err)
         }`,
       );
       if (options.service) this.#o.recorder?.warn(options.service, EIP_EVENT_REASONS.releaseFailed, message);
@@ -299,7 +300,7 @@ export class ElasticIps {
     return this.#o.reservations.list({ signal, fresh }).catch((err) => {
       throw new Error(
         `Failed to list the IP reservations of project '${this.#o.reservations.projectId}': ${
-          (err as Error).message
+          errorMessage(err)
         }`,
         { cause: err },
       );

@@ -37,6 +37,7 @@ import {
   type Target,
 } from "../emlb/plan.ts";
 import { TokenExchangeError } from "../emlb/token_source.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Service annotation holding the load balancer id (read and written). */
 export const LOAD_BALANCER_ID_ANNOTATION = "equinix.com/loadbalancerID";
@@ -115,7 +116,7 @@ export class EMLBImplementation implements IngressOwningImplementation {
       return { exists: true, status: statusOf(lb) };
     } catch (err) {
       if (isLbaasNotFound(err)) return { exists: false };
-      throw new Error(`Unable to retrieve load balancer "${id}": ${(err as Error).message}`, { cause: err });
+      throw new Error(`Unable to retrieve load balancer "${id}": ${errorMessage(err)}`, { cause: err });
     }
   }
 

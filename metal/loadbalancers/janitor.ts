@@ -31,6 +31,7 @@ import type { ElasticIps } from "./eip.ts";
 import type { LoadBalancerImplementation } from "./implementation.ts";
 import type { ReservationCache } from "./reservation_cache.ts";
 import { clusterTag, SERVICE_TAG_PREFIX, serviceTag, USAGE_TAG } from "./tags.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Controller name (logs, metrics, `/healthz`). */
 export const LOAD_BALANCER_JANITOR = "loadbalancer-janitor";
@@ -172,7 +173,7 @@ export class LoadBalancerJanitor implements Controller {
         this.#o.recorder?.warn(
           this.#namespace(),
           JANITOR_EVENT_REASONS.orphanReleaseFailed,
-          (err as Error).message,
+          errorMessage(err),
         );
       }
     }

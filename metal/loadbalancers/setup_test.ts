@@ -9,6 +9,7 @@ import { createMetalCloud, loadMetalConfig, MetalCloud } from "../mod.ts";
 import { ElasticIpLoadBalancer } from "./elastic_ip_load_balancer.ts";
 import { EmlbLoadBalancer } from "./emlb_load_balancer.ts";
 import { simulatedMetal } from "../testing.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 const logger = getLogger(["ccm", "equinixmetal"]);
 
@@ -106,7 +107,7 @@ Deno.test("unknown load balancer scheme is a config error, not a crash (docs/ups
         version: "v",
       }),
     (err: unknown) =>
-      err instanceof ConfigError && /unknown load balancer type 'nginx'/.test((err as Error).message),
+      err instanceof ConfigError && /unknown load balancer type 'nginx'/.test(errorMessage(err)),
   );
   // Every accepted setting builds a working implementation.
   for (

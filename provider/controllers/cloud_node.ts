@@ -25,6 +25,7 @@ import { WorkQueue } from "../workqueue.ts";
 import { apiErrorMessage, type NodeWriter, statusCode } from "./kube_writers.ts";
 import { addressesChanged, desiredNodeAddresses } from "./node_addresses.ts";
 import { isUninitialized, planLabelReconcile, planNodeInit } from "./node_init.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Canonical name; also the Event source component and the work-queue name. */
 export const CLOUD_NODE_CONTROLLER = "cloud-node-controller";
@@ -225,10 +226,6 @@ export class CloudNodeController implements Controller {
     const created = node.metadata?.creationTimestamp;
     return created === undefined ? 0 : Math.max(0, (this.#clock.now() - new Date(created).getTime()) / 1000);
   }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Upstream node controller histograms (buckets 1 s × 4^n, 6 buckets). */

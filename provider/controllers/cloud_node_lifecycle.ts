@@ -20,6 +20,7 @@ import { apiErrorMessage, type NodeWriter, statusCode } from "./kube_writers.ts"
 import { decideLifecycle, type LifecycleAction } from "./lifecycle_logic.ts";
 import { isUninitialized } from "./node_init.ts";
 import { TAINT_SHUTDOWN } from "./well_known.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Canonical name; also the Event source component. */
 export const CLOUD_NODE_LIFECYCLE_CONTROLLER = "cloud-node-lifecycle-controller";
@@ -153,7 +154,7 @@ export class CloudNodeLifecycleController implements Controller {
   #providerError(node: V1Node, step: "exists" | "shutdown", err: unknown): void {
     const name = node.metadata?.name ?? "";
     const what = step === "exists" ? "whether its instance exists" : "whether its instance is shut down";
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     if (isUninitialized(node)) {
       // Still joining (kubelets register NotReady, usually before the cloud node controller has set a
       // providerID to check by): that controller reports its own failures, so no Warning here.

@@ -17,6 +17,7 @@ import {
   LABEL_ZONE_BETA,
   TAINT_UNINITIALIZED,
 } from "./well_known.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Whether `node` carries `key` as a taint. */
 export function hasTaint(node: V1Node, key: string): boolean {
@@ -65,7 +66,7 @@ export function planNodeInit(node: V1Node, meta: InstanceMetadata): NodeInitPlan
     try {
       addressesFromProvidedNodeIP(provided, meta.nodeAddresses);
     } catch (err) {
-      throw new Error(`provided node ip for node "${name}" is not valid: ${(err as Error).message}`, {
+      throw new Error(`provided node ip for node "${name}" is not valid: ${errorMessage(err)}`, {
         cause: err,
       });
     }

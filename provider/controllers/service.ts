@@ -43,6 +43,7 @@ import {
   wantsLoadBalancer,
 } from "./service_logic.ts";
 import { FINALIZER_LB_CLEANUP } from "./well_known.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Canonical name; also the Event source component and the work-queue name. */
 export const SERVICE_LB_CONTROLLER = "service-lb-controller";
@@ -223,7 +224,7 @@ export class ServiceController implements Controller {
             service,
             "Warning",
             "SyncLoadBalancerFailed",
-            `Error syncing load balancer: ${message(err)}`,
+            `Error syncing load balancer: ${errorMessage(err)}`,
           );
         }
         throw err;
@@ -259,7 +260,7 @@ export class ServiceController implements Controller {
       status = await this.#o.balancer.ensureLoadBalancer(this.#o.clusterName, service, nodes, signal);
     } catch (err) {
       if (err instanceof RetryError) throw err;
-      throw new Error(`failed to ensure load balancer: ${message(err)}`, { cause: err });
+      throw new Error(`failed to ensure load balancer: ${errorMessage(err)}`, { cause: err });
     }
     if (status === undefined || status === null) {
       throw new Error("service status returned by EnsureLoadBalancer is nil");
@@ -300,7 +301,7 @@ export class ServiceController implements Controller {
       exists = (await balancer.getLoadBalancer(clusterName, service, signal)).exists;
     } catch (err) {
       if (err instanceof RetryError) throw err;
-      throw new Error(`failed to check if load balancer exists before cleanup: ${message(err)}`, {
+      throw new Error(`failed to check if load balancer exists before cleanup: ${errorMessage(err)}`, {
         cause: err,
       });
     }
@@ -312,7 +313,7 @@ export class ServiceController implements Controller {
         await balancer.ensureLoadBalancerDeleted(clusterName, service, signal);
       } catch (err) {
         if (err instanceof RetryError) throw err;
-        throw new Error(`failed to delete load balancer: ${message(err)}`, { cause: err });
+        throw new Error(`failed to delete load balancer: ${errorMessage(err)}`, { cause: err });
       }
     }
     const patch: Record<string, unknown> = {};
@@ -349,7 +350,7 @@ export class ServiceController implements Controller {
         service,
         "Warning",
         "DeleteLoadBalancerFailed",
-        `Error deleting load balancer: ${message(err)}`,
+        `Error deleting load balancer: ${errorMessage(err)}`,
       );
       throw err;
     }
@@ -429,7 +430,7 @@ export class ServiceController implements Controller {
           service,
           "Warning",
           "UpdateLoadBalancerFailed",
-          `Error updating load balancer with new hosts [${names}]: ${message(err)}`,
+          `Error updating load balancer with new hosts [${names}]: ${errorMessage(err)}`,
         );
         return false;
       } finally {
@@ -462,10 +463,6 @@ export class ServiceController implements Controller {
 
 function keyOf(service: V1Service): string {
   return `${service.metadata?.namespace ?? ""}/${service.metadata?.name ?? ""}`;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 interface ServiceMetrics {

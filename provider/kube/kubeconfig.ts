@@ -10,6 +10,7 @@
  */
 import { dirname, isAbsolute, join } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Paths of the service-account files a pod gets (relative to `pathPrefix`). */
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -191,7 +192,7 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig 
       kc.loadFromFile(options.kubeconfig);
     } catch (err) {
       throw new Error(
-        `Failed to load kubeconfig "${options.kubeconfig}": ${(err as Error).message}; check --kubeconfig`,
+        `Failed to load kubeconfig "${options.kubeconfig}": ${errorMessage(err)}; check --kubeconfig`,
         { cause: err },
       );
     }
@@ -235,7 +236,7 @@ function loadInCluster(
   } catch (err) {
     throw new Error(
       `In-cluster service account token "${tokenFile}" is not readable: ${
-        (err as Error).message
+        errorMessage(err)
       }; mount a service account token or pass --kubeconfig`,
       { cause: err },
     );

@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import { Agent, type Dispatcher, request } from "undici";
 import type { TokenBucket } from "../../util/token_bucket.ts";
 import type { Cluster, KubeConfig, User } from "./kubeconfig.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** One finished API request, as seen by {@linkcode RequestStats} listeners. */
 export interface RequestRecord {
@@ -246,7 +247,7 @@ function authorization(
         } catch (err) {
           // Keep the last token when a rotation is in progress; without one the request can only fail.
           if (!token) {
-            throw new Error(`Failed to read token file "${path}": ${(err as Error).message}`, { cause: err });
+            throw new Error(`Failed to read token file "${path}": ${errorMessage(err)}`, { cause: err });
           }
         }
       }
@@ -278,7 +279,7 @@ export function tlsOptions(cluster: Cluster, user: User | null, read: (path: str
       return read(file);
     } catch (err) {
       throw new Error(
-        `Failed to read the ${what} "${file}": ${(err as Error).message}; check the kubeconfig`,
+        `Failed to read the ${what} "${file}": ${errorMessage(err)}; check the kubeconfig`,
         {
           cause: err,
         },

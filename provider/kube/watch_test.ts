@@ -3,6 +3,7 @@ import { isGone } from "./errors.ts";
 import { fakeTransport as transport } from "./testing.ts";
 import type { HttpInit, HttpResponse } from "./transport.ts";
 import { type WatchEvent, watchStream } from "./watch.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 function streamResponse(code: number, chunks: string[], keepOpen = false): HttpResponse {
   const encoder = new TextEncoder();
@@ -64,7 +65,7 @@ Deno.test("watchStream throws a 410 ERROR event as a KubeApiError", async () => 
       path: "/api/v1/nodes",
       signal: new AbortController().signal,
     })),
-    (err) => isGone(err) && /too old resource version/.test((err as Error).message),
+    (err) => isGone(err) && /too old resource version/.test(errorMessage(err)),
   );
 });
 
@@ -76,7 +77,7 @@ Deno.test("watchStream throws the Status of a non-200 response", async () => {
       path: "/api/v1/nodes",
       signal: new AbortController().signal,
     })),
-    (err) => (err as { code?: number }).code === 403 && /nodes is forbidden/.test((err as Error).message),
+    (err) => (err as { code?: number }).code === 403 && /nodes is forbidden/.test(errorMessage(err)),
   );
 });
 

@@ -18,6 +18,7 @@ import { createPki, issueClientCert, type Pki } from "./pki.ts";
 import { freePort, ManagedProcess } from "./process.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { waitFor } from "./wait.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** Kubernetes version the harness binaries are built for (test/install_test_servers.sh). */
 export const KUBE_VERSION = "v1.36.3";
@@ -158,7 +159,7 @@ async function waitUntilReady(
     const status = process.hasExited ? `exited (${(await process.exited).code})` : "still running";
     throw new Error(
       `${process.name} did not become ready (${status}): ${
-        (err as Error).message
+        errorMessage(err)
       }\n--- ${process.logPath} ---\n${await process
         .logTail(30)}`,
       { cause: err },
@@ -309,7 +310,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         apiserver = await startApiserver({ bin: apiserverBin, pki, etcdUrl, port, dir, extra, timeoutMs });
       } catch (err) {
         // Another process may take the port between our probe and the bind; try a new one.
-        if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+        if (attempt >= 3 || !/address already in use/.test(errorMessage(err))) throw err;
       }
     }
     let current = apiserver;

@@ -10,6 +10,7 @@ import {
   UNINITIALIZED_TAINT,
 } from "./objects.ts";
 import { waitFor } from "./wait.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 const WIDGET_CRD = `
 apiVersion: apiextensions.k8s.io/v1
@@ -137,7 +138,7 @@ Deno.test("test cluster: real apiserver, object helpers, RBAC users, restart, cl
       const robot = cluster.clientsFor(path);
       const err = await robot.core.listNode().then(() => undefined, (e) => e);
       assert.ok(isForbidden(err));
-      assert.match(String((err as Error).message), /system:serviceaccount:ccm:robot/);
+      assert.match(errorMessage(err), /system:serviceaccount:ccm:robot/);
     });
 
     await t.step("the audit log records requests with their user agent", async () => {

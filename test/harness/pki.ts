@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { errorMessage } from "../../util/errors.ts";
 
 /** Paths of the PEM files of one test cluster. */
 export interface Pki {
@@ -24,7 +25,7 @@ async function openssl(args: string[], cwd: string): Promise<void> {
     output = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" }).output();
   } catch (err) {
     throw new Error(
-      `Failed to run "openssl": ${(err as Error).message}; install openssl (it signs the test certificates)`,
+      `Failed to run "openssl": ${errorMessage(err)}; install openssl (it signs the test certificates)`,
       {
         cause: err,
       },

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { errorMessage } from "../../util/errors.ts";
 
 const running = new Set<Deno.ChildProcess>();
 let unloadHooked = false;
@@ -141,7 +142,7 @@ export class ManagedProcess {
       }).spawn();
     } catch (err) {
       log.close();
-      throw new Error(`Failed to start ${options.name} "${options.bin}": ${(err as Error).message}`, {
+      throw new Error(`Failed to start ${options.name} "${options.bin}": ${errorMessage(err)}`, {
         cause: err,
       });
     }

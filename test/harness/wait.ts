@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { errorMessage } from "../../util/errors.ts";
 
 /** Options of {@linkcode waitFor}. */
 export interface WaitForOptions {
@@ -45,7 +46,7 @@ export async function waitFor<T>(
     }
     if (performance.now() >= deadline) {
       const what = options.message ?? "condition";
-      const last = lastError ? `; last error: ${(lastError as Error).message ?? lastError}` : "";
+      const last = lastError ? `; last error: ${errorMessage(lastError)}` : "";
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last}`, { cause: lastError });
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

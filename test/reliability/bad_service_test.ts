@@ -17,6 +17,7 @@ import {
 import { createLbService } from "../loadbalancer_system.ts";
 import { Bed, type TrackedService, waitConverged } from "./bed.ts";
 import { report } from "./report.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 const NS = "badinput";
 const METRO = "metal.equinix.com/eip-metro";
@@ -100,7 +101,7 @@ Deno.test({
         return found.some((e) => c.event.test(e.message ?? "")) ? found : undefined;
       }, { timeoutMs: 30_000, message: `a Warning on ${c.name}` }).catch(async (err) => {
         failures.push(
-          `${c.name}: ${(err as Error).message}; got ${
+          `${c.name}: ${errorMessage(err)}; got ${
             JSON.stringify((await warnings(bed, c.name)).map((e) => e.message))
           }`,
         );

@@ -18,6 +18,7 @@ import {
   serviceHash,
   startLbSystem,
 } from "../loadbalancer_system.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** `CCM_SOAK=1` runs the long variants. */
 export const SOAK = Deno.env.get("CCM_SOAK") === "1";
@@ -128,7 +129,7 @@ export async function waitConverged(
     last = [...await eipProblems(bed.system, namespace, services), ...await extra()];
     return last.length === 0;
   }, { timeoutMs, intervalMs: 500, message: "convergence" }).catch(async (err) => {
-    throw new Error(`${(err as Error).message}: ${last.join("; ")}\n${await bed.logTails()}`);
+    throw new Error(`${errorMessage(err)}: ${last.join("; ")}\n${await bed.logTails()}`);
   });
   return Date.now() - started;
 }

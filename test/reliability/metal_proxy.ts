@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { errorMessage } from "../../util/errors.ts";
 
 /** Marker appended to the User-Agent. */
 export function replicaUserAgent(userAgent: string, replica: string): string {
@@ -55,7 +56,7 @@ export class MetalProxy implements AsyncDisposable {
       return new Response(res.status === 204 ? null : payload, { status: res.status, headers: res.headers });
     } catch (err) {
       // The client went away (its timeout) or the simulator is down: answer like a dead gateway.
-      return Response.json({ errors: [`proxy: ${(err as Error).message}`] }, { status: 502 });
+      return Response.json({ errors: [`proxy: ${errorMessage(err)}`] }, { status: 502 });
     }
   }
 

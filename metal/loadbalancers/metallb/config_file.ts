@@ -8,6 +8,7 @@
  * @module
  */
 import { parse, stringify } from "yaml";
+import { errorMessage } from "../../../util/errors.ts";
 
 /** One `match-expressions` entry of a node selector. */
 export interface SelectorRequirement {
@@ -94,7 +95,7 @@ export function parseConfigFile(text: string): ConfigFile {
   try {
     raw = parse(text, { version: "1.1" });
   } catch (err) {
-    throw new ConfigFileError(`config is not valid YAML: ${(err as Error).message}`, { cause: err });
+    throw new ConfigFileError(`config is not valid YAML: ${errorMessage(err)}`, { cause: err });
   }
   if (raw === null || raw === undefined) return emptyConfigFile();
   const { get, extra } = fields(raw, "config", TOP_KEYS);

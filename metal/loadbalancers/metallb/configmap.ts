@@ -25,6 +25,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import type { EventRecorder } from "../../../provider/mod.ts";
 import { type Clock, systemClock } from "../../../util/clock.ts";
+import { errorMessage } from "../../../util/errors.ts";
 import {
   isConflict,
   isNotFound,
@@ -203,7 +204,7 @@ export class MetalLBConfigMapImplementation implements LoadBalancerImplementatio
         } catch (err) {
           logger.warn("Failed to remove the pool of a removed Service; retrying", {
             service: serviceKey(svc),
-            err: err instanceof Error ? err.message : String(err),
+            err: errorMessage(err),
           });
         }
       }
