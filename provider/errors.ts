@@ -69,9 +69,3 @@ export function isTransientError(err: unknown): boolean {
   }
   return false;
 }
-
-/** Wraps `cause` as `"<op>: <cause message>"`, keeping the original as `cause` (hcloud's operation tags). */
-export function wrapError(op: string, cause: unknown): Error {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new Error(`${op}: ${message}`, { cause });
-}

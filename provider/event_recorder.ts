@@ -13,6 +13,7 @@ import type { Clock } from "../util/clock.ts";
 import { systemClock } from "../util/clock.ts";
 import type { EventRecorder, EventType } from "./events.ts";
 import type { CoreV1Api } from "./kube/api.ts";
+import { isAlreadyExists, isNotFound, kubeStatusCode } from "./kube/errors.ts";
 import { patchOptions } from "./kube/patch.ts";
 
 /** Waits between attempts to write an Event: 1 s, then 2 s (three attempts in all). */
@@ -241,7 +242,7 @@ export class KubeEventRecorder implements EventRecorder {
             this.#remember(entry.key, known);
             return;
           } catch (err) {
-            if (statusCode(err) !== 404) throw err;
+            if (!isNotFound(err)) throw err;
             this.#recorded.delete(entry.key); // expired (events TTL): start a new Event
           }
         }
@@ -262,7 +263,7 @@ export class KubeEventRecorder implements EventRecorder {
         };
         const created = await this.#sink.create(namespace, event).catch((err) => {
           // Our own earlier attempt created it (names are unique to this recorder).
-          if (attempt > 1 && statusCode(err) === 409) return event;
+          if (attempt > 1 && isAlreadyExists(err)) return event;
           throw err;
         });
         this.#remember(entry.key, {
@@ -272,7 +273,7 @@ export class KubeEventRecorder implements EventRecorder {
         });
         return;
       } catch (err) {
-        const code = statusCode(err);
+        const code = kubeStatusCode(err);
         const retriable = code === undefined || code === 409 || code === 429 || code >= 500;
         if (!retriable || attempt >= 3 || this.#closed) {
           this.#logger.warn("Failed to write event", { reason: entry.reason, object: entry.ref.name, err });
@@ -325,11 +326,6 @@ export function objectRef(obj: KubernetesObject): ObjectRef {
 /** Events larger than 1 KiB are rejected by the API server. */
 function truncate(message: string): string {
   return message.length <= 1024 ? message : `${message.slice(0, 1021)}...`;
-}
-
-function statusCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === "number" ? code : undefined;
 }
 
 function hostname(): string {

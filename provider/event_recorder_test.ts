@@ -3,11 +3,13 @@ import type { CoreV1Event, V1Node, V1Service } from "@kubernetes/client-node";
 import { captureLogs } from "../util/log.ts";
 import { FakeClock, settle } from "../util/clock.ts";
 import { type EventSink, KubeEventRecorder, objectRef } from "./event_recorder.ts";
+import { apiError } from "./testing/fake_writers.ts";
 
 class FakeSink implements EventSink {
   events = new Map<string, CoreV1Event>();
   writes: string[] = [];
-  failNext: Array<{ code: number }> = [];
+  /** HTTP status codes the next creates fail with. */
+  failNext: number[] = [];
   /** Store the next created Event, then fail as if its answer was lost on the way back. */
   loseNextAnswer = false;
   gate?: Promise<void>;
@@ -16,9 +18,9 @@ class FakeSink implements EventSink {
     await this.gate;
     this.writes.push(`create ${event.reason}`);
     const failure = this.failNext.shift();
-    if (failure) throw Object.assign(new Error(`HTTP ${failure.code}`), failure);
+    if (failure !== undefined) throw apiError(failure, `HTTP ${failure}`);
     const key = `${namespace}/${event.metadata.name}`;
-    if (this.events.has(key)) throw Object.assign(new Error("already exists"), { code: 409 });
+    if (this.events.has(key)) throw apiError(409, "already exists", "AlreadyExists");
     if (this.loseNextAnswer) {
       this.loseNextAnswer = false;
       this.events.set(key, structuredClone(event));
@@ -32,7 +34,7 @@ class FakeSink implements EventSink {
     await this.gate;
     this.writes.push(`patch ${name}`);
     const event = this.events.get(`${namespace}/${name}`);
-    if (!event) throw Object.assign(new Error("not found"), { code: 404 });
+    if (!event) throw apiError(404, "not found");
     Object.assign(event, patch);
     return event;
   }
@@ -148,14 +150,14 @@ Deno.test("KubeEventRecorder retries server errors, then gives up with a warning
   const sink = new FakeSink();
   const clock = new FakeClock();
   const recorder = new KubeEventRecorder({ sink, component: "ccm", clock });
-  sink.failNext = [{ code: 500 }, { code: 503 }];
+  sink.failNext = [500, 503];
   recorder.event(node, "Normal", "Synced", "a");
   await settle();
   await clock.advance(3_000);
   await recorder.flush();
   assert.equal(sink.events.size, 1);
 
-  sink.failNext = [{ code: 422 }];
+  sink.failNext = [422];
   recorder.event(node, "Normal", "Synced", "invalid");
   await recorder.flush();
   assert.equal(sink.events.size, 1);
@@ -166,7 +168,7 @@ Deno.test("KubeEventRecorder waits 1 s, then 2 s between attempts", async () => 
   const sink = new FakeSink();
   const clock = new FakeClock();
   const recorder = new KubeEventRecorder({ sink, component: "ccm", clock });
-  sink.failNext = [{ code: 500 }, { code: 503 }];
+  sink.failNext = [500, 503];
   recorder.event(node, "Normal", "Synced", "a");
   await settle();
   await clock.advance(999);

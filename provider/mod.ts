@@ -35,12 +35,7 @@ export { getOrCreateCounter, getOrCreateGauge, getOrCreateHistogram, type Metric
 export { getCloudProviderFactory, registerCloudProvider, registeredCloudProviders } from "./registry.ts";
 export { runWorkers, type RunWorkersOptions } from "./workers.ts";
 export { WorkQueue, type WorkQueueOptions } from "./workqueue.ts";
-export {
-  apiErrorMessage,
-  coreV1NodeWriter,
-  type NodeWriter,
-  statusCode,
-} from "./controllers/kube_writers.ts";
+export { coreV1NodeWriter, type NodeWriter } from "./controllers/kube_writers.ts";
 export { ServiceController } from "./controllers/service.ts";
 export { hasFinalizer, wantsLoadBalancer } from "./controllers/service_logic.ts";
 export * from "./controllers/well_known.ts";

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { createKubeClients } from "../provider/kube/client.ts";
-import {
-  isAlreadyExists,
-  isConflict,
-  isGone,
-  isNotFound,
-  KubeApiError,
-  toKubeError,
-} from "../provider/kube/errors.ts";
+import { isAlreadyExists, isConflict, isGone, isNotFound, KubeApiError } from "../provider/kube/errors.ts";
 import { patchOptions, serverSideApply } from "../provider/kube/patch.ts";
 import { VERSION } from "../provider/version.ts";
 import { createNode, startTestCluster, UNINITIALIZED_TAINT, waitFor } from "./harness/mod.ts";
@@ -144,10 +137,9 @@ Deno.test("kube client against a real apiserver", async (t) => {
     await using kube = createKubeClients({ kubeconfig: cluster.kubeconfigPath });
     const notFound = await kube.core.readNode({ name: "missing" }).catch((e) => e);
     assert.ok(isNotFound(notFound));
-    const err = toKubeError(notFound, "read node");
-    assert.ok(err instanceof KubeApiError);
-    assert.equal(err.message, 'read node: nodes "missing" not found');
-    assert.equal(err.reason, "NotFound");
+    assert.ok(notFound instanceof KubeApiError);
+    assert.equal(notFound.message, 'nodes "missing" not found');
+    assert.equal(notFound.reason, "NotFound");
 
     const exists = await kube.core.createNode({ body: { metadata: { name: "n1" } } }).catch((e) => e);
     assert.ok(isAlreadyExists(exists) && !isConflict(exists));

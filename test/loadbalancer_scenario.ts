@@ -8,6 +8,7 @@
  * @module
  */
 import { deepEqual, equal, notEqual } from "node:assert/strict";
+import { isNotFound } from "../provider/kube/errors.ts";
 import { waitFor } from "./harness/mod.ts";
 import {
   createLbService,
@@ -63,7 +64,7 @@ export async function runScenario(t: Deno.TestContext, system: LbSystem, mode: M
     async () => {
       await createLbService(system.cluster, "default", "web");
       await createLbService(system.cluster, "shop", "api").catch(async (err) => {
-        if ((err as { code?: number }).code !== 404) throw err;
+        if (!isNotFound(err)) throw err;
         await system.cluster.clients.core.createNamespace({ body: { metadata: { name: "shop" } } });
         await createLbService(system.cluster, "shop", "api");
       });

@@ -7,6 +7,7 @@
  * @module
  */
 import type { V1Node, V1Service } from "@kubernetes/client-node";
+import { isNotFound } from "../provider/kube/errors.ts";
 import { createNode, startTestCluster, type TestCluster, waitFor } from "./harness/mod.ts";
 import { freePort, type ManagedProcess } from "./harness/process.ts";
 import { startFakeApi, startMainProcess } from "./harness/main_process.ts";
@@ -229,7 +230,7 @@ export async function startLbSystem(options: LbSystemOptions): Promise<LbSystem>
         try {
           return await cluster.clients.core.readNamespacedService({ namespace, name });
         } catch (err) {
-          if ((err as { code?: number }).code === 404) return undefined;
+          if (isNotFound(err)) return undefined;
           throw err;
         }
       },

@@ -25,13 +25,9 @@
  * @module
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
-import { type CoreV1Api, patchOptions } from "../../provider/kube/mod.ts";
-import {
-  apiErrorMessage,
-  type EventRecorder,
-  type LoadBalancerLookup,
-  statusCode,
-} from "../../provider/mod.ts";
+import { type CoreV1Api, isNotFound, patchOptions } from "../../provider/kube/mod.ts";
+import type { EventRecorder, LoadBalancerLookup } from "../../provider/mod.ts";
+import { errorMessage } from "../../util/errors.ts";
 import { forEachConcurrently } from "../../util/worker_pool.ts";
 import type { IpReservation } from "../api/types.ts";
 import type { BgpNodeManager } from "../bgp/node_bgp.ts";
@@ -236,8 +232,8 @@ export class ElasticIpLoadBalancer extends MetalLoadBalancer {
     try {
       await this.#o.services.patch(namespace, name, patch, signal);
     } catch (err) {
-      if (statusCode(err) === 404) return;
-      throw new Error(`Failed to update Service "${namespace}/${name}": ${apiErrorMessage(err)}`, {
+      if (isNotFound(err)) return;
+      throw new Error(`Failed to update Service "${namespace}/${name}": ${errorMessage(err)}`, {
         cause: err,
       });
     }

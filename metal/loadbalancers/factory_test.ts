@@ -1,6 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { ApiException } from "@kubernetes/client-node";
 import type { KubeClients } from "../../provider/kube/mod.ts";
+import { apiError } from "../../provider/testing/mod.ts";
 import {
   type LoadBalancerConfig,
   loadBalancerModeOf,
@@ -21,7 +21,7 @@ function recordingKube() {
       },
     },
     core: {
-      readNamespacedSecret: () => Promise.reject(new ApiException(404, "not found", "{}", {})),
+      readNamespacedSecret: () => Promise.reject(apiError(404, "not found")),
       createNamespacedSecret: (req: { body: Record<string, unknown> }) => {
         created.push({ kind: "secrets", body: req.body });
         return Promise.resolve(req.body);

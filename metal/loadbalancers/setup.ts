@@ -12,12 +12,8 @@
  *
  * @module
  */
-import {
-  apiErrorMessage,
-  type CloudInitContext,
-  type Controller,
-  coreV1NodeWriter,
-} from "../../provider/mod.ts";
+import { type CloudInitContext, type Controller, coreV1NodeWriter } from "../../provider/mod.ts";
+import { errorMessage } from "../../util/errors.ts";
 import type { MetalClient } from "../api/client.ts";
 import { BGP_NODE_CONTROLLER, BgpNodeController } from "../bgp/node_controller.ts";
 import { BgpNodeManager } from "../bgp/node_bgp.ts";
@@ -222,7 +218,7 @@ async function readClusterId(ctx: CloudInitContext): Promise<string> {
   } catch (err) {
     throw new Error(
       `Failed to read namespace 'kube-system', whose UID tags this cluster's elastic IPs: ${
-        apiErrorMessage(err)
+        errorMessage(err)
       }; ` +
         "check that the CCM may 'get' namespaces",
       { cause: err },

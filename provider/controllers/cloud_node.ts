@@ -22,7 +22,8 @@ import type { Informer } from "../kube/informer_factory.ts";
 import { nodeRateLimiter } from "../rate_limiter.ts";
 import { runWorkers } from "../workers.ts";
 import { WorkQueue } from "../workqueue.ts";
-import { apiErrorMessage, type NodeWriter, statusCode } from "./kube_writers.ts";
+import { isConflict, isNotFound } from "../kube/errors.ts";
+import type { NodeWriter } from "./kube_writers.ts";
 import { addressesChanged, desiredNodeAddresses } from "./node_addresses.ts";
 import { isUninitialized, planLabelReconcile, planNodeInit } from "./node_init.ts";
 import { errorMessage } from "../../util/errors.ts";
@@ -145,10 +146,9 @@ export class CloudNodeController implements Controller {
         this.#ownWrites.set(name, written);
         break;
       } catch (err) {
-        const code = statusCode(err);
-        if (code === 404) return; // deleted meanwhile
-        if (code !== 409 || attempt >= CONFLICT_RETRIES) {
-          throw new Error(`failed to initialize node "${name}": ${apiErrorMessage(err)}`, { cause: err });
+        if (isNotFound(err)) return; // deleted meanwhile
+        if (!isConflict(err) || attempt >= CONFLICT_RETRIES) {
+          throw new Error(`failed to initialize node "${name}": ${errorMessage(err)}`, { cause: err });
         }
         current = await this.#o.writer.get(name);
         if (!isUninitialized(current)) return; // someone else finished it
@@ -186,7 +186,7 @@ export class CloudNodeController implements Controller {
       this.#logger.info("Updated node addresses", { v: 2, node: name });
       return true;
     } catch (err) {
-      if (err instanceof NodeNotManagedError || statusCode(err) === 404) return false;
+      if (err instanceof NodeNotManagedError || isNotFound(err)) return false;
       this.#logger.error("Failed to update node addresses", { node: name, err });
       return false;
     }
@@ -213,10 +213,10 @@ export class CloudNodeController implements Controller {
       });
       this.#logger.info("Reconciled node labels", { v: 2, node: name, labels });
     } catch (err) {
-      if (statusCode(err) === 404) return;
+      if (isNotFound(err)) return;
       // A conflict means the cache is behind; the newer version is queued already.
-      if (statusCode(err) === 409) return;
-      throw new Error(`failed to reconcile labels of node "${name}": ${apiErrorMessage(err)}`, {
+      if (isConflict(err)) return;
+      throw new Error(`failed to reconcile labels of node "${name}": ${errorMessage(err)}`, {
         cause: err,
       });
     }

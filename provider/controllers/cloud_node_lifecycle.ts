@@ -15,8 +15,9 @@ import { type Clock, systemClock } from "../../util/clock.ts";
 import { runPeriodically } from "../../util/periodic.ts";
 import { forEachConcurrently } from "../../util/worker_pool.ts";
 import type { EventRecorder } from "../events.ts";
+import { isConflict, isNotFound } from "../kube/errors.ts";
 import type { Informer } from "../kube/informer_factory.ts";
-import { apiErrorMessage, type NodeWriter, statusCode } from "./kube_writers.ts";
+import type { NodeWriter } from "./kube_writers.ts";
 import { decideLifecycle, type LifecycleAction } from "./lifecycle_logic.ts";
 import { isUninitialized } from "./node_init.ts";
 import { TAINT_SHUTDOWN } from "./well_known.ts";
@@ -119,8 +120,8 @@ export class CloudNodeLifecycleController implements Controller {
       await this.#o.writer.delete(name, node.metadata?.uid);
       this.#logger.info("Deleted node", { node: name });
     } catch (err) {
-      if (statusCode(err) === 404) return;
-      const message = apiErrorMessage(err);
+      if (isNotFound(err)) return;
+      const message = errorMessage(err);
       this.#logger.error("Failed to delete node", { node: name, err: message });
       this.#o.recorder.event(
         node,
@@ -141,13 +142,12 @@ export class CloudNodeLifecycleController implements Controller {
       });
       this.#logger.info(done, { v: 2, node: name });
     } catch (err) {
-      const code = statusCode(err);
-      if (code === 404) return;
-      if (code === 409) {
+      if (isNotFound(err)) return;
+      if (isConflict(err)) {
         this.#logger.debug("Node changed while updating taints; retrying next period", { node: name });
         return;
       }
-      this.#logger.error("Failed to update node taints", { node: name, err: apiErrorMessage(err) });
+      this.#logger.error("Failed to update node taints", { node: name, err: errorMessage(err) });
     }
   }
 

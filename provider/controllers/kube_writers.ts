@@ -45,23 +45,3 @@ export function coreV1ServiceWriter(core: CoreV1Api): ServiceWriter {
       core.patchNamespacedServiceStatus({ namespace, name, body }, patchOptions(kind)),
   };
 }
-
-/** HTTP status of a failed Kubernetes call (client-node `ApiException.code`), if any. */
-export function statusCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
-
-/** A short message for a failed Kubernetes call: the API's `Status.message` when there is one. */
-export function apiErrorMessage(err: unknown): string {
-  const body = (err as { body?: unknown } | null)?.body;
-  if (typeof body === "string") {
-    try {
-      const status = JSON.parse(body) as { message?: string };
-      if (status.message) return status.message;
-    } catch {
-      // not JSON: fall through
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
-}

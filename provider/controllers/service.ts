@@ -27,11 +27,12 @@ import { forEachConcurrently } from "../../util/worker_pool.ts";
 import { RetryError } from "../errors.ts";
 import { getOrCreateCounter, getOrCreateHistogram } from "../metrics.ts";
 import type { EventRecorder } from "../events.ts";
+import { isNotFound } from "../kube/errors.ts";
 import type { Informer } from "../kube/informer_factory.ts";
 import { SERVICE_TRANSIENT_MAX_BACKOFF_MS, serviceRateLimiter } from "../rate_limiter.ts";
 import { runWorkers } from "../workers.ts";
 import { WorkQueue } from "../workqueue.ts";
-import { apiErrorMessage, type ServiceWriter, statusCode } from "./kube_writers.ts";
+import type { ServiceWriter } from "./kube_writers.ts";
 import {
   eligibleNodes,
   hasFinalizer,
@@ -240,7 +241,7 @@ export class ServiceController implements Controller {
       // Before creating anything, so the Service cannot go away without its load balancer being released.
       await this.#patch(service, { metadata: { finalizers: [FINALIZER_LB_CLEANUP] } }, "strategic").catch(
         (err) => {
-          throw new Error(`failed to add load balancer cleanup finalizer: ${apiErrorMessage(err)}`, {
+          throw new Error(`failed to add load balancer cleanup finalizer: ${errorMessage(err)}`, {
             cause: err,
           });
         },
@@ -284,8 +285,8 @@ export class ServiceController implements Controller {
       { status: { loadBalancer: { ingress: status.ingress ?? null } } },
       "merge",
     ).catch((err) => {
-      if (statusCode(err) === 404) return undefined;
-      throw new Error(`failed to update load balancer status: ${apiErrorMessage(err)}`, { cause: err });
+      if (isNotFound(err)) return undefined;
+      throw new Error(`failed to update load balancer status: ${errorMessage(err)}`, { cause: err });
     });
     const resourceVersion = updated?.metadata?.resourceVersion;
     if (resourceVersion !== undefined) {
@@ -325,8 +326,8 @@ export class ServiceController implements Controller {
       try {
         await this.#patch(service, patch, "strategic");
       } catch (err) {
-        if (statusCode(err) !== 404) {
-          throw new Error(`failed to remove load balancer cleanup finalizer: ${apiErrorMessage(err)}`, {
+        if (!isNotFound(err)) {
+          throw new Error(`failed to remove load balancer cleanup finalizer: ${errorMessage(err)}`, {
             cause: err,
           });
         }

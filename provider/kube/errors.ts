@@ -1,10 +1,11 @@
 /**
- * Kubernetes API errors: a failed call throws a {@linkcode KubeApiError} with the Status `code`, `reason` and
- * `message`; these helpers answer the usual questions (`isNotFound`, `isConflict`, ...). Errors shaped like the
- * official client's `ApiException` (`code` and the raw `body`) are understood too.
+ * Kubernetes API errors: a failed call of our client (`api.ts`, `watch.ts`) throws a {@linkcode KubeApiError}
+ * with the Status `code`, `reason` and `message`; these helpers answer the usual questions (`isNotFound`,
+ * `isConflict`, ...). Test fakes throw the same class (`apiError` in `provider/testing`).
  *
  * @module
  */
+import { errorMessage } from "../../util/errors.ts";
 
 /** Status reasons as the API server spells them (metav1.StatusReason). */
 export type StatusReason =
@@ -134,36 +135,14 @@ function noMessage(code: number): string {
   return `the server responded with HTTP ${code}`;
 }
 
-/** An error shaped like the official client's `ApiException`: HTTP `code` and the raw response `body`. */
-interface ApiExceptionLike {
-  code: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
-
-function isApiExceptionLike(err: unknown): err is ApiExceptionLike {
-  return err instanceof Error && typeof (err as Partial<ApiExceptionLike>).code === "number" && "body" in err;
-}
-
-/**
- * Returns `err` as a {@linkcode KubeApiError} when it is one (or shaped like the official client's
- * `ApiException`); otherwise `undefined` (network errors, bugs).
- */
+/** Returns `err` when it is a {@linkcode KubeApiError}; otherwise `undefined` (network errors, bugs). */
 export function asKubeApiError(err: unknown): KubeApiError | undefined {
-  if (err instanceof KubeApiError) return err;
-  if (isApiExceptionLike(err)) return kubeApiErrorFromResponse(err.code, err.body, err.headers ?? {}, err);
-  return undefined;
+  return err instanceof KubeApiError ? err : undefined;
 }
 
-/**
- * Rethrows-friendly conversion: an API error becomes a {@linkcode KubeApiError} whose message starts with
- * `op`; other errors are returned unchanged. Use in `catch (err) { throw toKubeError(err, "patch node \"n1\"") }`.
- */
-export function toKubeError(err: unknown, op?: string): Error {
-  const apiErr = asKubeApiError(err);
-  if (!apiErr) return err instanceof Error ? err : new Error(String(err));
-  if (!op) return apiErr;
-  return new KubeApiError({ ...apiErr, message: `${op}: ${apiErr.message}` }, { cause: err });
+/** HTTP status of a failed API call; `undefined` when `err` is no {@linkcode KubeApiError} (no answer). */
+export function kubeStatusCode(err: unknown): number | undefined {
+  return asKubeApiError(err)?.code;
 }
 
 /**
@@ -172,7 +151,7 @@ export function toKubeError(err: unknown, op?: string): Error {
  */
 export function kubeErrorMessage(err: unknown): string {
   const apiErr = asKubeApiError(err);
-  if (!apiErr) return err instanceof Error ? err.message : String(err);
+  if (!apiErr) return errorMessage(err);
   return apiErr.message === noMessage(apiErr.code)
     ? `HTTP ${apiErr.code}`
     : `HTTP ${apiErr.code}: ${apiErr.message}`;
@@ -208,11 +187,6 @@ export function isGone(err: unknown): boolean {
 /** 403 Forbidden (RBAC). */
 export function isForbidden(err: unknown): boolean {
   return hasCode(err, 403, "Forbidden");
-}
-
-/** 422 Invalid. */
-export function isInvalid(err: unknown): boolean {
-  return hasCode(err, 422, "Invalid");
 }
 
 /** 429 TooManyRequests (API priority and fairness). */

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { ApiException } from "@kubernetes/client-node";
 import {
   asKubeApiError,
   isAlreadyExists,
@@ -11,7 +10,7 @@ import {
   KubeApiError,
   kubeApiErrorFromResponse,
   kubeErrorMessage,
-  toKubeError,
+  kubeStatusCode,
 } from "./errors.ts";
 
 function status(code: number, reason: string, message: string, details?: object): string {
@@ -26,39 +25,51 @@ function status(code: number, reason: string, message: string, details?: object)
   });
 }
 
-Deno.test("asKubeApiError parses the Status body of an ApiException", () => {
-  const err = new ApiException(
+Deno.test("kubeApiErrorFromResponse reads the Status body of a failed response", () => {
+  const cause = new Error("the request");
+  const err = kubeApiErrorFromResponse(
     404,
-    "Unknown API Status Code!",
-    status(404, "NotFound", 'nodes "n1" not found', {
-      name: "n1",
-      kind: "nodes",
-    }),
+    status(404, "NotFound", 'nodes "n1" not found', { name: "n1", kind: "nodes" }),
     {},
+    cause,
   );
-  const parsed = asKubeApiError(err);
-  assert.ok(parsed instanceof KubeApiError);
-  assert.equal(parsed.code, 404);
-  assert.equal(parsed.reason, "NotFound");
-  assert.equal(parsed.message, 'nodes "n1" not found');
-  assert.deepEqual(parsed.details, { name: "n1", kind: "nodes" });
-  assert.equal(parsed.cause, err);
+  assert.ok(err instanceof KubeApiError);
+  assert.equal(err.code, 404);
+  assert.equal(err.reason, "NotFound");
+  assert.equal(err.message, 'nodes "n1" not found');
+  assert.deepEqual(err.details, { name: "n1", kind: "nodes" });
+  assert.equal(err.cause, cause);
 });
 
-Deno.test("asKubeApiError falls back to the HTTP status when the body is not a Status", () => {
-  const unauthorized = asKubeApiError(new ApiException(401, "Unauthorized", undefined, {}));
-  assert.equal(unauthorized?.reason, "Unauthorized");
-  assert.equal(unauthorized?.message, "the server responded with HTTP 401");
-  const html = asKubeApiError(new ApiException(503, "x", "<html>busy</html>", { "retry-after": "7" }));
-  assert.equal(html?.reason, "ServiceUnavailable");
-  assert.equal(html?.message, "<html>busy</html>");
-  assert.equal(html?.retryAfterSeconds, 7);
-  assert.equal(asKubeApiError(new Error("socket hang up")), undefined);
+Deno.test("kubeApiErrorFromResponse falls back to the HTTP status when the body is not a Status", () => {
+  const unauthorized = kubeApiErrorFromResponse(401, undefined);
+  assert.equal(unauthorized.reason, "Unauthorized");
+  assert.equal(unauthorized.message, "the server responded with HTTP 401");
+  const html = kubeApiErrorFromResponse(503, "<html>busy</html>", { "retry-after": "7" });
+  assert.equal(html.reason, "ServiceUnavailable");
+  assert.equal(html.message, "<html>busy</html>");
+  assert.equal(html.retryAfterSeconds, 7);
+});
+
+Deno.test("only a KubeApiError is an API error: other shapes with a numeric code are not", () => {
+  const err = new KubeApiError({ code: 404, reason: "NotFound", message: "m" });
+  assert.equal(asKubeApiError(err), err);
+  assert.equal(kubeStatusCode(err), 404);
+  // The official client's ApiException shape (`code` and the raw `body`): not what our client throws.
+  const foreign = Object.assign(new Error("HTTP-Code: 404"), {
+    code: 404,
+    body: status(404, "NotFound", "m"),
+  });
+  for (const other of [foreign, new Error("socket hang up"), "boom", undefined]) {
+    assert.equal(asKubeApiError(other), undefined);
+    assert.equal(kubeStatusCode(other), undefined);
+    assert.equal(isNotFound(other), false);
+  }
 });
 
 Deno.test("predicates tell the usual API failures apart", () => {
-  const make = (code: number, reason: string) => new ApiException(code, "", status(code, reason, "m"), {});
-  const cases: Array<[ApiException<string>, (e: unknown) => boolean]> = [
+  const make = (code: number, reason: string) => kubeApiErrorFromResponse(code, status(code, reason, "m"));
+  const cases: Array<[KubeApiError, (e: unknown) => boolean]> = [
     [make(404, "NotFound"), isNotFound],
     [make(409, "Conflict"), isConflict],
     [make(409, "AlreadyExists"), isAlreadyExists],
@@ -76,29 +87,11 @@ Deno.test("predicates tell the usual API failures apart", () => {
   assert.equal(isNotFound(new Error("404")), false);
 });
 
-Deno.test("toKubeError prefixes the operation and keeps code and reason", () => {
-  const err = toKubeError(
-    new ApiException(409, "", status(409, "Conflict", "the object has been modified"), {}),
-    'update lease "l"',
-  );
-  assert.ok(err instanceof KubeApiError);
-  assert.equal(err.message, 'update lease "l": the object has been modified');
-  assert.ok(isConflict(err));
-  const plain = new Error("boom");
-  assert.equal(toKubeError(plain, "op"), plain);
-});
-
 Deno.test("kubeErrorMessage is 'HTTP <code>: <the server's message>', or the error's own message", () => {
-  const notFound = new ApiException(
-    404,
-    "Unknown API Status Code!",
-    status(404, "NotFound", 'configmaps "y" not found'),
-    {},
-  );
+  const notFound = kubeApiErrorFromResponse(404, status(404, "NotFound", 'configmaps "y" not found'));
   assert.equal(kubeErrorMessage(notFound), 'HTTP 404: configmaps "y" not found');
-  assert.equal(kubeErrorMessage(new ApiException(409, "", "", {})), "HTTP 409");
-  assert.equal(kubeErrorMessage(new ApiException(502, "", "bad gateway", {})), "HTTP 502: bad gateway");
-  assert.equal(kubeErrorMessage(toKubeError(notFound)), 'HTTP 404: configmaps "y" not found');
+  assert.equal(kubeErrorMessage(kubeApiErrorFromResponse(409, "")), "HTTP 409");
+  assert.equal(kubeErrorMessage(kubeApiErrorFromResponse(502, "bad gateway")), "HTTP 502: bad gateway");
   assert.equal(kubeErrorMessage(new Error("socket hang up")), "socket hang up");
   assert.equal(kubeErrorMessage("boom"), "boom");
 });

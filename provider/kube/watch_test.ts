@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isGone } from "./errors.ts";
+import { isForbidden, isGone } from "./errors.ts";
 import { fakeTransport as transport } from "./testing.ts";
 import type { HttpInit, HttpResponse } from "./transport.ts";
 import { type WatchEvent, watchStream } from "./watch.ts";
@@ -77,7 +77,7 @@ Deno.test("watchStream throws the Status of a non-200 response", async () => {
       path: "/api/v1/nodes",
       signal: new AbortController().signal,
     })),
-    (err) => (err as { code?: number }).code === 403 && /nodes is forbidden/.test(errorMessage(err)),
+    (err) => isForbidden(err) && /nodes is forbidden/.test(errorMessage(err)),
   );
 });
 

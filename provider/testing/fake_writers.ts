@@ -8,6 +8,7 @@
  */
 import type { KubernetesObject, V1Node, V1Service } from "@kubernetes/client-node";
 import type { NodeWriter, PatchKind, ServiceWriter } from "../controllers/kube_writers.ts";
+import { type KubeApiError, kubeApiErrorFromResponse, type StatusReason } from "../kube/errors.ts";
 import type { FakeInformer } from "./fake_informer.ts";
 
 /** One recorded write. */
@@ -18,12 +19,12 @@ export interface RecordedWrite {
   kind?: PatchKind;
 }
 
-/** An error shaped like client-node's `ApiException`. */
-export function apiError(code: number, message: string): Error {
-  return Object.assign(new Error(`HTTP-Code: ${code} Message: ${message}`), {
-    code,
-    body: JSON.stringify({ kind: "Status", code, message }),
-  });
+/**
+ * The error our client throws for a failed call: a {@linkcode KubeApiError} built from the Status the API
+ * server would send (`reason` defaults to the one of `code`, e.g. 409 `Conflict`).
+ */
+export function apiError(code: number, message: string, reason?: StatusReason): KubeApiError {
+  return kubeApiErrorFromResponse(code, { kind: "Status", status: "Failure", code, reason, message });
 }
 
 class FakeStore<T extends KubernetesObject> {

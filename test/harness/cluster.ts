@@ -14,6 +14,7 @@
  * @module
  */
 import { createKubeClients, type KubeClients, type KubeClientsOptions } from "../../provider/kube/client.ts";
+import { isAlreadyExists } from "../../provider/kube/errors.ts";
 import { createPki, issueClientCert, type Pki } from "./pki.ts";
 import { freePort, ManagedProcess } from "./process.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
@@ -374,7 +375,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         try {
           await clients.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
         } catch (err) {
-          if ((err as { code?: number }).code !== 409) throw err;
+          if (!isAlreadyExists(err)) throw err;
         }
         const tokenRequest = await clients.core.createNamespacedServiceAccountToken({
           namespace,

@@ -1,5 +1,6 @@
 import { equal } from "node:assert/strict";
 import type { KubeClients } from "../../../provider/kube/mod.ts";
+import { apiError } from "../../../provider/testing/mod.ts";
 import {
   DEPRECATED_POOL_ANNOTATION,
   detectPoolAnnotation,
@@ -31,6 +32,6 @@ Deno.test("detectPoolAnnotation reads MetalLB's v1beta2 OpenAPI document; no v1b
   });
   equal(await detectPoolAnnotation(kube), POOL_ANNOTATION);
   equal(seen[0], METALLB_V1BETA2_OPENAPI_PATH);
-  const notFound = Object.assign(new Error("not found"), { code: 404, body: "", headers: {} });
+  const notFound = apiError(404, "not found");
   equal(await detectPoolAnnotation(fakeKube(() => Promise.reject(notFound))), DEPRECATED_POOL_ANNOTATION);
 });
