@@ -1,5 +1,5 @@
 import assert, { deepEqual, equal, match, rejects } from "node:assert/strict";
-import type { CoreV1Event, V1Node } from "@kubernetes/client-node";
+import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, reset } from "@logtape/logtape";
 import "../metal/mod.ts";
 import {
@@ -17,6 +17,7 @@ import { parseRunFlags } from "./flags.ts";
 import { until } from "../util/clock.ts";
 import { captureLogs, forgetSecretsForTesting, MASK } from "../util/log.ts";
 import type { KubeClients } from "./kube/client.ts";
+import type { JsonEvent } from "./kube/json_types.ts";
 import { registerCloudProvider, unregisterCloudProvider } from "./registry.ts";
 import type { RunningServer } from "./server.ts";
 import { FakeInformerFactory } from "./testing/fake_informer.ts";
@@ -261,11 +262,11 @@ function setup(args: string[], setupOptions: SetupOptions = {}) {
   let started = 0;
   informers.start = () => void started++;
   const elector = new FakeElector();
-  const events: CoreV1Event[] = [];
+  const events: JsonEvent[] = [];
   let closed = 0;
   const kube = {
     core: {
-      createNamespacedEvent: ({ body }: { body: CoreV1Event }) => {
+      createNamespacedEvent: ({ body }: { body: JsonEvent }) => {
         events.push(body);
         return Promise.resolve(body);
       },

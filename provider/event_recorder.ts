@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { CoreV1Event, KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import { backoffDelayMs, type BackoffOptions } from "../util/backoff.ts";
 import type { Clock } from "../util/clock.ts";
@@ -14,6 +14,7 @@ import { systemClock } from "../util/clock.ts";
 import type { EventRecorder, EventType } from "./events.ts";
 import type { CoreV1Api } from "./kube/api.ts";
 import { isAlreadyExists, isNotFound, kubeStatusCode } from "./kube/errors.ts";
+import type { JsonEvent } from "./kube/json_types.ts";
 import { patchOptions } from "./kube/patch.ts";
 
 /** Waits between attempts to write an Event: 1 s, then 2 s (three attempts in all). */
@@ -21,9 +22,9 @@ const WRITE_RETRY_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 2_000 };
 
 /** Where Events are written; {@linkcode coreV1EventSink} adapts the typed client. */
 export interface EventSink {
-  create(namespace: string, event: CoreV1Event): Promise<CoreV1Event>;
+  create(namespace: string, event: JsonEvent): Promise<JsonEvent>;
   /** JSON merge patch of an existing Event; rejects with a 404 status error when it is gone. */
-  patch(namespace: string, name: string, patch: Record<string, unknown>): Promise<CoreV1Event>;
+  patch(namespace: string, name: string, patch: Record<string, unknown>): Promise<JsonEvent>;
 }
 
 /** Writes Events with a `CoreV1Api` client. */
@@ -224,7 +225,7 @@ export class KubeEventRecorder implements EventRecorder {
   }
 
   async #write(entry: Pending): Promise<void> {
-    const timestamp = new Date(entry.last);
+    const timestamp = new Date(entry.last).toISOString();
     // One name for every attempt: a create that reached the server but whose answer was lost is retried
     // under the same name and then answered 409, instead of recording the Event twice.
     const eventName = this.#eventName(entry);
@@ -236,7 +237,7 @@ export class KubeEventRecorder implements EventRecorder {
             const count = known.count + entry.count;
             await this.#sink.patch(known.namespace, known.name, {
               count,
-              lastTimestamp: timestamp.toISOString(),
+              lastTimestamp: timestamp,
             });
             known.count = count;
             this.#remember(entry.key, known);
@@ -248,7 +249,7 @@ export class KubeEventRecorder implements EventRecorder {
         }
         const namespace = entry.ref.namespace || "default";
         const { apiVersion, kind, name, namespace: objNamespace, uid, resourceVersion } = entry.ref;
-        const event: CoreV1Event = {
+        const event: JsonEvent = {
           metadata: { name: eventName, namespace },
           involvedObject: { apiVersion, kind, name, namespace: objNamespace, uid, resourceVersion },
           type: entry.type,

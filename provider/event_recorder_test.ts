@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import type { CoreV1Event, V1Node, V1Service } from "@kubernetes/client-node";
+import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { captureLogs } from "../util/log.ts";
 import { FakeClock, settle } from "../util/clock.ts";
 import { type EventSink, KubeEventRecorder, objectRef } from "./event_recorder.ts";
+import type { JsonEvent } from "./kube/json_types.ts";
 import { apiError } from "./testing/fake_writers.ts";
 
 class FakeSink implements EventSink {
-  events = new Map<string, CoreV1Event>();
+  events = new Map<string, JsonEvent>();
   writes: string[] = [];
   /** HTTP status codes the next creates fail with. */
   failNext: number[] = [];
@@ -14,7 +15,7 @@ class FakeSink implements EventSink {
   loseNextAnswer = false;
   gate?: Promise<void>;
 
-  async create(namespace: string, event: CoreV1Event): Promise<CoreV1Event> {
+  async create(namespace: string, event: JsonEvent): Promise<JsonEvent> {
     await this.gate;
     this.writes.push(`create ${event.reason}`);
     const failure = this.failNext.shift();
@@ -30,7 +31,7 @@ class FakeSink implements EventSink {
     return event;
   }
 
-  async patch(namespace: string, name: string, patch: Record<string, unknown>): Promise<CoreV1Event> {
+  async patch(namespace: string, name: string, patch: Record<string, unknown>): Promise<JsonEvent> {
     await this.gate;
     this.writes.push(`patch ${name}`);
     const event = this.events.get(`${namespace}/${name}`);
@@ -95,7 +96,8 @@ Deno.test("KubeEventRecorder aggregates repeats into count/lastTimestamp patches
   assert.equal(sink.events.size, 2, "a different message is a different Event");
   const boom = [...sink.events.values()].find((e) => e.message === "boom")!;
   assert.equal(boom.count, 2);
-  assert.equal(boom.lastTimestamp as unknown as string, new Date(61_000).toISOString());
+  assert.equal(boom.firstTimestamp, new Date(1_000).toISOString());
+  assert.equal(boom.lastTimestamp, new Date(61_000).toISOString());
   assert.equal(boom.metadata.namespace, "default", "cluster-scoped objects' Events go to default");
   assert.equal(sink.writes.filter((w) => w.startsWith("patch")).length, 1);
 });

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { V1Lease } from "@kubernetes/client-node";
 import type { KubeClients } from "./kube/client.ts";
 import { isNotFound } from "./kube/errors.ts";
+import type { JsonLease, Timestamp } from "./kube/json_types.ts";
 import { requestOptions } from "./kube/patch.ts";
 
 /** The election record kept in the Lease spec. */
@@ -38,19 +38,17 @@ export interface LeaseLock {
   update(record: LeaderElectionRecord, resourceVersion: string, signal: AbortSignal): Promise<ObservedRecord>;
 }
 
-function millis(value: unknown): number {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === "string" && value) return new Date(value).getTime();
-  return 0;
+function millis(value: Timestamp | undefined): number {
+  return value ? new Date(value).getTime() : 0;
 }
 
 /** `ms` as a MicroTime, `2006-01-02T15:04:05.000000Z`: the API server rejects other fraction lengths. */
-export function microTime(ms: number): string {
+export function microTime(ms: number): Timestamp {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 /** Reads the election record of a Lease; missing fields read as empty/zero. */
-export function recordFromLease(lease: V1Lease): LeaderElectionRecord {
+export function recordFromLease(lease: JsonLease): LeaderElectionRecord {
   const spec = lease.spec ?? {};
   return {
     holderIdentity: spec.holderIdentity ?? "",
@@ -65,7 +63,7 @@ export function recordFromLease(lease: V1Lease): LeaderElectionRecord {
 export function leaseFromRecord(
   record: LeaderElectionRecord,
   meta: { name: string; namespace: string; resourceVersion?: string },
-): V1Lease {
+): JsonLease {
   return {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
@@ -73,9 +71,8 @@ export function leaseFromRecord(
     spec: {
       holderIdentity: record.holderIdentity,
       leaseDurationSeconds: record.leaseDurationSeconds,
-      // The model types say Date; the wire format is a string, which is what we send.
-      acquireTime: microTime(record.acquireTime) as unknown as Date,
-      renewTime: microTime(record.renewTime) as unknown as Date,
+      acquireTime: microTime(record.acquireTime),
+      renewTime: microTime(record.renewTime),
       leaseTransitions: record.leaseTransitions,
     },
   };
@@ -84,7 +81,7 @@ export function leaseFromRecord(
 /** A {@linkcode LeaseLock} on Lease `namespace/name` through `kube`. */
 export function leaseLock(kube: KubeClients, options: { namespace: string; name: string }): LeaseLock {
   const { namespace, name } = options;
-  const observed = (lease: V1Lease): ObservedRecord => ({
+  const observed = (lease: JsonLease): ObservedRecord => ({
     record: recordFromLease(lease),
     resourceVersion: lease.metadata?.resourceVersion ?? "",
   });

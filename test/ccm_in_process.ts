@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CoreV1Event } from "@kubernetes/client-node";
+import type { JsonEvent } from "../provider/kube/json_types.ts";
 import { runFramework } from "../provider/app.ts";
 import { parseRunFlags } from "../provider/flags.ts";
 import { FakeProvider } from "../provider/testing/fake_provider.ts";
@@ -58,7 +58,7 @@ export async function eventsFor(
   cluster: TestCluster,
   kind: "Node" | "Service",
   key: string,
-): Promise<CoreV1Event[]> {
+): Promise<JsonEvent[]> {
   const [namespace, name] = kind === "Node" ? ["default", key] : key.split("/") as [string, string];
   const list = await cluster.clients.core.listNamespacedEvent({
     namespace,

@@ -5,7 +5,7 @@
  * `kube-system/kube-root-ca.crt`).
  */
 import assert from "node:assert/strict";
-import type { CoreV1Event } from "@kubernetes/client-node";
+import type { JsonEvent } from "../provider/kube/json_types.ts";
 import { EXTERNAL_SERVICE_NAME, EXTERNAL_SERVICE_NAMESPACE } from "../metal/control_plane/names.ts";
 import { patchOptions } from "../provider/kube/patch.ts";
 import { NODES, startScene } from "./control_plane_support.ts";
@@ -19,7 +19,7 @@ async function events(scene: { kube: import("../provider/kube/client.ts").KubeCl
   return list.items;
 }
 
-function describe(e: CoreV1Event): string {
+function describe(e: JsonEvent): string {
   return `${e.type} ${e.involvedObject.kind}/${e.involvedObject.name}`;
 }
 

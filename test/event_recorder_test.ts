@@ -3,7 +3,7 @@
  * aggregated by patching count and lastTimestamp, and nothing blocks or throws into callers.
  */
 import assert from "node:assert/strict";
-import type { CoreV1Event } from "@kubernetes/client-node";
+import type { JsonEvent } from "../provider/kube/json_types.ts";
 import { coreV1EventSink, KubeEventRecorder } from "../provider/event_recorder.ts";
 import { createNode, createService, startTestCluster } from "./harness/mod.ts";
 
@@ -36,7 +36,7 @@ Deno.test("KubeEventRecorder records and aggregates core/v1 Events on a real API
     fieldSelector: "involvedObject.kind=Node,involvedObject.name=event-node",
   });
   assert.equal(nodeList.items.length, 1, "repeats aggregated into one Event");
-  const event = nodeList.items[0] as CoreV1Event;
+  const event = nodeList.items[0] as JsonEvent;
   assert.equal(event.count, 4);
   assert.equal(event.type, "Warning");
   assert.equal(event.reason, "DeletingNodeFailed");

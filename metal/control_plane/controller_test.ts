@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
 import { type Gauge, Registry } from "prom-client";
 import { FakeClock, settle } from "../../util/clock.ts";
-import { FakeInformerFactory, RecordingRecorder } from "../../provider/testing/mod.ts";
+import { apiTime, FakeInformerFactory, RecordingRecorder } from "../../provider/testing/mod.ts";
 import { PATHS } from "../../fake_api/app.ts";
 import { createTestApi, TEST_API_KEY, TEST_PROJECT_ID } from "../../fake_api/testing.ts";
 import { captureLogs } from "../../util/log.ts";
@@ -31,7 +31,7 @@ function cpNode(name: string, fields: { unschedulable?: boolean; addresses?: str
       name,
       uid: `uid-${name}`,
       labels: { "node-role.kubernetes.io/control-plane": "" },
-      creationTimestamp: new Date(T0 + n * 1000),
+      creationTimestamp: apiTime(T0 + n * 1000),
     },
     spec: { providerID: `equinixmetal://dev-${name}`, unschedulable: fields.unschedulable },
     status: {

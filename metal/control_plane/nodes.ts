@@ -5,6 +5,7 @@
  * @module
  */
 import type { V1Node } from "@kubernetes/client-node";
+import { jsonMeta } from "../../provider/kube/mod.ts";
 import { ownDeviceId } from "../provider_id.ts";
 import { CONTROL_PLANE_ROLE_LABELS } from "./names.ts";
 
@@ -48,7 +49,7 @@ export function compareNodes(
 }
 
 function describeNode(node: V1Node, eip: string): ControlPlaneNode {
-  const created = node.metadata?.creationTimestamp;
+  const created = jsonMeta(node).creationTimestamp;
   return {
     name: node.metadata?.name ?? "",
     deviceId: ownDeviceId(node.spec?.providerID),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { V1Node } from "@kubernetes/client-node";
+import { apiTime } from "../../provider/testing/mod.ts";
 import { controlPlaneNodes, healthCheckAddresses, healthzUrl, isControlPlaneNode } from "./nodes.ts";
 
 function node(
@@ -7,7 +8,11 @@ function node(
   fields: { labels?: Record<string, string>; created?: string; providerID?: string } = {},
 ): V1Node {
   return {
-    metadata: { name, labels: fields.labels, creationTimestamp: fields.created as unknown as Date },
+    metadata: {
+      name,
+      labels: fields.labels,
+      creationTimestamp: fields.created === undefined ? undefined : apiTime(Date.parse(fields.created)),
+    },
     spec: { providerID: fields.providerID },
   };
 }

@@ -7,6 +7,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import { parseLabelSelector } from "../../util/label_selector.ts";
 import { ServiceController } from "../../provider/mod.ts";
 import {
+  apiTime,
   FakeInformer,
   FakeNodeWriter,
   FakeServiceWriter,
@@ -122,7 +123,7 @@ Deno.test("service controller: a deleted Service keeps its finalizer until its E
   await controller.syncService("default/gone");
   equal(ours("gone").length, 1);
   const svc = patcher.get("default", "gone");
-  patcher.put({ ...svc, metadata: { ...svc.metadata, deletionTimestamp: new Date() } });
+  patcher.put({ ...svc, metadata: { ...svc.metadata, deletionTimestamp: apiTime() } });
   // The client retries a DELETE 4 times: 5 failures fail one sync.
   metal.failNext({ method: "DELETE", path: "/ips/", status: 500, count: 5 });
   await controller.syncService("default/gone").catch(() => {});

@@ -23,6 +23,7 @@ import { nodeRateLimiter } from "../rate_limiter.ts";
 import { runWorkers } from "../workers.ts";
 import { WorkQueue } from "../workqueue.ts";
 import { isConflict, isNotFound } from "../kube/errors.ts";
+import { jsonMeta } from "../kube/json_types.ts";
 import type { NodeWriter } from "./kube_writers.ts";
 import { addressesChanged, desiredNodeAddresses } from "./node_addresses.ts";
 import { isUninitialized, planLabelReconcile, planNodeInit } from "./node_init.ts";
@@ -223,7 +224,7 @@ export class CloudNodeController implements Controller {
   }
 
   #ageSeconds(node: V1Node): number {
-    const created = node.metadata?.creationTimestamp;
+    const created = jsonMeta(node).creationTimestamp;
     return created === undefined ? 0 : Math.max(0, (this.#clock.now() - new Date(created).getTime()) / 1000);
   }
 }

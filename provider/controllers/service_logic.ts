@@ -182,7 +182,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(
     value,
     (_key, v) =>
-      v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)
+      v !== null && typeof v === "object" && !Array.isArray(v)
         ? Object.fromEntries(
           Object.entries(v).filter(([, x]) => x !== undefined).sort(([x], [y]) => compare(x, y)),
         )

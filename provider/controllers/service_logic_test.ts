@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
+import { apiTime } from "../testing/api_time.ts";
 import {
   eligibleNodes,
   isEligibleNode,
@@ -34,7 +35,7 @@ Deno.test("wantsLoadBalancer() accepts unset or our classes only", () => {
 Deno.test("needsCleanup() requires our finalizer and deletion or a type change", () => {
   assert.equal(needsCleanup(svc()), false);
   assert.equal(needsCleanup(svc({}, { finalizers: [FINALIZER] })), false);
-  assert.equal(needsCleanup(svc({}, { finalizers: [FINALIZER], deletionTimestamp: new Date() })), true);
+  assert.equal(needsCleanup(svc({}, { finalizers: [FINALIZER], deletionTimestamp: apiTime() })), true);
   assert.equal(needsCleanup(svc({ type: "NodePort" }, { finalizers: [FINALIZER] })), true);
   assert.equal(needsCleanup(svc({ type: "NodePort" })), false);
 });
@@ -143,7 +144,7 @@ function node(
   extra: { labels?: Record<string, string>; taint?: string; deleting?: boolean; providerID?: string } = {},
 ): V1Node {
   return {
-    metadata: { name, labels: extra.labels, deletionTimestamp: extra.deleting ? new Date() : undefined },
+    metadata: { name, labels: extra.labels, deletionTimestamp: extra.deleting ? apiTime() : undefined },
     spec: {
       providerID: extra.providerID ?? `fake://${name}`,
       taints: extra.taint ? [{ key: extra.taint, effect: "NoSchedule" }] : [],

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { FakeClock, flush, settle } from "../../util/clock.ts";
 import { RetryError } from "../errors.ts";
+import { apiTime } from "../testing/api_time.ts";
 import { FakeInformer } from "../testing/fake_informer.ts";
 import { FakeProvider } from "../testing/fake_provider.ts";
 import { apiError, FakeServiceWriter } from "../testing/fake_writers.ts";
@@ -85,7 +86,7 @@ Deno.test("syncService() deletes the load balancer of a deleted Service, then re
   const t = setup([svc("web")]);
   await t.controller.syncService("default/web");
   const ensured = t.serviceInformer.get("default/web")!;
-  t.serviceInformer.upsert({ ...ensured, metadata: { ...ensured.metadata, deletionTimestamp: new Date() } });
+  t.serviceInformer.upsert({ ...ensured, metadata: { ...ensured.metadata, deletionTimestamp: apiTime() } });
   await t.controller.syncService("default/web");
   assert.equal(t.serviceInformer.get("default/web"), undefined, "finalizer removed: object gone");
   assert.deepEqual(t.provider.callsOf("ensureLoadBalancerDeleted").map((c) => c.target), ["default/web"]);
@@ -229,7 +230,7 @@ Deno.test("run() reacts to Service adds, relevant updates, deletions and node ch
   const withFinalizer = t.serviceInformer.get("default/web")!;
   t.serviceInformer.upsert({
     ...withFinalizer,
-    metadata: { ...withFinalizer.metadata, deletionTimestamp: new Date() },
+    metadata: { ...withFinalizer.metadata, deletionTimestamp: apiTime() },
   });
   await flush();
   assert.equal(t.serviceInformer.get("default/web"), undefined);

@@ -1,7 +1,8 @@
 /**
  * Typed Kubernetes API clients for the calls ccm (and its tests) make, in the official client's call shape
  * (`core.readNode({ name })`) but over our own transport, and returning plain JSON as the server sent it.
- * Timestamps stay RFC 3339 strings, whatever the official model types (used here as types only) say.
+ * Timestamps stay RFC 3339 strings, whatever the official model types (used here as types only) say; the
+ * kinds whose times ccm reads or writes are typed so (`json_types.ts`).
  *
  * The official client's generated code is not loaded: it costs ~45 MB of memory for ~40 calls.
  *
@@ -9,13 +10,10 @@
  */
 import type {
   AuthenticationV1TokenRequest,
-  CoreV1Event,
-  CoreV1EventList,
   KubernetesListObject,
   KubernetesObject,
   V1ConfigMap,
   V1EndpointSlice,
-  V1Lease,
   V1Namespace,
   V1Node,
   V1NodeList,
@@ -27,6 +25,7 @@ import type {
   V1Status,
 } from "@kubernetes/client-node";
 import { kubeApiErrorFromResponse } from "./errors.ts";
+import type { JsonEvent, JsonEventList, JsonLease } from "./json_types.ts";
 import { type CallOptions, PATCH_CONTENT_TYPES, type PatchType } from "./patch.ts";
 import type { KubeTransport } from "./transport.ts";
 
@@ -250,16 +249,16 @@ export class CoreV1Api {
   }
 
   // Events
-  listNamespacedEvent(p: Namespaced & QueryParams, o?: CallOptions): Promise<CoreV1EventList> {
+  listNamespacedEvent(p: Namespaced & QueryParams, o?: CallOptions): Promise<JsonEventList> {
     return this.#rest.get(`${ns(p.namespace)}/events`, p, o);
   }
-  listEventForAllNamespaces(p: QueryParams = {}, o?: CallOptions): Promise<CoreV1EventList> {
+  listEventForAllNamespaces(p: QueryParams = {}, o?: CallOptions): Promise<JsonEventList> {
     return this.#rest.get(`${CORE}/events`, p, o);
   }
-  createNamespacedEvent(p: Namespaced & WithBody<CoreV1Event>, o?: CallOptions): Promise<CoreV1Event> {
+  createNamespacedEvent(p: Namespaced & WithBody<JsonEvent>, o?: CallOptions): Promise<JsonEvent> {
     return this.#rest.create(`${ns(p.namespace)}/events`, p, o);
   }
-  patchNamespacedEvent(p: NamespacedName & WithBody<unknown>, o?: CallOptions): Promise<CoreV1Event> {
+  patchNamespacedEvent(p: NamespacedName & WithBody<unknown>, o?: CallOptions): Promise<JsonEvent> {
     return this.#rest.patch(`${ns(p.namespace)}/events/${enc(p.name)}`, p, o);
   }
 
@@ -291,16 +290,16 @@ export class CoordinationV1Api {
     this.#rest = rest;
   }
 
-  readNamespacedLease(p: NamespacedName, o?: CallOptions): Promise<V1Lease> {
+  readNamespacedLease(p: NamespacedName, o?: CallOptions): Promise<JsonLease> {
     return this.#rest.get(`${LEASES(p.namespace)}/${enc(p.name)}`, p, o);
   }
-  createNamespacedLease(p: Namespaced & WithBody<V1Lease>, o?: CallOptions): Promise<V1Lease> {
+  createNamespacedLease(p: Namespaced & WithBody<JsonLease>, o?: CallOptions): Promise<JsonLease> {
     return this.#rest.create(LEASES(p.namespace), p, o);
   }
-  replaceNamespacedLease(p: NamespacedName & WithBody<V1Lease>, o?: CallOptions): Promise<V1Lease> {
+  replaceNamespacedLease(p: NamespacedName & WithBody<JsonLease>, o?: CallOptions): Promise<JsonLease> {
     return this.#rest.replace(`${LEASES(p.namespace)}/${enc(p.name)}`, p, o);
   }
-  patchNamespacedLease(p: NamespacedName & WithBody<unknown>, o?: CallOptions): Promise<V1Lease> {
+  patchNamespacedLease(p: NamespacedName & WithBody<unknown>, o?: CallOptions): Promise<JsonLease> {
     return this.#rest.patch(`${LEASES(p.namespace)}/${enc(p.name)}`, p, o);
   }
 }

@@ -1,5 +1,6 @@
 import { deepEqual } from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
+import { apiTime } from "../testing/api_time.ts";
 import { stripForCache } from "./cache_transform.ts";
 
 const managedFields = [{
@@ -32,7 +33,7 @@ Deno.test("stripForCache() drops a Node's managedFields and images, and keeps wh
 });
 
 Deno.test("stripForCache() keeps of a Node's status only addresses and each condition's type and status", () => {
-  const heartbeat = new Date("2026-01-02T03:04:05Z");
+  const heartbeat = apiTime(Date.parse("2026-01-02T03:04:05Z"));
   const node: V1Node = {
     kind: "Node",
     metadata: { name: "n1", resourceVersion: "7" },

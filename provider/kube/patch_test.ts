@@ -54,6 +54,8 @@ Deno.test("createMergePatch returns only changes, null for removals, whole array
     spec: { taints: [{ key: "t2" }], providerID: "p://1" },
   });
   assert.equal(createMergePatch(original, structuredClone(original)), undefined);
-  assert.equal(createMergePatch({ t: new Date(5) }, { t: new Date(5) }), undefined);
-  assert.deepEqual(createMergePatch({ t: new Date(5) }, { t: new Date(6) }), { t: new Date(6) });
+  // Times are the RFC 3339 strings the API server sends, compared as such.
+  const [t5, t6] = ["1970-01-01T00:00:00.005Z", "1970-01-01T00:00:00.006Z"];
+  assert.equal(createMergePatch({ t: t5 }, { t: t5 }), undefined);
+  assert.deepEqual(createMergePatch({ t: t5 }, { t: t6 }), { t: t6 });
 });

@@ -3,6 +3,7 @@
  *
  * @module
  */
+export * from "./api_time.ts";
 export * from "./fake_informer.ts";
 export * from "./fake_writers.ts";
 export * from "./recording_recorder.ts";

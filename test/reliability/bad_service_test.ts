@@ -6,7 +6,7 @@
  * name works. Item 6 runs along.
  */
 import assert from "node:assert/strict";
-import type { CoreV1Event } from "@kubernetes/client-node";
+import type { JsonEvent } from "../../provider/kube/json_types.ts";
 import { applyCRDs, ensureNamespace, waitFor } from "../harness/mod.ts";
 import {
   listMetalLb,
@@ -55,7 +55,7 @@ const CASES: Case[] = [
   },
 ];
 
-async function warnings(bed: Bed, name: string): Promise<CoreV1Event[]> {
+async function warnings(bed: Bed, name: string): Promise<JsonEvent[]> {
   const list = await bed.cluster.clients.core.listNamespacedEvent({
     namespace: NS,
     fieldSelector: `involvedObject.name=${name}`,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { RequestLogEntry } from "../../fake_api/request_log.ts";
-import type { CoreV1Event } from "@kubernetes/client-node";
+import type { JsonEvent } from "../../provider/kube/json_types.ts";
 import { selfSignedCertificate } from "../../provider/server.ts";
 import { createNode, type TestCluster, UNINITIALIZED_TAINT, waitFor } from "../harness/mod.ts";
 import { freePort, type ManagedProcess } from "../harness/process.ts";
@@ -310,7 +310,7 @@ export class Bed implements AsyncDisposable {
   }
 
   /** Every Event in the cluster. */
-  async events(): Promise<CoreV1Event[]> {
+  async events(): Promise<JsonEvent[]> {
     return (await this.cluster.clients.core.listEventForAllNamespaces()).items;
   }
 
