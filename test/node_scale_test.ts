@@ -8,7 +8,9 @@
  * Without Leases and with kwok's Ready reports done before the clock starts: on the two cores the suite runs
  * on, kwok's 1,000 Ready patches overlapping ccm doubled the time (34 s against 16 s with a load average of
  * 20), and 1,000 Leases renewed every 10 s more than that (47 s) — time the API server and kwok take from ccm
- * on a shared machine, not ccm's. kwok's status writes racing ccm's address patch are tested with fewer nodes
+ * on a shared machine, not ccm's. It also keeps the request counts exact: a kwok write between ccm's two
+ * writes fails the metadata patch's `resourceVersion` precondition, and ccm re-reads the Node and patches it
+ * again (bench/RESULTS.md saw 2 in 1,000). kwok's status writes racing ccm's address patch are tested with fewer nodes
  * (test/harness/kwok_test.ts, test/demo_kwok_test.ts), Leases in test/harness/kwok_test.ts.
  */
 import assert from "node:assert/strict";
