@@ -64,6 +64,11 @@ export interface KwokOptions {
   readyAfterMs?: number;
   /** Nodes whose stages (and Leases) kwok works on at once; default 16. */
   parallelism?: number;
+  /**
+   * Runs kwok under `nice -n <niceness>`: real kubelets run on their own machines, and a test that times ccm on
+   * a shared machine can keep kwok's CPU from counting against ccm. Default: not niced.
+   */
+  niceness?: number;
   /** kwok's log level; default `INFO` (a line per patch), `WARN` for thousands of Nodes. */
   logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
 }
@@ -339,10 +344,13 @@ export async function startKwok(cluster: TestCluster, options: KwokOptions = {})
   const configPath = `${dir}/kwok.yaml`;
   await Deno.writeTextFile(configPath, kwokConfig(options));
   const kubeconfig = await cluster.userKubeconfig({ user: KWOK_USER, groups: ["system:masters"] });
+  const args = [`--config=${configPath}`, `--kubeconfig=${kubeconfig}`, `--v=${options.logLevel ?? "INFO"}`];
+  const niced = options.niceness !== undefined;
   const process = await ManagedProcess.start({
     name: "kwok",
-    bin,
-    args: [`--config=${configPath}`, `--kubeconfig=${kubeconfig}`, `--v=${options.logLevel ?? "INFO"}`],
+    // nice execs kwok: the process is kwok's.
+    bin: niced ? "/usr/bin/nice" : bin,
+    args: niced ? ["-n", String(options.niceness), bin, ...args] : args,
     logPath: `${dir}/kwok.log`,
     // HOME is kwok's own directory: it would also read ~/.kwok/kwok.yaml.
     env: { ...minimalEnv(), HOME: dir },

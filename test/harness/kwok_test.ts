@@ -46,7 +46,22 @@ Deno.test("kwok's stages write the kubelet's conditions and nothing else", () =>
 
 Deno.test("kwok reports its Nodes Ready, heartbeats them and renews their Leases; other Nodes are left alone", async () => {
   await using cluster = await startTestCluster();
-  await using kwok = await startKwok(cluster, { statusReportMs: 1000, leaseDurationSeconds: 4 });
+  await using kwok = await startKwok(cluster, {
+    statusReportMs: 1000,
+    leaseDurationSeconds: 4,
+    niceness: 10,
+  });
+  // Niced: the process is kwok itself (nice execs it) at niceness 10.
+  await waitFor(async () => (await Deno.readTextFile(`/proc/${kwok.process.pid}/comm`)).trim() === "kwok", {
+    timeoutMs: 10_000,
+    message: "kwok to be exec'd",
+  });
+  const stat = await Deno.readTextFile(`/proc/${kwok.process.pid}/stat`);
+  assert.equal(
+    stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16],
+    "10",
+    "field 19 of /proc/<pid>/stat: nice",
+  );
   const registered = await kwok.registerNode("kwok-node");
   assert.equal(ready(registered)?.status, "False", "registered NotReady, as a kubelet before its CNI");
   // The API server adds node.kubernetes.io/not-ready for a NotReady Node; kube-controller-manager (not running
