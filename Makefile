@@ -54,13 +54,15 @@ fake-api: ## Run the simulated Equinix Metal API on 127.0.0.1:8080
 demo: ## Run kube-apiserver, the simulated Metal API and ccm on this machine with live progress (DEMO_TIMEOUT=2m exits by itself)
 	@echo "demo: checking the test servers; the first run builds kube-apiserver and etcd from source into ~/.cache/ccm-test-bin (several minutes, once)" >&2
 	@bin_dir="$$(test/install_test_servers.sh | tail -n 1)" || { echo "demo: kube-apiserver and etcd could not be installed (see above)" >&2; exit 1; }; \
-	  KUBE_APISERVER_BIN="$${KUBE_APISERVER_BIN:-$$bin_dir/kube-apiserver}" ETCD_BIN="$${ETCD_BIN:-$$bin_dir/etcd}" \
+	  kwok_bin="$${KWOK_BIN:-$$(test/install_kwok.sh | tail -n 1)}" || { echo "demo: kwok could not be installed (see above)" >&2; exit 1; }; \
+	  KUBE_APISERVER_BIN="$${KUBE_APISERVER_BIN:-$$bin_dir/kube-apiserver}" ETCD_BIN="$${ETCD_BIN:-$$bin_dir/etcd}" KWOK_BIN="$$kwok_bin" \
 	  DEMO_TIMEOUT="$(DEMO_TIMEOUT)" exec $(DENO) run --allow-all test/demo.ts
 
 .PHONY: bench
 bench: ## Run the benchmarks in bench/ and append their tables to bench/RESULTS.md (QUICK=1: small sizes, records nothing)
 	@bin_dir="$$(test/install_test_servers.sh | tail -n 1)" || { echo "bench: kube-apiserver and etcd could not be installed (see above)" >&2; exit 1; }; \
-	  export KUBE_APISERVER_BIN="$${KUBE_APISERVER_BIN:-$$bin_dir/kube-apiserver}" ETCD_BIN="$${ETCD_BIN:-$$bin_dir/etcd}"; \
+	  kwok_bin="$${KWOK_BIN:-$$(test/install_kwok.sh | tail -n 1)}" || { echo "bench: kwok could not be installed (see above)" >&2; exit 1; }; \
+	  export KUBE_APISERVER_BIN="$${KUBE_APISERVER_BIN:-$$bin_dir/kube-apiserver}" ETCD_BIN="$${ETCD_BIN:-$$bin_dir/etcd}" KWOK_BIN="$$kwok_bin"; \
 	  if [[ "$(QUICK)" == 1 ]]; then args="--quick --no-record"; fake_args="--devices 1000 --seconds 2 --no-record"; \
 	  else args=""; fake_args=""; fi; \
 	  for script in node_init service_lb steady_state memory; do \

@@ -34,6 +34,11 @@ if [[ -z "${METALLB_V0_12_CONTROLLER_BIN:-}" ]]; then
   METALLB_V0_12_CONTROLLER_BIN="$(test/install_metallb_v0_12.sh | tail -n 1)" || { echo "0 passed, 1 failed (MetalLB v0.12.1 could not be installed)"; exit 1; }
   export METALLB_V0_12_CONTROLLER_BIN
 fi
+# kwok plays the kubelets of the node-scale test and the demo (test/harness/kwok.ts); a failed build fails them.
+if [[ -z "${KWOK_BIN:-}" ]]; then
+  KWOK_BIN="$(test/install_kwok.sh | tail -n 1)" || { echo "0 passed, 1 failed (kwok could not be installed)"; exit 1; }
+  export KWOK_BIN
+fi
 
 log="$(mktemp)"
 fifo="$(mktemp -u)"

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const start = performance.now();
   const startWall = Date.now();
   await Promise.all([
-    createNodes(system.cluster, nodeNames, {
+    createNodes(system, nodeNames, {
       tainted: true,
       concurrency: 64,
       providerId: (name) => `equinixmetal://${deviceId(Number(name.slice(5)))}`,

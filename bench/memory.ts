@@ -5,11 +5,13 @@
  * 1. started: the CCM on an empty cluster, quiet;
  * 2. setup: N nodes registered at once (tainted) and M LoadBalancer Services created, until every node is
  *    initialized, every Service has ingress and the CCM is quiet (BGP set up on every node);
- * 3. idle: `--idle-seconds` with nothing happening;
- * 4. churn: `--churn-seconds` of cluster activity — every node's status patched once (kubelet heartbeats),
- *    5% of the nodes deleted and as many new ones registered, 20% of the Services deleted and as many created —
- *    then until quiet;
+ * 3. idle: `--idle-seconds` with nothing happening but the kubelets' heartbeats;
+ * 4. churn: `--churn-seconds` of cluster activity — 5% of the nodes deleted and as many new ones registered,
+ *    20% of the Services deleted and as many created — then until quiet;
  * 5. idle after churn.
+ *
+ * kwok plays the kubelets all along (bench/lib/system.ts `KWOK_OPTIONS`): every node's status is reported once
+ * a minute and its Lease renewed every 10 s, in every phase (the CCM sees the status reports, not the Leases).
  *
  * Prints a table and appends it to bench/RESULTS.md. Not a test.
  *
@@ -19,7 +21,6 @@
  * @module
  */
 import { Command } from "commander";
-import { patchOptions } from "../provider/kube/patch.ts";
 import { type ProcUsage, procUsage } from "./lib/process.ts";
 import { entryContext, formatEntry, loadAverage, progress, record, table, write } from "./lib/report.ts";
 import {
@@ -134,7 +135,7 @@ async function run(o: Options): Promise<Phase[]> {
       await sampler.phase(
         `setup: ${o.nodes} nodes initialized, ${o.services} Services with ingress`,
         async () => {
-          await createNodes(system.cluster, nodes, { tainted: true, concurrency: 64 });
+          await createNodes(system, nodes, { tainted: true, concurrency: 64 });
           await createServices(system.cluster, services, { concurrency: 32 });
           await waitUntil(system, "nodes initialized and Services with ingress", () => ({
             done: nodes.every((n) => watcher.nodesInitializedAt.has(n)) &&
@@ -149,10 +150,7 @@ async function run(o: Options): Promise<Phase[]> {
     phases.push(await sampler.phase(`idle ${o.idleSeconds} s`, () => sleep(o.idleSeconds * 1000)));
     phases.push(
       await sampler.phase(
-        `churn: ${
-          o.nodes - replaced
-        } node status updates, ${replaced} nodes replaced, ${recreated} Services ` +
-          "replaced",
+        `churn: ${replaced} nodes replaced, ${recreated} Services replaced`,
         async () => {
           const core = system.cluster.clients.core;
           const begin = performance.now();
@@ -161,34 +159,11 @@ async function run(o: Options): Promise<Phase[]> {
             const at = begin + (i / total) * o.churnSeconds * 1000;
             if (at > performance.now()) await sleep(at - performance.now());
           };
-          const heartbeats = (async () => {
-            // The nodes the turnover below deletes get no heartbeat.
-            const beating = nodes.slice(replaced);
-            for (let i = 0; i < beating.length; i++) {
-              await pace(i, beating.length);
-              const now = new Date();
-              await core.patchNodeStatus({
-                name: beating[i]!,
-                body: {
-                  status: {
-                    conditions: [{
-                      type: "Ready",
-                      status: "True",
-                      reason: "KubeletReady",
-                      message: "kubelet is posting ready status",
-                      lastHeartbeatTime: now,
-                      lastTransitionTime: now,
-                    }],
-                  },
-                },
-              }, patchOptions("strategic"));
-            }
-          })();
           const nodeTurnover = (async () => {
             for (let i = 0; i < replaced; i++) {
               await pace(i, replaced);
               await core.deleteNode({ name: nodes[i]! });
-              await createNodes(system.cluster, [nodeName(o.nodes + i)], { tainted: true });
+              await createNodes(system, [nodeName(o.nodes + i)], { tainted: true });
             }
           })();
           const serviceTurnover = (async () => {
@@ -198,7 +173,7 @@ async function run(o: Options): Promise<Phase[]> {
               await createServices(system.cluster, [serviceName(o.services + i)]);
             }
           })();
-          await Promise.all([heartbeats, nodeTurnover, serviceTurnover]);
+          await Promise.all([nodeTurnover, serviceTurnover]);
           const newNodes = Array.from({ length: replaced }, (_, i) => nodeName(o.nodes + i));
           const newServices = Array.from({ length: recreated }, (_, i) => serviceName(o.services + i));
           await waitUntil(system, "new nodes initialized and new Services with ingress", () => ({

@@ -77,7 +77,7 @@ async function measure(nodes: number, latencyMs: number): Promise<Result> {
   progress(`creating ${nodes} tainted nodes`);
   const start = performance.now();
   const startWall = Date.now();
-  await createNodes(system.cluster, names, {
+  await createNodes(system, names, {
     tainted: true,
     concurrency: 64,
     onCreated: (name, at) => createdAt.set(name, at),

@@ -59,7 +59,7 @@ async function measure(services: number, nodes: number, latencyMs: number): Prom
   await watcher.synced();
   await system.startCcm();
   const nodeNames = Array.from({ length: nodes }, (_, i) => nodeName(i));
-  await createNodes(system.cluster, nodeNames, { tainted: true });
+  await createNodes(system, nodeNames, { tainted: true });
   await waitUntil(system, `${nodes} nodes initialized`, () => ({
     done: watcher.nodesInitializedAt.size >= nodes,
     status: `${watcher.nodesInitializedAt.size}/${nodes}`,

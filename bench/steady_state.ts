@@ -52,7 +52,7 @@ async function run(o: Options) {
   const nodes = Array.from({ length: o.nodes }, (_, i) => nodeName(i));
   const services = Array.from({ length: o.services }, (_, i) => serviceName(i));
   progress(`creating ${o.nodes} nodes and ${o.services} Services`);
-  await createNodes(system.cluster, nodes, { tainted: true, concurrency: 64 });
+  await createNodes(system, nodes, { tainted: true, concurrency: 64 });
   await createServices(system.cluster, services, { concurrency: 32 });
   await waitUntil(system, "nodes initialized and Services with ingress", () => ({
     done: watcher.nodesInitializedAt.size >= o.nodes && services.every((s) => watcher.servicesReadyAt.has(s)),

@@ -1,6 +1,6 @@
 /**
  * `make demo`: the whole system on one machine — etcd and kube-apiserver, the simulated Equinix Metal API with
- * three control-plane devices, and `ccm run` against both — with a progress line for each thing ccm does, then
+ * three control-plane devices, kwok as their kubelets, and `ccm run` against both — with a progress line for each thing ccm does, then
  * how to look around. Runs until Ctrl-C; `--timeout 2m` (or `DEMO_TIMEOUT=2m`) exits by itself instead: 0 once
  * everything was reached, 1 at the timeout. Every process and temporary file is gone on exit.
  *
@@ -138,7 +138,7 @@ async function runDemo(timeoutMs: number | undefined): Promise<number> {
   let system: LocalSystem | undefined;
   try {
     say(
-      "Starting etcd, kube-apiserver, the simulated Equinix Metal API and ccm" +
+      "Starting etcd, kube-apiserver, kwok, the simulated Equinix Metal API and ccm" +
         (timeoutMs === undefined ? "" : ` (exits by itself within ${timeoutMs / 1000}s)`),
     );
     system = await startLocalSystem({ onStep: say });
@@ -147,7 +147,7 @@ async function runDemo(timeoutMs: number | undefined): Promise<number> {
     say(
       `registered nodes ${
         DEMO_HOSTNAMES.join(", ")
-      } as kubelets with --cloud-provider=external would (tainted)`,
+      } as kubelets with --cloud-provider=external would (tainted; kwok plays the kubelets)`,
     );
     await system.createService();
     say(`created LoadBalancer Service ${DEMO_SERVICE.namespace}/${DEMO_SERVICE.name}`);
@@ -193,7 +193,7 @@ async function runDemo(timeoutMs: number | undefined): Promise<number> {
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     if (system) {
-      say("stopping ccm, the simulator, kube-apiserver and etcd");
+      say("stopping ccm, the simulator, kwok, kube-apiserver and etcd");
       await system.stop();
       say("stopped; temporary files removed");
     }

@@ -1,8 +1,9 @@
 /**
  * The whole system on one machine, for `make demo` and the end-to-end tests: etcd + kube-apiserver (the test
  * harness), `ccm fake-api` with a seeded project of three control-plane devices and a tagged control-plane
- * Elastic IP, and `ccm run` pointed at both in kube-vip mode — plus what a kubelet started with
- * `--cloud-provider=external` would do (register tainted Nodes) and a LoadBalancer Service.
+ * Elastic IP, and `ccm run` pointed at both in kube-vip mode — plus kwok (test/harness/kwok.ts) as the kubelets
+ * started with `--cloud-provider=external`: it registers tainted Nodes, reports them Ready, heartbeats them
+ * and renews their Leases — and a LoadBalancer Service.
  *
  * Child processes get their own log files in {@linkcode LocalSystem.dir}; {@linkcode LocalSystem.stop} ends
  * every process and removes every temporary file, and is safe to call more than once.
@@ -11,6 +12,7 @@
  */
 import type { V1EndpointSlice, V1Node, V1Service } from "@kubernetes/client-node";
 import { startTestCluster, type TestCluster } from "./harness/cluster.ts";
+import { kubeletNode as kwokKubeletNode, type Kwok, type KwokOptions, startKwok } from "./harness/kwok.ts";
 import { freePort, ManagedProcess } from "./harness/process.ts";
 import { makeTestDir } from "./harness/test_dir.ts";
 import { waitFor } from "./harness/wait.ts";
@@ -73,32 +75,12 @@ export function demoSeed(apiKey: string): unknown {
   };
 }
 
-/** A Node as the kubelet registers it with `--cloud-provider=external`: tainted, Ready, hostname only. */
+/**
+ * A Node as the kubelet registers it with `--cloud-provider=external` (kwok then reports it Ready): tainted,
+ * NotReady, hostname only, a control-plane node.
+ */
 export function kubeletNode(hostname: string): V1Node {
-  const now = new Date();
-  return {
-    metadata: {
-      name: hostname,
-      labels: {
-        "kubernetes.io/hostname": hostname,
-        "kubernetes.io/os": "linux",
-        "kubernetes.io/arch": "amd64",
-        "node-role.kubernetes.io/control-plane": "",
-      },
-    },
-    spec: { taints: [{ key: UNINITIALIZED_TAINT, value: "true", effect: "NoSchedule" }] },
-    status: {
-      conditions: [{
-        type: "Ready",
-        status: "True",
-        reason: "KubeletReady",
-        message: "kubelet is posting ready status",
-        lastHeartbeatTime: now,
-        lastTransitionTime: now,
-      }],
-      addresses: [{ type: "Hostname", address: hostname }],
-    },
-  };
+  return kwokKubeletNode(hostname, { labels: { "node-role.kubernetes.io/control-plane": "" } });
 }
 
 /**
@@ -144,6 +126,8 @@ export interface LocalSystemOptions {
   ccmKubeconfig?: (cluster: TestCluster) => Promise<string>;
   /** Extra `ccm run` flags (after the demo's). */
   ccmArgs?: string[];
+  /** How kwok plays the kubelets; default as kubelets do (status every 5 minutes, 40 s Leases). */
+  kwok?: KwokOptions;
 }
 
 /** The running system. */
@@ -157,13 +141,15 @@ export interface LocalSystem extends AsyncDisposable {
   readonly metalEnv: Record<string, string>;
   readonly fakeApi: ManagedProcess;
   readonly ccm: ManagedProcess;
+  /** kwok, the kubelets of the Nodes. */
+  readonly kwok: Kwok;
   /** Port of ccm's HTTPS health and metrics server. */
   readonly ccmPort: number;
-  /** Registers the three Nodes (as kubelets would). */
+  /** Registers the three Nodes (as kubelets would; kwok plays them from then on). */
   registerNodes(): Promise<void>;
   /** Creates the LoadBalancer Service. */
   createService(): Promise<void>;
-  /** Stops ccm, the simulator, kube-apiserver and etcd; removes every temporary file. Safe to call twice. */
+  /** Stops ccm, the simulator, kwok, kube-apiserver and etcd; removes every temporary file. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -200,6 +186,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const cluster = await startTestCluster();
     testDir.defer(() => cluster.stop());
     step(`kube-apiserver ${cluster.server} and etcd started (files in ${cluster.dir})`);
+    const kwok = await startKwok(cluster, options.kwok);
+    testDir.defer(() => kwok.stop());
+    step(`kwok started as the nodes' kubelets (log ${kwok.process.logPath})`);
 
     // What kube-apiserver's endpoint reconciler publishes (the harness turns it off): the control-plane EIP
     // mirrors this slice onto its external Service.
@@ -291,10 +280,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       metalEnv,
       fakeApi,
       ccm,
+      kwok,
       ccmPort,
       async registerNodes() {
         for (const hostname of DEMO_HOSTNAMES) {
-          await cluster.clients.core.createNode({ body: kubeletNode(hostname) });
+          await kwok.registerNode(hostname, { labels: { "node-role.kubernetes.io/control-plane": "" } });
         }
       },
       async createService() {

@@ -1,7 +1,10 @@
 /**
  * The benchmark test bed: a real etcd + kube-apiserver (test/harness) with an audit log of the CCM's user, a
  * real `ccm fake-api` process seeded with one project and N devices (`node-00000`…) and injected latency, and
- * `ccm run` as a process with the one flag set every benchmark uses ({@linkcode CCM_FLAGS}, {@linkcode CCM_ENV}).
+ * `ccm run` as a process with the one flag set every benchmark uses ({@linkcode CCM_FLAGS}, {@linkcode CCM_ENV}),
+ * and kwok as the kubelets (test/harness/kwok.ts, {@linkcode KWOK_OPTIONS}): it registers the Nodes NotReady
+ * and tainted, reports them Ready, heartbeats their status and renews their Leases, as kubelets with
+ * `--cloud-provider=external` do.
  *
  * Counting: Metal API calls come from the simulator's request log (`/_fake/requests`, polled so its
  * 10,000-entry window never drops any); Kubernetes API calls from the API server's audit log, which records
@@ -12,6 +15,7 @@
  */
 import type { RequestLogEntry } from "../../fake_api/request_log.ts";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
+import { type Kwok, type KwokOptions, startKwok } from "../../test/harness/kwok.ts";
 import { SharedInformerFactory } from "../../provider/kube/informer_factory.ts";
 import { startTestCluster, type TestCluster, UNINITIALIZED_TAINT, waitFor } from "../../test/harness/mod.ts";
 import type { ManagedProcess } from "../../test/harness/process.ts";
@@ -78,6 +82,18 @@ export const DEFAULT_LATENCY_MS = 50;
 export function nodeName(i: number): string {
   return `node-${String(i).padStart(5, "0")}`;
 }
+
+/**
+ * How kwok plays the kubelets in every benchmark: a kubelet's 40 s Lease (renewed every 10 s), and a status
+ * report every 60-66 s (the kubelet reports every 5 minutes when nothing changed; 60 s is the old churn phase's
+ * rate of one heartbeat per node a minute, and makes the heartbeats' informer events show in every phase).
+ */
+export const KWOK_OPTIONS: Readonly<KwokOptions> = Object.freeze({
+  statusReportMs: 60_000,
+  leaseDurationSeconds: 40,
+  parallelism: 32,
+  logLevel: "WARN",
+});
 
 /** Options of {@linkcode startBenchSystem}. */
 export interface BenchSystemOptions {
@@ -280,6 +296,8 @@ export class BenchSystem implements AsyncDisposable {
   readonly dir: string;
   readonly cluster: TestCluster;
   readonly fakeApi: ManagedProcess;
+  /** The kubelets. */
+  readonly kwok: Kwok;
   /** Simulator root, `http://127.0.0.1:<port>`. */
   readonly fakeApiUrl: string;
   readonly metalEnv: Record<string, string>;
@@ -297,6 +315,7 @@ export class BenchSystem implements AsyncDisposable {
       dir: string;
       cluster: TestCluster;
       fakeApi: ManagedProcess;
+      kwok: Kwok;
       fakeApiUrl: string;
       metalEnv: Record<string, string>;
       ccmKubeconfig: string;
@@ -306,6 +325,7 @@ export class BenchSystem implements AsyncDisposable {
     this.dir = o.dir;
     this.cluster = o.cluster;
     this.fakeApi = o.fakeApi;
+    this.kwok = o.kwok;
     this.fakeApiUrl = o.fakeApiUrl;
     this.metalEnv = o.metalEnv;
     this.ccmKubeconfig = o.ccmKubeconfig;
@@ -370,6 +390,7 @@ export class BenchSystem implements AsyncDisposable {
     this.metal.stop();
     await this.ccm?.stop().catch(() => {});
     await this.fakeApi.stop().catch(() => {});
+    await this.kwok.stop().catch(() => {});
     await this.cluster.stop().catch(() => {});
     this.#httpClient.close();
     if (Deno.env.get("CCM_BENCH_KEEP_DIR") !== "1") {
@@ -408,7 +429,7 @@ export async function startBenchSystem(options: BenchSystemOptions): Promise<Ben
       })),
     }),
   );
-  progress(`starting kube-apiserver, etcd and ccm fake-api with ${options.devices} devices`);
+  progress(`starting kube-apiserver, etcd, kwok and ccm fake-api with ${options.devices} devices`);
   const [cluster, fakeApi] = await Promise.all([
     startTestCluster({ audit: true, apiserverArgs: [`--audit-policy-file=${dir}/audit-policy.json`] }),
     startDenoScript({
@@ -429,6 +450,7 @@ export async function startBenchSystem(options: BenchSystemOptions): Promise<Ben
       cwd: ROOT,
     }),
   ]);
+  let kwok: Kwok | undefined;
   try {
     const printed = (await fakeApi.waitForStdout(/METAL_TOKEN_EXCHANGE_URL=\S+\n/)).input;
     const exports = Object.fromEntries(
@@ -436,16 +458,19 @@ export async function startBenchSystem(options: BenchSystemOptions): Promise<Ben
     );
     const baseUrl = exports.METAL_BASE_URL!;
     const ccmKubeconfig = await cluster.userKubeconfig({ user: CCM_USER, groups: ["system:masters"] });
+    kwok = await startKwok(cluster, KWOK_OPTIONS);
     return new BenchSystem({
       dir,
       cluster,
       fakeApi,
+      kwok,
       fakeApiUrl: new URL(baseUrl).origin,
       metalEnv: { ...exports, METAL_API_KEY: apiKey, METAL_PROJECT_ID: PROJECT_ID, METAL_BASE_URL: baseUrl },
       ccmKubeconfig,
       caCert: await Deno.readTextFile(cluster.pki.caCert),
     });
   } catch (err) {
+    await kwok?.stop();
     await fakeApi.stop();
     await cluster.stop();
     throw err;
@@ -464,108 +489,21 @@ export interface CreateNodesOptions {
   providerId?: (name: string) => string;
 }
 
-/** Images a kubelet reports in `status.images` (it reports up to 50). */
-const NODE_IMAGES = [
-  "registry.k8s.io/kube-proxy:v1.36.3",
-  "ghcr.io/kube-vip/kube-vip:v0.9.2",
-  "quay.io/cilium/cilium:v1.18.1",
-  "quay.io/cilium/operator-generic:v1.18.1",
-  "registry.k8s.io/coredns/coredns:v1.12.1",
-  "registry.k8s.io/pause:3.10",
-  "docker.io/library/nginx:1.29.1",
-  "quay.io/prometheus/node-exporter:v1.9.1",
-  "registry.k8s.io/metrics-server/metrics-server:v0.8.0",
-  "docker.io/grafana/promtail:3.5.3",
-  "ghcr.io/equinix/cloud-provider-equinix-metal:v4.0.0",
-  "registry.k8s.io/csi-secrets-store/driver:v1.5.3",
-];
-
 /**
- * The Node a kubelet registers (one create, status included): labels, optional taint, and a kubelet's status —
- * conditions, capacity, node info and images — so the CCM's caches hold Nodes of realistic size (~5 KiB).
+ * Registers Nodes as their kubelets would, `concurrency` at a time, for kwok to play: one create each, status
+ * included (conditions, capacity, node info and images, so the CCM's caches hold Nodes of a real kubelet's size,
+ * ~5 KiB), NotReady until kwok reports them Ready.
  */
-export function kubeletNode(name: string, tainted: boolean): V1Node {
-  const now = new Date();
-  const condition = (type: string, status: string, reason: string, message: string) => ({
-    type,
-    status,
-    reason,
-    message,
-    lastHeartbeatTime: now,
-    lastTransitionTime: now,
-  });
-  const resources = {
-    cpu: "32",
-    "ephemeral-storage": "467783616Ki",
-    "hugepages-1Gi": "0",
-    "hugepages-2Mi": "0",
-    memory: "65842780Ki",
-    pods: "110",
-  };
-  return {
-    metadata: {
-      name,
-      labels: {
-        "beta.kubernetes.io/arch": "amd64",
-        "beta.kubernetes.io/os": "linux",
-        "kubernetes.io/arch": "amd64",
-        "kubernetes.io/hostname": name,
-        "kubernetes.io/os": "linux",
-      },
-      annotations: {
-        "node.alpha.kubernetes.io/ttl": "0",
-        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-      },
-    },
-    spec: tainted ? { taints: [UNINITIALIZED_TAINT] } : {},
-    status: {
-      capacity: resources,
-      allocatable: { ...resources, cpu: "31800m", memory: "65240380Ki" },
-      conditions: [
-        condition(
-          "MemoryPressure",
-          "False",
-          "KubeletHasSufficientMemory",
-          "kubelet has sufficient memory available",
-        ),
-        condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-      ],
-      addresses: [{ type: "Hostname", address: name }],
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-      nodeInfo: {
-        machineID: crypto.randomUUID().replaceAll("-", ""),
-        systemUUID: crypto.randomUUID(),
-        bootID: crypto.randomUUID(),
-        kernelVersion: "6.8.0-85-generic",
-        osImage: "Ubuntu 24.04.3 LTS",
-        containerRuntimeVersion: "containerd://2.1.4",
-        kubeletVersion: "v1.36.3",
-        kubeProxyVersion: "",
-        operatingSystem: "linux",
-        architecture: "amd64",
-      },
-      images: NODE_IMAGES.map((image, i) => ({
-        names: [`${image.split(":")[0]}@sha256:${(i + 1).toString(16).padStart(64, "0")}`, image],
-        sizeBytes: 10_000_000 + i * 7_654_321,
-      })),
-    },
-  };
-}
-
-/** Creates Nodes with the admin client, `concurrency` at a time. */
 export async function createNodes(
-  cluster: TestCluster,
+  system: BenchSystem,
   names: readonly string[],
   options: CreateNodesOptions,
 ): Promise<void> {
-  await forEachConcurrently(names, async (name) => {
-    const body = kubeletNode(name, options.tainted);
-    if (options.providerId) body.spec = { ...body.spec, providerID: options.providerId(name) };
-    await cluster.clients.core.createNode({ body });
-    options.onCreated?.(name, performance.now());
-  }, { concurrency: options.concurrency ?? 32 });
+  await system.kwok.registerNodes(names, (name) => ({
+    tainted: options.tainted,
+    images: true,
+    providerID: options.providerId?.(name),
+  }), { concurrency: options.concurrency, onCreated: options.onCreated });
 }
 
 /** Creates LoadBalancer Services `svc-0000`… in `default`, `concurrency` at a time. */
