@@ -4,7 +4,8 @@
  * ccm's address patch converge on ccm's addresses.
  */
 import assert from "node:assert/strict";
-import type { V1Lease, V1Node } from "@kubernetes/client-node";
+import type { V1Node } from "@kubernetes/client-node";
+import type { JsonLease } from "../../provider/kube/json_types.ts";
 import { parse } from "yaml";
 import { FakeProvider } from "../../provider/testing/fake_provider.ts";
 import { startInProcessCcm } from "../ccm_in_process.ts";
@@ -86,7 +87,7 @@ Deno.test("kwok reports its Nodes Ready, heartbeats them and renews their Leases
   });
   // The Lease: named after and owned by the node, renewed every second (a quarter of 4 s). kwok holds it as
   // itself (a kubelet holds it as its node name).
-  const leaseOf = async (): Promise<V1Lease | undefined> =>
+  const leaseOf = async (): Promise<JsonLease | undefined> =>
     await cluster.clients.coordination.readNamespacedLease({
       name: "kwok-node",
       namespace: "kube-node-lease",
@@ -98,7 +99,7 @@ Deno.test("kwok reports its Nodes Ready, heartbeats them and renews their Leases
   assert.equal(held.metadata?.ownerReferences?.[0]?.name, "kwok-node");
   await waitFor(async () => {
     const renewed = await leaseOf();
-    const time = (lease?: V1Lease) => new Date(lease?.spec?.renewTime ?? 0).getTime();
+    const time = (lease?: JsonLease) => new Date(lease?.spec?.renewTime ?? 0).getTime();
     return time(renewed) > time(held);
   }, { timeoutMs: 10_000, message: "the Lease to be renewed" });
 
