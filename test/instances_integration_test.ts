@@ -91,7 +91,11 @@ function isInitialized(node: V1Node | undefined): node is V1Node {
   return node !== undefined && node.spec?.providerID !== undefined && cloudTaints(node).length === 0;
 }
 
-/** Registers a Node the way a kubelet with `--cloud-provider=external` does (NotReady until its CNI is up). */
+/**
+ * Registers a Node the way a kubelet with `--cloud-provider=external` does (NotReady until its CNI is up).
+ * Hand-written rather than kwok (test/harness/kwok.ts): these tests make a kubelet stop reporting (Ready
+ * `Unknown`) and come back, which kwok's stages cannot be told to do per node mid-test.
+ */
 async function registerKubeletNode(sys: InstancesSystem, hostname: string, ready = true): Promise<void> {
   await createNode(sys.cluster.clients, hostname, {
     labels: { "kubernetes.io/hostname": hostname, "kubernetes.io/os": "linux" },

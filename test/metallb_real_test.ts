@@ -4,10 +4,11 @@
  * MetalLB's validating webhooks (native BGP mode) must admit every IPAddressPool, BGPPeer and
  * BGPAdvertisement ccm writes, MetalLB must load them without an error, give each
  * LoadBalancer Service exactly the Elastic IP ccm reserved in the simulator (as MetalLB's own Service
- * annotation, pool status and log show), and release it when the Service is deleted.
+ * annotation, pool status and log show), keep both while a node leaves and joins and while ccm is SIGKILLed and
+ * restarted, and release it when the Service is deleted.
  */
 import { deepEqual, equal, notEqual } from "node:assert/strict";
-import { applyCRDs, ensureNamespace, waitFor } from "./harness/mod.ts";
+import { applyCRDs, createNode, ensureNamespace, waitFor } from "./harness/mod.ts";
 import { METALLB_CR_MODE, METALLB_NS } from "./loadbalancer_metallb_cr_objects.ts";
 import { createLbService, type LbSystem, startLbSystem } from "./loadbalancer_system.ts";
 import {
@@ -197,6 +198,44 @@ Deno.test({
           before.map((s) => s?.metadata?.resourceVersion),
         );
       });
+
+      await t.step(
+        "a node leaves and joins, ccm is SIGKILLed and restarted: MetalLB keeps a valid configuration and both allocations",
+        async () => {
+          const peers = () => countCrs(system, "bgppeers", "v1beta2");
+          const gone = await system.node("lb-node-b");
+          await system.cluster.clients.core.deleteNode({ name: "lb-node-b" });
+          await waitFor(async () => await peers() === 2, {
+            timeoutMs: TIMEOUT_MS,
+            message: "ccm to remove the BGPPeers of the node that left",
+          });
+          await createNode(system.cluster.clients, "lb-node-b", {
+            labels: gone.metadata?.labels,
+            providerID: gone.spec?.providerID,
+            addresses: gone.status?.addresses,
+          });
+          await waitFor(async () => await peers() === 4, {
+            timeoutMs: TIMEOUT_MS,
+            message: "ccm to give the node that joined its BGPPeers again",
+          });
+          for (const s of live) await waitMetalLbAllocated(system, s.namespace, s.name, s.ip);
+
+          await system.killCcm();
+          await system.startCcm();
+          // The restarted ccm resyncs every Service: nothing is reserved twice, no object changes.
+          const poolsBefore = JSON.stringify((await pools(system)).map((p) => [p.metadata.name, p.spec]));
+          await new Promise((r) => setTimeout(r, 5000));
+          equal(JSON.stringify((await pools(system)).map((p) => [p.metadata.name, p.spec])), poolsBefore);
+          equal(await peers(), 4);
+          for (const s of live) {
+            equal((await system.reservationsOf(s.namespace, s.name)).length, 1, `${s.namespace}/${s.name}`);
+            await waitMetalLbAllocated(system, s.namespace, s.name, s.ip);
+          }
+          await assertNoConfigErrors(metallb);
+          const judged = await metallb.log();
+          deepEqual(judged.filter((l) => l.webhook !== undefined && l.level === "error"), []);
+        },
+      );
 
       await t.step(
         "deleting a Service: MetalLB releases its address, ccm its Elastic IP and pool",

@@ -153,6 +153,8 @@ Deno.test({
         // to its Node patch at once, in the middle of the kubelets' updates.
         for (let i = 0; i < 3; i++) await bed.addDevice(`kf-join-${joined.length + i}`);
         await sleep(6000);
+        // Hand-written kubelet updates rather than kwok's: the point is a write to the same Node in the same
+        // instant as ccm's patch, as often as possible, which kwok's timed stages do not do.
         const kubelet = (async () => {
           let beat = 0;
           while (writing) {
