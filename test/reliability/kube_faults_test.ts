@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { parseConfigFile, serializeConfigFile } from "../../metal/loadbalancers/metallb/config_file.ts";
 import { patchOptions } from "../../provider/kube/patch.ts";
-import { ensureNamespace, startTestCluster, UNINITIALIZED_TAINT } from "../harness/mod.ts";
+import { ensureNamespace, startTestCluster, UNINITIALIZED_TAINT, waitFor } from "../harness/mod.ts";
 import { createLbService, PROJECT_ID } from "../loadbalancer_system.ts";
 import { Bed, CCM_USER_AGENT, SEED, type TrackedService, waitConverged } from "./bed.ts";
 import { report } from "./report.ts";
@@ -180,13 +180,26 @@ Deno.test({
           await Promise.all([user, kubelet]);
         }
         timings.conflicts = await waitConverged(bed, NS, services, 60_000, nodesInitialized);
-        const cfg = parseConfigFile(
-          (await core.readNamespacedConfigMap({ namespace: MLB_NS, name: CM })).data?.config ?? "",
+        const readConfig = async () =>
+          parseConfigFile(
+            (await core.readNamespacedConfigMap({ namespace: MLB_NS, name: CM })).data?.config ?? "",
+          );
+        const live = services.filter((s) => s.state === "lb").map((s) => `${NS}/${s.name}`).sort();
+        const servicePools = (cfg: Awaited<ReturnType<typeof readConfig>>) =>
+          (cfg.addressPools ?? []).filter((p) => p.name !== "user-pool").map((p) => p.name).sort();
+        // A removed Service's pool goes once the Service itself is gone (MetalLB 0.12 keeps the address until
+        // then and refuses a config without it), a poll after its finalizer was removed.
+        const cfg = await waitFor(async () => {
+          const cfg = await readConfig();
+          return JSON.stringify(servicePools(cfg)) === JSON.stringify(live) ? cfg : undefined;
+        }, { timeoutMs: 30_000, message: "ccm's pools to be those of the live Services" }).catch(
+          async (err) => {
+            assert.deepEqual(servicePools(await readConfig()), live);
+            throw err;
+          },
         );
         const pools = cfg.addressPools ?? [];
         assert.deepEqual(pools.find((p) => p.name === "user-pool")?.addresses, userPool(edits).addresses);
-        const live = services.filter((s) => s.state === "lb").map((s) => `${NS}/${s.name}`).sort();
-        assert.deepEqual(pools.filter((p) => p.name !== "user-pool").map((p) => p.name).sort(), live);
         assert.equal(
           new Set((cfg.peers ?? []).map((p) => JSON.stringify(p))).size,
           (cfg.peers ?? []).length,
