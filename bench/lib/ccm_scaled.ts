@@ -4,7 +4,7 @@
  *
  * Every period and cache lifetime of the product (`--node-status-update-frequency`, `--node-monitor-period`,
  * the device and reservation cache TTLs, the BGP resync and neighbour TTLs, the janitor interval, informer
- * resync, rate limiters, work-queue backoff) is measured on `systemClock` (provider/clock.ts), so replacing
+ * resync, rate limiters, work-queue backoff) is measured on `systemClock` (util/clock.ts), so replacing
  * its `now` and `sleep` scales all of them by the same factor. What the clock does not drive stays in real
  * time: HTTP request timeouts, watch timeouts chosen by the client and enforced by the API server, and the
  * simulator's injected latency.
