@@ -14,8 +14,6 @@
  */
 import type { V1LoadBalancerStatus, V1Service } from "@kubernetes/client-node";
 import { getLogger } from "@logtape/logtape";
-import type { Registry } from "prom-client";
-import type { Clock } from "../../util/clock.ts";
 import type { EventRecorder, LoadBalancerLookup } from "../../provider/mod.ts";
 import { isNotFound, type KubeClients, kubeErrorMessage, patchOptions } from "../../provider/kube/mod.ts";
 import type {
@@ -24,7 +22,7 @@ import type {
   RemoveServiceRequest,
   UpdateServiceRequest,
 } from "./implementation.ts";
-import { createLbaasClient } from "../emlb/client_factory.ts";
+import { createLbaasClient, type CreateLbaasClientOptions } from "../emlb/client_factory.ts";
 import { isLbaasNotFound, type LbaasClient, LbaasError, type LoadBalancer } from "../emlb/lbaas_client.ts";
 import { LBAAS_PROVIDER_ID, locationIdFor, UnknownMetroError } from "../emlb/locations.ts";
 import {
@@ -44,29 +42,13 @@ export const LOAD_BALANCER_ID_ANNOTATION = "equinix.com/loadbalancerID";
 /** Service annotation holding the load balancer's metro (written). */
 export const LOAD_BALANCER_METRO_ANNOTATION = "equinix.com/loadbalancerMetro";
 
-/** Options of {@linkcode createEMLBImplementation}. */
-export interface EMLBOptions {
+/** Options of {@linkcode createEMLBImplementation}: the LBaaS client's, and where the Services are. */
+export interface EMLBOptions extends CreateLbaasClientOptions {
   kube: KubeClients;
   /** Metro code from `emlb:///<metro>`. */
   metro: string;
-  projectId: string;
-  /** Metal API key, exchanged for LBaaS tokens. Never logged. */
-  apiKey: string;
-  /** LBaaS base URL; default `https://lb.metalctrl.io`. */
-  lbaasUrl?: string;
-  /** Token exchange URL; default `https://iam.metalctrl.io/api-keys/exchange`. */
-  tokenExchangeUrl?: string;
   /** Receives Warning Events on the Service for problems a user can fix. */
   recorder?: EventRecorder;
-  /** Registry for the `ccm_emlb_*` metrics. */
-  metrics?: Registry;
-  userAgent?: string;
-  /** Injected for tests. */
-  fetch?: (request: Request) => Promise<Response>;
-  /** Injected for tests (token expiry and retry backoff). */
-  clock?: Clock;
-  /** Injected for tests (retry jitter). */
-  random?: () => number;
 }
 
 /** Builds the EMLB implementation. */
