@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { deepEqual } from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
 import { isNotFound } from "../provider/kube/errors.ts";
 import { createNode, startTestCluster, type TestCluster, waitFor } from "./harness/mod.ts";
@@ -296,4 +297,18 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Asserts that nobody writes the Services (status, annotations) for `ms`: their resourceVersions stay. */
+export async function assertServicesUntouched(
+  system: LbSystem,
+  services: readonly { namespace: string; name: string }[],
+  ms = 3000,
+): Promise<void> {
+  const versions = async () =>
+    (await Promise.all(services.map((s) => system.service(s.namespace, s.name))))
+      .map((s) => s?.metadata?.resourceVersion);
+  const before = await versions();
+  await new Promise((r) => setTimeout(r, ms));
+  deepEqual(await versions(), before);
 }
