@@ -11,29 +11,32 @@ type ImportGraph = Map<string, { path: string; dynamic: boolean }[]>;
 
 const ROOT = new URL("./", import.meta.url).href;
 
-async function importGraph(...entries: string[]): Promise<ImportGraph> {
+interface InfoModule {
+  specifier: string;
+  dependencies?: { code?: { specifier: string }; type?: { specifier: string }; isDynamic?: boolean }[];
+}
+
+/** Every module `deno info` lists for `entry`, npm packages included. */
+async function denoInfo(entry: string): Promise<InfoModule[]> {
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL(entry, ROOT).href],
+    stderr: "inherit",
+  }).output();
+  assert.ok(info.success, `deno info ${entry}`);
+  return (JSON.parse(new TextDecoder().decode(info.stdout)) as { modules: InfoModule[] }).modules;
+}
+
+/** The repo's own modules of `modules` and their imports of each other. */
+function importGraph(modules: readonly InfoModule[]): ImportGraph {
   const graph: ImportGraph = new Map();
-  for (const entry of entries) {
-    const info = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", new URL(entry, ROOT).href],
-      stderr: "inherit",
-    }).output();
-    assert.ok(info.success, `deno info ${entry}`);
-    const parsed = JSON.parse(new TextDecoder().decode(info.stdout)) as {
-      modules: {
-        specifier: string;
-        dependencies?: { code?: { specifier: string }; type?: { specifier: string }; isDynamic?: boolean }[];
-      }[];
-    };
-    for (const module of parsed.modules) {
-      if (!module.specifier.startsWith(ROOT)) continue;
-      const deps = (module.dependencies ?? []).flatMap((dep) =>
-        [dep.code?.specifier, dep.type?.specifier]
-          .filter((s): s is string => s !== undefined && s.startsWith(ROOT))
-          .map((s) => ({ path: s.slice(ROOT.length), dynamic: dep.isDynamic === true }))
-      );
-      graph.set(module.specifier.slice(ROOT.length), deps);
-    }
+  for (const module of modules) {
+    if (!module.specifier.startsWith(ROOT)) continue;
+    const deps = (module.dependencies ?? []).flatMap((dep) =>
+      [dep.code?.specifier, dep.type?.specifier]
+        .filter((s): s is string => s !== undefined && s.startsWith(ROOT))
+        .map((s) => ({ path: s.slice(ROOT.length), dynamic: dep.isDynamic === true }))
+    );
+    graph.set(module.specifier.slice(ROOT.length), deps);
   }
   return graph;
 }
@@ -147,18 +150,13 @@ Deno.test("layeringViolations() finds file and sibling-folder cycles and imports
 });
 
 Deno.test("the import graph has no cycles, and metal/, util/ and fake_api/ keep to their layers", async () => {
-  const graph = await importGraph("main.ts", "provider/testing/mod.ts");
+  const graph = importGraph([...await denoInfo("main.ts"), ...await denoInfo("provider/testing/mod.ts")]);
   assert.deepEqual(layeringViolations(graph), []);
 });
 
 Deno.test("`ccm run` loads neither the simulator nor the official Kubernetes client (type imports only)", async () => {
-  const graph = await importGraph("main.ts");
-  // deno info lists npm packages outside ROOT; walk those by specifier through the full output instead.
-  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json", `${ROOT}main.ts`] })
-    .output();
-  const modules = (JSON.parse(new TextDecoder().decode(info.stdout)) as {
-    modules: { specifier: string; dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[] }[];
-  }).modules;
+  const modules = await denoInfo("main.ts");
+  const graph = importGraph(modules);
   const bySpecifier = new Map(modules.map((m) => [m.specifier, m]));
   const loaded = new Set<string>();
   const visit = (specifier: string) => {
