@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { ManagedProcess, minimalEnv } from "./harness/process.ts";
+import { startMainProcess } from "./harness/main_process.ts";
+import { minimalEnv } from "./harness/process.ts";
 import { makeTestDir } from "./harness/test_dir.ts";
 import { generateCa } from "../fake_api/tls_ca.ts";
 
@@ -37,13 +38,9 @@ async function startIntercept(
   dir: { path: string; defer(f: () => Promise<unknown>): void },
   args: string[] = [],
 ): Promise<Record<string, string>> {
-  const fakeApi = await ManagedProcess.start({
+  const fakeApi = await startMainProcess({
     name: "fake-api",
-    bin: Deno.execPath(),
     args: [
-      "run",
-      "--allow-all",
-      "main.ts",
       "fake-api",
       "--listen",
       "127.0.0.1:0",
@@ -52,9 +49,6 @@ async function startIntercept(
       "127.0.0.1:0",
       ...args,
     ],
-    cwd: ROOT,
-    clearEnv: true,
-    env: minimalEnv(),
     logPath: `${dir.path}/fake-api.log`,
   });
   dir.defer(() => fakeApi.stop());
