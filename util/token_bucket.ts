@@ -12,12 +12,19 @@ export interface TokenBucketOptions {
   qps: number;
   /** Bucket size: how many tokens can be taken at once after a quiet period. */
   burst: number;
+  /**
+   * Tokens `background` callers leave in the bucket for `normal` ones; default half the burst, rounded down.
+   * Without it, background work that always waits drains every token as it refills, so each normal caller
+   * waits up to a whole refill period (100 ms at 10 qps) although it has priority.
+   */
+  backgroundReserve?: number;
   clock?: Clock;
 }
 
 /**
  * Who waits for a token: `normal` callers reserve in arrival order; `background` callers (work that can wait,
- * such as BGP backfill) take a token only when no normal caller is waiting for one.
+ * such as BGP backfill) take a token only when no normal caller is waiting for one and more than the
+ * background reserve is left, so normal callers arriving one at a time find a token at once.
  */
 export type AcquirePriority = "normal" | "background";
 
@@ -41,6 +48,7 @@ interface BackgroundWaiter {
 export class TokenBucket {
   readonly qps: number;
   readonly burst: number;
+  readonly backgroundReserve: number;
   #clock: Clock;
   /** Tokens available at `#last`; negative when callers have reserved future tokens. */
   #tokens: number;
@@ -55,8 +63,15 @@ export class TokenBucket {
     if (!(options.burst >= 1) || !Number.isFinite(options.burst)) {
       throw new Error(`Invalid burst "${options.burst}": must be a finite number of at least 1`);
     }
+    const reserve = options.backgroundReserve ?? Math.floor(options.burst / 2);
+    if (!(reserve >= 0 && reserve <= options.burst - 1)) {
+      throw new Error(
+        `Invalid backgroundReserve "${reserve}": must be between 0 and burst - 1 (${options.burst - 1})`,
+      );
+    }
     this.qps = options.qps;
     this.burst = options.burst;
+    this.backgroundReserve = reserve;
     this.#clock = options.clock ?? systemClock;
     this.#tokens = options.burst;
     this.#last = this.#clock.now();
@@ -94,7 +109,7 @@ export class TokenBucket {
   /** Background callers wait unreserved, in arrival order, until a whole token is free (see `#pump`). */
   #acquireBackground(signal: AbortSignal | undefined): Promise<void> {
     if (this.qps === Infinity) return Promise.resolve();
-    if (this.#background.length === 0 && this.available() >= 1) {
+    if (this.#background.length === 0 && this.available() >= 1 + this.backgroundReserve) {
       this.#tokens -= 1;
       return Promise.resolve();
     }
@@ -113,13 +128,16 @@ export class TokenBucket {
     });
   }
 
-  /** Hands free tokens to background waiters; sleeps until the next whole token while normal callers hold them. */
+  /**
+   * Hands tokens beyond the reserve to background waiters; sleeps until the next whole one while normal callers
+   * hold them.
+   */
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
       while (this.#background.length > 0) {
-        const available = this.available();
+        const available = this.available() - this.backgroundReserve;
         if (available >= 1) {
           const waiter = this.#background.shift()!;
           if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);

@@ -87,3 +87,36 @@ Deno.test("TokenBucket: a background caller takes a free token at once and leave
   await clock.advance(1000);
   assert.equal(limiter.available(), 1);
 });
+
+Deno.test("TokenBucket: background callers leave the reserve, so a normal caller under backfill waits for nothing", async () => {
+  const clock = new FakeClock(0);
+  const limiter = new TokenBucket({ qps: 10, burst: 20, clock });
+  assert.equal(limiter.backgroundReserve, 10);
+  // Backfill that always waits: 200 background callers, far more than the bucket holds.
+  let backfilled = 0;
+  const background = Array.from(
+    { length: 200 },
+    () => limiter.acquire(undefined, "background").then(() => backfilled++),
+  );
+  await clock.advance(0);
+  assert.equal(backfilled, 10, "the burst beyond the reserve goes to the backfill at once");
+  // Normal callers one at a time, as a single worker makes them, mid-refill: none waits.
+  for (let i = 0; i < 30; i++) {
+    await clock.advance(137);
+    const before = clock.now();
+    await limiter.acquire();
+    assert.equal(clock.now(), before, `normal call ${i} waited`);
+  }
+  // Backfill still gets every token the normal callers left (10/s in all).
+  const elapsed = clock.now() / 1000;
+  assert.ok(backfilled >= 10 + Math.floor(elapsed * 10) - 30 - 1, `backfilled ${backfilled} in ${elapsed} s`);
+  await clock.advance(60_000);
+  await Promise.all(background);
+});
+
+Deno.test("TokenBucket rejects a background reserve that leaves no token for background callers", () => {
+  assert.throws(
+    () => new TokenBucket({ qps: 1, burst: 2, backgroundReserve: 2 }),
+    /Invalid backgroundReserve "2": must be between 0 and burst - 1 \(1\)/,
+  );
+});
