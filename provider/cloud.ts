@@ -137,6 +137,13 @@ export interface LoadBalancer {
    * ignored by the service controller.
    */
   readonly loadBalancerClasses?: readonly string[];
+  /**
+   * Whether the provider itself finds and releases what it made for Services that no longer exist (an orphan
+   * sweep), even when the Service never carried the cleanup finalizer. Then the service controller adds the
+   * finalizer in the same write as the first status instead of in a write of its own before ensuring, one
+   * write and one round trip less per new Service. Not in upstream's interface.
+   */
+  readonly releasesOrphans?: boolean;
   getLoadBalancer(clusterName: string, service: V1Service, signal?: AbortSignal): Promise<LoadBalancerLookup>;
   getLoadBalancerName(clusterName: string, service: V1Service): string;
   ensureLoadBalancer(

@@ -7,6 +7,8 @@ import type { V1Service } from "@kubernetes/client-node";
 import { patchOptions } from "../provider/kube/patch.ts";
 import { createNode, createService, startTestCluster, type TestCluster, waitFor } from "./harness/mod.ts";
 import { eventsFor, startInProcessCcm } from "./ccm_in_process.ts";
+import { FakeProvider } from "../provider/testing/fake_provider.ts";
+import { isNotFound } from "../provider/kube/errors.ts";
 
 const FINALIZER = "service.kubernetes.io/load-balancer-cleanup";
 const ARGS = ["--controllers=service"];
@@ -41,6 +43,37 @@ Deno.test("service-lb-controller adds the finalizer, ensures the load balancer a
   assert.deepEqual(await reasons(cluster, "web"), ["EnsuringLoadBalancer", "EnsuredLoadBalancer"]);
   const ensured = (await eventsFor(cluster, "Service", "default/web"))[0];
   assert.equal(ensured?.source?.component, "service-lb-controller");
+});
+
+Deno.test("service-lb-controller: the finalizer written with the first status holds the Service until clean-up", async () => {
+  await using cluster = await startTestCluster();
+  await createNode(cluster.clients, "a", { providerID: "fake://a" });
+  // A provider with an orphan sweep: the finalizer goes in the status write (services/status subresource).
+  await using ccm = startInProcessCcm(cluster, {
+    args: ARGS,
+    provider: new FakeProvider({ releasesOrphans: true }),
+  });
+  await createService(cluster.clients, { name: "web" });
+  const svc = await waitFor(async () => {
+    const s = await readService(cluster, "web");
+    return s.status?.loadBalancer?.ingress?.length ? s : undefined;
+  }, { message: "ingress on web" });
+  assert.deepEqual(
+    svc.metadata?.finalizers,
+    [FINALIZER],
+    "the API server kept the finalizer of the status patch",
+  );
+  await cluster.clients.core.deleteNamespacedService({ namespace: "default", name: "web" });
+  await waitFor(async () => {
+    try {
+      await readService(cluster, "web");
+      return undefined;
+    } catch (err) {
+      if (isNotFound(err)) return true;
+      throw err;
+    }
+  }, { message: "Service gone after clean-up" });
+  assert.equal(ccm.provider.callsOf("ensureLoadBalancerDeleted").length, 1, "cleaned up before it went");
 });
 
 Deno.test("service-lb-controller updates load balancers when the eligible node set changes", async () => {

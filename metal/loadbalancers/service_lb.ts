@@ -32,6 +32,11 @@ export interface MetalLoadBalancerOptions<I extends LoadBalancerImplementation> 
   eipTag: string;
   /** `METAL_LOAD_BALANCER_ID`; empty when no control-plane load balancer is managed. */
   controlPlaneLoadBalancerId?: string;
+  /**
+   * Whether the janitor's orphan sweep (`METAL_EIP_ORPHAN_SWEEP`) releases what Services that are gone left
+   * behind; see `LoadBalancer.releasesOrphans`. Default false.
+   */
+  releasesOrphans?: boolean;
   /** Default category `["ccm", "metal", "loadbalancer"]`. */
   logger?: Logger;
 }
@@ -53,6 +58,7 @@ export abstract class MetalLoadBalancer<I extends LoadBalancerImplementation = L
   implements LoadBalancer {
   /** The implementation in use. */
   readonly implementation: I;
+  readonly releasesOrphans: boolean;
   protected readonly logger: Logger;
   readonly #clusterId: string;
   readonly #nodeSelector: LabelSelector;
@@ -63,6 +69,7 @@ export abstract class MetalLoadBalancer<I extends LoadBalancerImplementation = L
 
   constructor(options: MetalLoadBalancerOptions<I>) {
     this.implementation = options.implementation;
+    this.releasesOrphans = options.releasesOrphans ?? false;
     this.logger = options.logger ?? getLogger(["ccm", "metal", "loadbalancer"]);
     this.#clusterId = options.clusterId;
     this.#nodeSelector = options.nodeSelector;

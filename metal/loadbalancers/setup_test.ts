@@ -27,7 +27,7 @@ function context(readNamespace: () => Promise<unknown>): CloudInitContext {
 
 const uid = () => Promise.resolve({ metadata: { name: "kube-system", uid: "uid-kube-system" } });
 
-async function initialized(loadBalancer: string) {
+async function initialized(loadBalancer: string, env: Record<string, string> = {}) {
   const metal = await simulatedMetal({ hostnames: ["node-a"] });
   const config = loadMetalConfig({
     env: {
@@ -36,6 +36,7 @@ async function initialized(loadBalancer: string) {
       METAL_BASE_URL: "http://metal.test/metal/v1",
       METAL_LOAD_BALANCER: loadBalancer,
       METAL_METRO_NAME: "sv",
+      ...env,
     },
   });
   const cloud = new MetalCloud({ config, logger, version: "v-test", fetch: (r) => metal.api.app.fetch(r) });
@@ -136,4 +137,15 @@ Deno.test("initialize() gives the BGP node controller a Kubernetes client of its
     },
   });
   deepEqual(asked, ["bgp-node-controller"]);
+});
+
+Deno.test("initialize(): the elastic IP load balancer releases orphans exactly when the orphan sweep is on", async () => {
+  for (const [sweep, want] of [["true", true], ["false", false]] as const) {
+    const { cloud } = await initialized("kube-vip://", { METAL_EIP_ORPHAN_SWEEP: sweep });
+    const { loadBalancer } = await cloud.initialize(context(uid));
+    equal(loadBalancer?.releasesOrphans, want, `METAL_EIP_ORPHAN_SWEEP=${sweep}`);
+  }
+  const { cloud } = await initialized("emlb:///da");
+  const { loadBalancer } = await cloud.initialize(context(uid));
+  equal(loadBalancer?.releasesOrphans ?? false, false, "EMLB has no orphan sweep");
 });

@@ -7,7 +7,10 @@
  * Differences from upstream, on purpose:
  * - cleanup calls EnsureLoadBalancerDeleted whenever the Service carries our finalizer, even when
  *   GetLoadBalancer says nothing exists, so resources a provider cannot look up are still released;
- * - finalizer removal and status clearing are one patch;
+ * - finalizer removal and status clearing are one patch; with a provider that releases orphans
+ *   (`LoadBalancer.releasesOrphans`), adding the finalizer and writing the first status are one patch too,
+ *   after ensuring (a Service deleted meanwhile is cleaned up from the cache, as one that never had it; a crash
+ *   in between leaves resources the next sync adopts or the provider's sweep releases);
  * - a node sync compares each Service's own last node set (names and providerIDs) and uses the newest Service
  *   spec; ensure and update of one Service never run at the same time;
  * - a `RetryError` is requeued after its delay without a SyncLoadBalancerFailed Warning (it is not a failure);
@@ -237,8 +240,10 @@ export class ServiceController implements Controller {
   async #ensure(key: string, service: V1Service, signal?: AbortSignal): Promise<number | undefined> {
     this.#logger.info("Ensuring load balancer", { v: 2, service: key });
     this.#o.recorder.event(service, "Normal", "EnsuringLoadBalancer", "Ensuring load balancer");
-    if (!hasFinalizer(service)) {
-      // Before creating anything, so the Service cannot go away without its load balancer being released.
+    // Added with the status when the provider releases orphans, else before creating anything, so the Service
+    // cannot go away without its load balancer being released.
+    const finalizerWithStatus = !hasFinalizer(service) && this.#o.balancer.releasesOrphans === true;
+    if (!hasFinalizer(service) && !finalizerWithStatus) {
       await this.#patch(service, { metadata: { finalizers: [FINALIZER_LB_CLEANUP] } }, "strategic").catch(
         (err) => {
           throw new Error(`failed to add load balancer cleanup finalizer: ${errorMessage(err)}`, {
@@ -270,7 +275,8 @@ export class ServiceController implements Controller {
     this.#cache.set(key, entry);
     const written = entry.written;
     this.#o.recorder.event(service, "Normal", "EnsuredLoadBalancer", "Ensured load balancer");
-    if (loadBalancerStatusEqual(service.status?.loadBalancer, status)) return undefined;
+    const statusEqual = loadBalancerStatusEqual(service.status?.loadBalancer, status);
+    if (statusEqual && !finalizerWithStatus) return undefined;
     const now = this.#clock.now();
     if (
       written !== undefined && written.uid === service.metadata?.uid &&
@@ -280,13 +286,21 @@ export class ServiceController implements Controller {
       this.#logger.debug("Status written moments ago has not reached the cache yet", { service: key });
       return STATUS_SETTLE_MS - (now - written.at);
     }
-    const updated = await this.#patch(
-      service,
-      { status: { loadBalancer: { ingress: status.ingress ?? null } } },
-      "merge",
-    ).catch((err) => {
+    const statusPatch = { loadBalancer: { ingress: status.ingress ?? null } };
+    // A strategic merge patch adds the finalizer to the list (a merge patch would replace it).
+    const write = finalizerWithStatus
+      ? this.#patch(
+        service,
+        { metadata: { finalizers: [FINALIZER_LB_CLEANUP] }, status: statusPatch },
+        "strategic",
+      )
+      : this.#patch(service, { status: statusPatch }, "merge");
+    const updated = await write.catch((err) => {
       if (isNotFound(err)) return undefined;
-      throw new Error(`failed to update load balancer status: ${errorMessage(err)}`, { cause: err });
+      const what = finalizerWithStatus
+        ? "add load balancer cleanup finalizer and update status"
+        : "update load balancer status";
+      throw new Error(`failed to ${what}: ${errorMessage(err)}`, { cause: err });
     });
     const resourceVersion = updated?.metadata?.resourceVersion;
     if (resourceVersion !== undefined) {

@@ -23,11 +23,15 @@ function node(name: string, labels: Record<string, string> = {}): V1Node {
   return { metadata: { name, labels }, spec: { providerID: `fake://${name}` } };
 }
 
-function setup(services: V1Service[], nodes: V1Node[] = [node("a"), node("b")]) {
+function setup(
+  services: V1Service[],
+  nodes: V1Node[] = [node("a"), node("b")],
+  options: { releasesOrphans?: boolean } = {},
+) {
   const serviceInformer = new FakeInformer<V1Service>(services);
   const nodeInformer = new FakeInformer<V1Node>(nodes);
   const writer = new FakeServiceWriter(serviceInformer);
-  const provider = new FakeProvider();
+  const provider = new FakeProvider({ releasesOrphans: options.releasesOrphans });
   const recorder = new RecordingRecorder();
   const clock = new FakeClock();
   const controller = new ServiceController({
@@ -55,6 +59,45 @@ Deno.test("syncService() adds the finalizer before ensuring, then patches status
 
   await t.controller.syncService("default/web");
   assert.equal(t.writer.writes.length, 2, "finalizer present and status unchanged: no write");
+});
+
+Deno.test("syncService() adds the finalizer with the first status when the provider releases orphans", async () => {
+  const t = setup([svc("web")], undefined, { releasesOrphans: true });
+  await t.controller.syncService("default/web");
+  const got = t.serviceInformer.get("default/web")!;
+  assert.deepEqual(got.metadata?.finalizers, [FINALIZER]);
+  assert.deepEqual(got.status?.loadBalancer?.ingress, [{ ip: "203.0.113.1", ipMode: "VIP" }]);
+  assert.deepEqual(t.writer.writes.map((w) => w.kind), ["strategic"], "one write: finalizer and status");
+  assert.deepEqual(t.writer.writes[0]?.body, {
+    metadata: { finalizers: [FINALIZER] },
+    status: { loadBalancer: { ingress: [{ ip: "203.0.113.1", ipMode: "VIP" }] } },
+  });
+  assert.equal(t.provider.callsOf("ensureLoadBalancer").length, 1);
+
+  await t.controller.syncService("default/web");
+  assert.equal(t.writer.writes.length, 1, "finalizer present and status unchanged: no write");
+});
+
+Deno.test("syncService() adds a missing finalizer to a Service whose status is already right", async () => {
+  const t = setup([svc("web")], undefined, { releasesOrphans: true });
+  await t.controller.syncService("default/web");
+  // Someone removed the finalizer by hand; the status still shows the address.
+  const edited = structuredClone(t.serviceInformer.get("default/web")!);
+  edited.metadata!.finalizers = [];
+  edited.metadata!.resourceVersion = "2000";
+  t.serviceInformer.upsert(edited);
+  await t.clock.advance(10_000); // past the settle time of the first write
+  await t.controller.syncService("default/web");
+  assert.deepEqual(t.serviceInformer.get("default/web")!.metadata?.finalizers, [FINALIZER]);
+  assert.equal(t.writer.writes.length, 2);
+});
+
+Deno.test("syncService() without the finalizer in front leaves no write when ensuring fails", async () => {
+  const t = setup([svc("web")], undefined, { releasesOrphans: true });
+  t.provider.fail("ensureLoadBalancer", new Error("cloud down"));
+  await assert.rejects(t.controller.syncService("default/web"), /cloud down/);
+  assert.deepEqual(t.writer.writes, []);
+  assert.deepEqual(t.serviceInformer.get("default/web")!.metadata?.finalizers ?? [], []);
 });
 
 Deno.test("syncService() ignores Services with another loadBalancerClass and handles the provider's", async () => {
@@ -351,7 +394,7 @@ Deno.test("syncService() does not write the same status again while the cache ha
   // The write shows up: nothing to do.
   t.serviceInformer.upsert({
     ...afterFinalizer,
-    status: { loadBalancer: { ingress: [{ ip: "203.0.113.1" }] } },
+    status: { loadBalancer: { ingress: [{ ip: "203.0.113.1", ipMode: "VIP" }] } },
   });
   await t.controller.syncService(key);
   assert.equal(t.writer.writes.length, 2);

@@ -98,6 +98,8 @@ export interface FakeProviderOptions {
   tag?: string;
   /** Whether {@linkcode FakeProvider.loadBalancer} is supported; default true. */
   loadBalancer?: boolean;
+  /** What the load balancer's `releasesOrphans` says; default false. */
+  releasesOrphans?: boolean;
   controllers?: Controller[];
   healthChecks?: HealthCheck[];
 }
@@ -209,6 +211,7 @@ export class FakeProvider implements CloudProvider {
   #loadBalancer(): LoadBalancer {
     const state = () => this.state;
     return {
+      releasesOrphans: this.#options.releasesOrphans ?? false,
       get loadBalancerClasses() {
         return state().loadBalancerClasses;
       },
