@@ -4,6 +4,14 @@
  * existing Event's `count` and `lastTimestamp` are patched instead of creating a new Event, and repeats that
  * pile up while the API is slow are folded into one write.
  *
+ * Bursts of alike Normal Events about many objects (the `Synced` Event of each Node in a join burst) are folded
+ * too, so they do not cost a write per object (event_folding.ts): the first 25 within a minute are written one
+ * per object, the rest as one summary Event every 10 s with the original reason and message, followed by how
+ * many objects and which ("Node synced successfully (312 Nodes: a, b, ... and 280 more)"), `count` the number
+ * of Events folded, and the full list of names in one info log line. The summary is about the last object of
+ * its batch: an Event has exactly one involved object, the message holds for that one too, and its
+ * `lastTimestamp` is that object's. Outside bursts every object keeps its own Event; Warnings are never folded.
+ *
  * @module
  */
 import type { KubernetesObject } from "@kubernetes/client-node";
@@ -11,6 +19,14 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import { backoffDelayMs, type BackoffOptions } from "../util/backoff.ts";
 import type { Clock } from "../util/clock.ts";
 import { systemClock } from "../util/clock.ts";
+import {
+  BurstTracker,
+  foldKey,
+  type FoldOptions,
+  type FoldSettings,
+  foldSettings,
+  summaryMessage,
+} from "./event_folding.ts";
 import type { EventRecorder, EventType } from "./events.ts";
 import type { CoreV1Api } from "./kube/api.ts";
 import { isAlreadyExists, isNotFound, kubeStatusCode } from "./kube/errors.ts";
@@ -52,6 +68,8 @@ export interface KubeEventRecorderOptions {
   cacheSize?: number;
   /** Parallel writes; default 4. */
   concurrency?: number;
+  /** When bursts of alike Normal Events about many objects are folded into summaries. */
+  fold?: FoldOptions;
 }
 
 interface ObjectRef {
@@ -72,7 +90,24 @@ interface Pending {
   component: string;
   /** Occurrences not yet written. */
   count: number;
+  first: number;
   last: number;
+  /** A summary of folded Events: never patched later, so not remembered for aggregation. */
+  summary?: boolean;
+}
+
+/** Alike Events folded while a burst lasts, waiting for their summary to be written. */
+interface Batch {
+  type: EventType;
+  reason: string;
+  message: string;
+  component: string;
+  /** By name, in order of first arrival, each with its latest reference. */
+  objects: Map<string, ObjectRef>;
+  count: number;
+  first: number;
+  last: number;
+  timer: AbortController;
 }
 
 interface Recorded {
@@ -105,10 +140,14 @@ export class KubeEventRecorder implements EventRecorder {
   readonly #pending = new Map<string, Pending>();
   readonly #recorded = new Map<string, Recorded>();
   readonly #inFlight = new Set<string>();
+  readonly #fold: FoldSettings;
+  readonly #bursts: BurstTracker;
+  readonly #batches = new Map<string, Batch>();
   #idle: Array<() => void> = [];
   #closed = false;
   #dropped = 0;
   #sequence = 0;
+  #summaries = 0;
 
   constructor(options: KubeEventRecorderOptions) {
     this.#sink = options.sink;
@@ -119,6 +158,8 @@ export class KubeEventRecorder implements EventRecorder {
     this.#maxPending = options.maxPending ?? 1000;
     this.#cacheSize = options.cacheSize ?? 4096;
     this.#concurrency = options.concurrency ?? 4;
+    this.#fold = foldSettings(options.fold);
+    this.#bursts = new BurstTracker(this.#fold);
   }
 
   /** Events dropped because too many were pending. */
@@ -142,8 +183,9 @@ export class KubeEventRecorder implements EventRecorder {
     };
   }
 
-  /** Resolves once every Event recorded so far has been written (or given up). */
+  /** Resolves once every Event recorded so far has been written (or given up); writes summaries early. */
   flush(): Promise<void> {
+    for (const key of [...this.#batches.keys()]) this.#writeBatch(key);
     if (this.#pending.size === 0 && this.#inFlight.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
@@ -171,16 +213,7 @@ export class KubeEventRecorder implements EventRecorder {
     if (this.#closed) return;
     try {
       const ref = objectRef(obj);
-      const key = JSON.stringify([
-        ref.kind,
-        ref.namespace,
-        ref.name,
-        ref.uid,
-        type,
-        reason,
-        message,
-        component,
-      ]);
+      const key = eventKey(ref, type, reason, message, component);
       const now = this.#clock.now();
       const pending = this.#pending.get(key);
       if (pending !== undefined) {
@@ -188,16 +221,94 @@ export class KubeEventRecorder implements EventRecorder {
         pending.last = now;
         return;
       }
-      if (this.#pending.size >= this.#maxPending) {
-        this.#dropped++;
-        this.#logger.debug("Dropped event: too many pending", { reason, object: ref.name });
+      const fold = foldKey({ ...ref, type, reason, message, component });
+      if (fold !== undefined && this.#bursts.arrive(fold, now)) {
+        this.#addToBatch(fold, ref, { type, reason, message, component }, now);
         return;
       }
-      this.#pending.set(key, { key, ref, type, reason, message, component, count: 1, last: now });
-      this.#pump();
+      this.#enqueue({ key, ref, type, reason, message, component, count: 1, first: now, last: now });
     } catch (err) {
       this.#logger.debug("Dropped event that could not be built", { reason, err });
     }
+  }
+
+  #enqueue(entry: Pending): void {
+    const pending = this.#pending.get(entry.key);
+    if (pending !== undefined) {
+      pending.count += entry.count;
+      pending.last = Math.max(pending.last, entry.last);
+      return;
+    }
+    if (this.#pending.size >= this.#maxPending) {
+      this.#dropped += entry.count;
+      this.#logger.debug("Dropped event: too many pending", { reason: entry.reason, object: entry.ref.name });
+      return;
+    }
+    this.#pending.set(entry.key, entry);
+    this.#pump();
+  }
+
+  #addToBatch(
+    fold: string,
+    ref: ObjectRef,
+    event: Pick<Batch, "type" | "reason" | "message" | "component">,
+    now: number,
+  ): void {
+    let batch = this.#batches.get(fold);
+    if (batch === undefined) {
+      batch = { ...event, objects: new Map(), count: 0, first: now, last: now, timer: new AbortController() };
+      this.#batches.set(fold, batch);
+      // Aborted when the batch is written early (flush, close), so no timer outlives the recorder.
+      this.#clock.sleep(this.#fold.intervalMs, batch.timer.signal).then(
+        () => this.#writeBatch(fold),
+        () => {},
+      );
+    }
+    batch.objects.delete(ref.name);
+    batch.objects.set(ref.name, ref);
+    batch.count++;
+    batch.last = now;
+  }
+
+  /** Queues the summary of a batch; a batch of one object is written as that object's own Event. */
+  #writeBatch(fold: string): void {
+    const batch = this.#batches.get(fold);
+    if (batch === undefined) return;
+    this.#batches.delete(fold);
+    batch.timer.abort();
+    const { type, reason, message, component, count, first, last } = batch;
+    const refs = [...batch.objects.values()];
+    const ref = refs[refs.length - 1]!;
+    if (refs.length === 1) {
+      const key = eventKey(ref, type, reason, message, component);
+      this.#enqueue({ key, ref, type, reason, message, component, count, first, last });
+      return;
+    }
+    const names = refs.map((r) => r.name);
+    this.#logger.info(
+      "Folded {count} alike {reason} Events about {objects} {kind} objects into one summary",
+      {
+        count,
+        reason,
+        objects: names.length,
+        kind: ref.kind,
+        namespace: ref.namespace,
+        component,
+        names,
+      },
+    );
+    this.#enqueue({
+      key: JSON.stringify(["summary", ++this.#summaries]),
+      ref,
+      type,
+      reason,
+      message: summaryMessage(message, ref.kind, names),
+      component,
+      count,
+      first,
+      last,
+      summary: true,
+    });
   }
 
   #pump(): void {
@@ -226,6 +337,7 @@ export class KubeEventRecorder implements EventRecorder {
 
   async #write(entry: Pending): Promise<void> {
     const timestamp = new Date(entry.last).toISOString();
+    const firstTimestamp = new Date(entry.first).toISOString();
     // One name for every attempt: a create that reached the server but whose answer was lost is retried
     // under the same name and then answered 409, instead of recording the Event twice.
     const eventName = this.#eventName(entry);
@@ -256,7 +368,7 @@ export class KubeEventRecorder implements EventRecorder {
           reason: entry.reason,
           message: truncate(entry.message),
           count: entry.count,
-          firstTimestamp: timestamp,
+          firstTimestamp,
           lastTimestamp: timestamp,
           source: { component: entry.component, host: this.#host },
           reportingComponent: entry.component,
@@ -267,6 +379,7 @@ export class KubeEventRecorder implements EventRecorder {
           if (attempt > 1 && isAlreadyExists(err)) return event;
           throw err;
         });
+        if (entry.summary) return;
         this.#remember(entry.key, {
           name: created.metadata?.name ?? eventName,
           namespace,
@@ -298,6 +411,17 @@ export class KubeEventRecorder implements EventRecorder {
       this.#recorded.delete(this.#recorded.keys().next().value as string);
     }
   }
+}
+
+/** What makes an Event a repeat of another: the same object, type, reason, message and component. */
+function eventKey(
+  ref: ObjectRef,
+  type: EventType,
+  reason: string,
+  message: string,
+  component: string,
+): string {
+  return JSON.stringify([ref.kind, ref.namespace, ref.name, ref.uid, type, reason, message, component]);
 }
 
 /**

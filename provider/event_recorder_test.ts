@@ -258,3 +258,128 @@ Deno.test("KubeEventRecorder writes a repeat only after the first write of that 
   assert.equal([...sink.events.values()][0]?.count, 3);
   assert.deepEqual(sink.writes.map((w) => w.split(" ")[0]), ["create", "patch"]);
 });
+
+const nodeNamed = (name: string): V1Node => ({ metadata: { name, uid: `uid-${name}` } });
+const nodeNames = (n: number) => Array.from({ length: n }, (_, i) => `node-${String(i).padStart(4, "0")}`);
+const creates = (sink: FakeSink) => sink.writes.filter((w) => w.startsWith("create")).length;
+
+Deno.test("KubeEventRecorder folds a burst of 1,000 Synced Events into 25 Events + one summary per 10 s", async () => {
+  await using logs = await captureLogs();
+  const sink = new FakeSink();
+  const clock = new FakeClock(0);
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock });
+  const events = recorder.forComponent("cloud-node-controller");
+  const names = nodeNames(1_000);
+  for (const name of names) { // one node every 100 ms for 100 s
+    events.event(nodeNamed(name), "Normal", "Synced", "Node synced successfully");
+    await clock.advance(100);
+  }
+  await clock.advance(10_000); // the last summary is due
+  assert.equal(creates(sink), 25 + Math.ceil(100_000 / 10_000));
+  assert.equal(sink.writes.length, creates(sink), "no patches");
+
+  const written = [...sink.events.values()];
+  const single = written.filter((e) => e.message === "Node synced successfully");
+  assert.deepEqual(single.map((e) => e.involvedObject.name), names.slice(0, 25));
+  const summaries = written.filter((e) => e.message !== "Node synced successfully");
+  assert.equal(summaries.reduce((sum, e) => sum + (e.count ?? 0), 0), 975, "every folded Event is counted");
+  const first = summaries.find((e) => e.involvedObject.name === names[124])!;
+  assert.ok(first, "a summary is about the last object of its batch");
+  assert.equal(first.count, 100);
+  assert.equal(first.reason, "Synced");
+  assert.equal(first.type, "Normal");
+  assert.equal(first.source?.component, "cloud-node-controller");
+  assert.equal(first.involvedObject.uid, "uid-node-0124");
+  assert.equal(first.firstTimestamp, new Date(2_500).toISOString());
+  assert.equal(first.lastTimestamp, new Date(12_400).toISOString());
+  assert.match(
+    first.message!,
+    /^Node synced successfully \(100 Nodes: node-0025, node-0026, .* and \d+ more\)$/,
+  );
+  for (const e of summaries) assert.ok(e.message!.length <= 1024, `${e.message?.length} characters`);
+
+  const logged = logs.records().filter((r) => r.reason === "Synced" && Array.isArray(r.names));
+  assert.equal(logged.length, summaries.length, "one info line per summary");
+  assert.equal(logged[0]?.level, undefined, "info");
+  assert.deepEqual(logged.flatMap((r) => r.names as string[]), names.slice(25), "the full list is logged");
+  await recorder.close();
+});
+
+Deno.test("KubeEventRecorder writes each Event on its own outside a burst", async () => {
+  const sink = new FakeSink();
+  const clock = new FakeClock(0);
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock });
+  for (const name of nodeNames(100)) { // one node every 3 s: 20 a minute
+    recorder.event(nodeNamed(name), "Normal", "Synced", "Node synced successfully");
+    await clock.advance(3_000);
+  }
+  await recorder.flush();
+  assert.equal(creates(sink), 100);
+  assert.ok(
+    [...sink.events.values()].every((e) => e.message === "Node synced successfully" && e.count === 1),
+  );
+});
+
+Deno.test("KubeEventRecorder gives the only Event folded in an interval its own Event", async () => {
+  const sink = new FakeSink();
+  const clock = new FakeClock(0);
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock, fold: { burst: 3 } });
+  for (const name of nodeNames(3)) recorder.event(nodeNamed(name), "Normal", "Synced", "ok");
+  await clock.advance(5_000);
+  recorder.event(nodeNamed("straggler"), "Normal", "Synced", "ok"); // right after a burst: folded
+  await clock.advance(9_999);
+  assert.equal(creates(sink), 3, "waits for the interval");
+  await clock.advance(1);
+  await recorder.flush();
+  const straggler = [...sink.events.values()].find((e) => e.involvedObject.name === "straggler");
+  assert.ok(straggler);
+  assert.equal(straggler.message, "ok");
+  assert.equal(straggler.count, 1);
+  assert.equal(straggler.involvedObject.uid, "uid-straggler");
+  assert.equal(creates(sink), 4);
+});
+
+Deno.test("KubeEventRecorder never folds Warnings", async () => {
+  const sink = new FakeSink();
+  const clock = new FakeClock(0);
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock });
+  for (const name of nodeNames(200)) recorder.warn(nodeNamed(name), "DeviceNotFound", "no device");
+  await recorder.flush();
+  assert.equal(creates(sink), 200);
+  assert.ok([...sink.events.values()].every((e) => e.message === "no device" && e.type === "Warning"));
+});
+
+Deno.test("KubeEventRecorder folds only Events alike but for their object", async () => {
+  const sink = new FakeSink();
+  const clock = new FakeClock(0);
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock, fold: { burst: 2 } });
+  const svc = (namespace: string, name: string): V1Service => ({ metadata: { name, namespace, uid: name } });
+  for (const name of ["a", "b", "c", "d"]) {
+    recorder.event(svc("shop", name), "Normal", "EnsuredLoadBalancer", "Ensured load balancer");
+    recorder.event(svc("blog", name), "Normal", "EnsuredLoadBalancer", "Ensured load balancer");
+    recorder.event(svc("shop", name), "Normal", "EnsuringLoadBalancer", "Ensuring load balancer");
+  }
+  await clock.advance(10_000);
+  const summaries = [...sink.events.values()].filter((e) => e.count === 2).map((e) =>
+    `${e.metadata.namespace} ${e.involvedObject.name} ${e.message}`
+  ).sort();
+  assert.deepEqual(summaries, [
+    "blog d Ensured load balancer (2 Services: c, d)",
+    "shop d Ensured load balancer (2 Services: c, d)",
+    "shop d Ensuring load balancer (2 Services: c, d)",
+  ]);
+  assert.equal(creates(sink), 3 * 2 + 3);
+});
+
+Deno.test("KubeEventRecorder.close() writes the summaries it holds without waiting for the interval", async () => {
+  const sink = new FakeSink();
+  const clock = new FakeClock(0);
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock, fold: { burst: 1 } });
+  for (const name of nodeNames(3)) recorder.event(nodeNamed(name), "Normal", "Synced", "ok");
+  await recorder.close();
+  assert.deepEqual([...sink.events.values()].map((e) => e.message), [
+    "ok",
+    "ok (2 Nodes: node-0001, node-0002)",
+  ]);
+  assert.equal(clock.pendingSleeps, 0, "no timer left behind");
+});
