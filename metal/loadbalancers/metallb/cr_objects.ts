@@ -90,6 +90,13 @@ export interface BGPAdvertisementSpec {
   [key: string]: unknown;
 }
 
+/** How peers carry the BGP password. */
+export type PeerPassword =
+  /** In `spec.password`, as upstream. */
+  | { mode: "inline" }
+  /** In a `kubernetes.io/basic-auth` Secret referenced by `spec.passwordSecret` (needs BGPPeer v1beta2). */
+  | { mode: "secret"; secretName: string; namespace: string };
+
 /** An IPAddressPool. */
 export type IPAddressPool = CrObject<IPAddressPoolSpec>;
 /** A BGPPeer. */

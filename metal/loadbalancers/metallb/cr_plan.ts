@@ -21,13 +21,19 @@ import {
   METALLB_V1BETA1,
   type MetalLBKind,
   ownedMeta,
+  type PeerPassword,
   poolName,
   serviceLabel,
   servicesOfPool,
 } from "./cr_objects.ts";
 import { createMergePatch } from "./merge_patch.ts";
 import {
-  addServiceSelector,
+  hostnamesSelector,
+  nodesOfSharedSelectors,
+  type PeerLayout,
+  sharedPeerName,
+} from "./cr_peer_layout.ts";
+import {
   HOSTNAME_LABEL,
   isServiceSelector,
   nodeOfSelectors,
@@ -37,6 +43,8 @@ import {
   type ServiceRef,
   servicesOf,
 } from "./service_selector.ts";
+
+export type { PeerPassword } from "./cr_objects.ts";
 
 /** One write to the API server. Patches are JSON merge patches carrying the read resourceVersion. */
 export type CrOp =
@@ -122,13 +130,6 @@ export function planAdvertisement(
   });
 }
 
-/** How peers carry the BGP password. */
-export type PeerPassword =
-  /** In `spec.password`, as upstream. */
-  | { mode: "inline" }
-  /** In a `kubernetes.io/basic-auth` Secret referenced by `spec.passwordSecret` (needs BGPPeer v1beta2). */
-  | { mode: "secret"; secretName: string; namespace: string };
-
 /** The peer specs wanted for the nodes, by name `<node>-<i>`, without Service selectors. */
 export function desiredPeerSpecs(
   peers: readonly BgpNodePeer[],
@@ -174,7 +175,7 @@ const MANAGED_PEER_FIELDS = [
 export interface PlanPeersInput {
   /** Labelled peers. */
   existing: readonly BGPPeer[];
-  /** From {@linkcode desiredPeerSpecs}. */
+  /** From {@linkcode desiredPeerSpecs} (`per-node`) or `desiredSharedPeerSpecs` (`shared`). */
   desired: ReadonlyMap<string, BGPPeerSpec>;
   svc: ServiceRef;
   /** Every eligible node. */
@@ -184,6 +185,8 @@ export interface PlanPeersInput {
   namespace: string;
   /** `metallb.io/<version>` used for new peers. */
   apiVersion: string;
+  /** The layout `desired` has (see `cr_peer_layout.ts`). @default "per-node" */
+  layout?: PeerLayout;
 }
 
 /**
@@ -191,40 +194,114 @@ export interface PlanPeersInput {
  * repaired (keeping every Service selector) and `svc` recorded; missing ones are created with `svc` recorded;
  * peers of nodes that left the node set, or no longer wanted for a peered node, lose `svc` and are deleted when
  * no Service is left.
+ *
+ * Peers of the other layout are replaced: deleted, their Services recorded on the wanted peers with the same
+ * address, and their eligible nodes whose BGP data is unknown now kept (folded into the shared peer, or left on
+ * a shared peer narrowed to them). Deletes come first, then patches, then creates, so MetalLB's FRR webhook
+ * never sees two peers with one address.
  */
 export function planPeers(input: PlanPeersInput): CrOp[] {
-  const { existing, desired, svc, nodeNames, peeredNodes } = input;
-  const ops: CrOp[] = [];
+  const { existing, svc, nodeNames, peeredNodes } = input;
+  const layout = input.layout ?? "per-node";
+  const want = new Map([...input.desired].map(([name, spec]) => [name, { ...spec }]));
+  const carried = new Map<string, ServiceRef[]>();
+  const unknownEligible = (nodes: readonly string[]) =>
+    nodes.filter((n) => nodeNames.has(n) && !peeredNodes.has(n));
+  const wantedAt = (address: string) =>
+    [...want].filter(([, spec]) => spec.peerAddress === address).map(([name]) => name);
+  const carry = (names: readonly string[], services: readonly ServiceRef[]) => {
+    for (const name of names) carried.set(name, [...carried.get(name) ?? [], ...services]);
+  };
+  const deletes: CrOp[] = [];
+  const patches: CrOp[] = [];
+  const place = (ops: CrOp[]) => {
+    for (const op of ops) (op.verb === "delete" ? deletes : patches).push(op);
+  };
   for (const peer of existing) {
-    const want = desired.get(peer.metadata.name);
-    if (want) {
-      const spec: BGPPeerSpec = { ...peer.spec };
-      for (const f of MANAGED_PEER_FIELDS) (spec as Record<string, unknown>)[f] = want[f];
-      const services = [...servicesOf(peer.spec?.nodeSelectors), svc];
-      spec.nodeSelectors = rewriteServiceSelectors(
-        want.nodeSelectors?.filter((s) => !isServiceSelector(s)),
-        services,
-        makeSelector,
-      );
-      ops.push(...patchOp("BGPPeer", peer, { ...peer, spec }));
-      continue;
-    }
+    if (want.has(peer.metadata.name)) continue;
+    const shared = nodesOfSharedSelectors(peer.spec?.nodeSelectors);
     const node = nodeOfSelectors(peer.spec?.nodeSelectors);
-    const stale = node !== undefined && (!nodeNames.has(node) || peeredNodes.has(node));
-    if (stale) ops.push(...removeFromPeer(peer, svc));
+    const address = peer.spec?.peerAddress ?? "";
+    const services = servicesOf(peer.spec?.nodeSelectors);
+    if (layout === "shared" && node !== undefined) {
+      // An upstream-shaped peer: its address moves to the shared peer.
+      const kept = unknownEligible([node]);
+      if (kept.length > 0 && wantedAt(address).length === 0) {
+        want.set(sharedPeerName(address), sharedSpecFrom(peer.spec ?? {}, kept));
+      } else if (kept.length > 0) {
+        for (const name of wantedAt(address)) addNodes(want.get(name) as BGPPeerSpec, kept);
+      }
+      carry(wantedAt(address), services);
+      deletes.push({ verb: "delete", kind: "BGPPeer", name: peer.metadata.name });
+    } else if (shared !== undefined) {
+      const kept = unknownEligible(shared);
+      if (kept.length === 0 && layout === "per-node") {
+        carry(wantedAt(address), services);
+        deletes.push({ verb: "delete", kind: "BGPPeer", name: peer.metadata.name });
+      } else if (kept.length === 0) {
+        place(removeFromPeer(peer, svc));
+      } else if (kept.length !== shared.length) {
+        const spec = { ...peer.spec, nodeSelectors: [hostnamesSelector(kept)] };
+        patches.push(...patchOp("BGPPeer", peer, { ...peer, spec: withServices(spec, services) }));
+      }
+    } else if (node !== undefined && (!nodeNames.has(node) || peeredNodes.has(node))) {
+      place(removeFromPeer(peer, svc));
+    }
+  }
+  for (const peer of existing) {
+    const spec = want.get(peer.metadata.name);
+    if (!spec) continue;
+    const shared = nodesOfSharedSelectors(peer.spec?.nodeSelectors);
+    if (layout === "shared" && shared) addNodes(spec, unknownEligible(shared));
+    const next: BGPPeerSpec = { ...peer.spec };
+    for (const f of MANAGED_PEER_FIELDS) (next as Record<string, unknown>)[f] = spec[f];
+    next.nodeSelectors = spec.nodeSelectors;
+    const services = [
+      ...servicesOf(peer.spec?.nodeSelectors),
+      ...carried.get(peer.metadata.name) ?? [],
+      svc,
+    ];
+    patches.push(...patchOp("BGPPeer", peer, { ...peer, spec: withServices(next, services) }));
   }
   const existingNames = new Set(existing.map((p) => p.metadata.name));
-  for (const [name, spec] of desired) {
+  const creates: CrOp[] = [];
+  for (const [name, spec] of want) {
     if (existingNames.has(name)) continue;
     const object: BGPPeer = {
       apiVersion: input.apiVersion,
       kind: "BGPPeer",
       metadata: ownedMeta(name, input.namespace),
-      spec: { ...spec, nodeSelectors: addServiceSelector(spec.nodeSelectors, svc, makeSelector) },
+      spec: withServices(spec, [...carried.get(name) ?? [], svc]),
     };
-    ops.push({ verb: "create", kind: "BGPPeer", object: stripUndefinedSpec(object) });
+    creates.push({ verb: "create", kind: "BGPPeer", object: stripUndefinedSpec(object) });
   }
-  return ops;
+  return [...deletes, ...patches, ...creates];
+}
+
+/** `spec` whose node selectors are its non-service ones followed by one service selector per Service. */
+function withServices(spec: BGPPeerSpec, services: readonly ServiceRef[]): BGPPeerSpec {
+  const nodeSelectors = rewriteServiceSelectors(
+    spec.nodeSelectors?.filter((s) => !isServiceSelector(s)),
+    services,
+    makeSelector,
+  );
+  return { ...spec, nodeSelectors };
+}
+
+/** Adds `nodes` to a shared spec's hostname selector. */
+function addNodes(spec: BGPPeerSpec, nodes: readonly string[]): void {
+  if (nodes.length === 0) return;
+  const current = nodesOfSharedSelectors(spec.nodeSelectors) ?? [];
+  spec.nodeSelectors = [hostnamesSelector([...current, ...nodes])];
+}
+
+/** A shared spec with the settings of an upstream-shaped peer, selecting `nodes`, without `sourceAddress`. */
+function sharedSpecFrom(spec: BGPPeerSpec, nodes: readonly string[]): BGPPeerSpec {
+  const out: BGPPeerSpec = {};
+  for (const f of MANAGED_PEER_FIELDS) (out as Record<string, unknown>)[f] = spec[f];
+  out.sourceAddress = undefined;
+  out.nodeSelectors = [hostnamesSelector(nodes)];
+  return out;
 }
 
 function stripUndefinedSpec<T extends CrObject<Record<string, unknown>>>(obj: T): T {
@@ -282,7 +359,8 @@ export interface GarbageCollectCrInput extends OwnedObjects {
 
 /**
  * Level-triggered clean-up of objects we own: pools whose Services are all gone, default-advertisement entries
- * naming missing pools, peers pinned to gone nodes or carrying no live Service, and dead Service selectors.
+ * naming missing pools, peers pinned to gone nodes or carrying no live Service, and dead Service selectors;
+ * shared peers lose gone nodes, and go with the last one.
  * Pools without Service labels are left alone.
  */
 export function planGarbageCollect(input: GarbageCollectCrInput): CrOp[] {
@@ -303,11 +381,17 @@ export function planGarbageCollect(input: GarbageCollectCrInput): CrOp[] {
     const services = servicesOf(peer.spec?.nodeSelectors);
     const live = services.filter((s) => input.liveServices.has(serviceKey(s)));
     const node = nodeOfSelectors(peer.spec?.nodeSelectors);
-    if (live.length === 0 || (node !== undefined && !input.liveNodes.has(node))) {
+    const shared = nodesOfSharedSelectors(peer.spec?.nodeSelectors);
+    const liveShared = shared?.filter((n) => input.liveNodes.has(n));
+    if (
+      live.length === 0 || (node !== undefined && !input.liveNodes.has(node)) || liveShared?.length === 0
+    ) {
       ops.push({ verb: "delete", kind: "BGPPeer", name: peer.metadata.name });
-    } else if (live.length !== services.length) {
-      const selectors = rewriteServiceSelectors(peer.spec?.nodeSelectors, live, makeSelector);
-      ops.push(...patchOp("BGPPeer", peer, { ...peer, spec: { ...peer.spec, nodeSelectors: selectors } }));
+    } else if (live.length !== services.length || liveShared?.length !== shared?.length) {
+      const spec = liveShared
+        ? { ...peer.spec, nodeSelectors: [hostnamesSelector(liveShared)] }
+        : peer.spec ?? {};
+      ops.push(...patchOp("BGPPeer", peer, { ...peer, spec: withServices(spec, live) }));
     }
   }
   return ops;

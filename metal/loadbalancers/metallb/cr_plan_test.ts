@@ -12,6 +12,7 @@ import {
   planRemoveService,
 } from "./cr_plan.ts";
 import { HOSTNAME_LABEL, SERVICE_NAME_LABEL, SERVICE_NAMESPACE_LABEL } from "./service_selector.ts";
+import { applyOps as apply } from "./test_util.ts";
 
 const NS = "metallb-system";
 const web = { namespace: "default", name: "web" };
@@ -32,30 +33,6 @@ function node(name: string, ips: string[], extra: Partial<BgpNodePeer> = {}): Bg
     password: "pw",
     ...extra,
   };
-}
-
-/** Applies ops to an in-memory object list, as the API server would (for multi-step scenarios). */
-function apply<T extends { metadata: { name: string; resourceVersion?: string } }>(
-  objs: T[],
-  ops: CrOp[],
-): T[] {
-  let out = [...objs];
-  for (const op of ops) {
-    if (op.verb === "create") out.push(op.object as T);
-    else if (op.verb === "delete") out = out.filter((o) => o.metadata.name !== op.name);
-    else out = out.map((o) => (o.metadata.name === op.name ? mergeInto(o, op.patch) as T : o));
-  }
-  return out;
-}
-
-function mergeInto(target: unknown, patch: unknown): unknown {
-  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
-  const base = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete (base as Record<string, unknown>)[k];
-    else (base as Record<string, unknown>)[k] = mergeInto((base as Record<string, unknown>)[k], v);
-  }
-  return base;
 }
 
 Deno.test("poolName removes characters outside [A-Za-z0-9-]", () => {

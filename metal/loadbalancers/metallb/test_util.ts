@@ -1,6 +1,6 @@
 /**
  * Fixture builders for the MetalLB ConfigMap model tests (deterministic stand-ins for upstream's random
- * peers and pools).
+ * peers and pools), and an in-memory API server for CR-mode plans.
  *
  * @module
  */
@@ -11,6 +11,7 @@ import type {
   Peer,
   SelectorRequirement,
 } from "./config_file.ts";
+import type { CrOp } from "./cr_plan.ts";
 import { SERVICE_NAME_LABEL, SERVICE_NAMESPACE_LABEL } from "./service_selector.ts";
 
 /** A requirement `key operator (values)`. */
@@ -82,4 +83,28 @@ export function randomPool(seed: number, name = `pool-${seed}`): AddressPool {
 /** Deep copy through JSON (fixtures hold only JSON values). */
 export function clone<T>(v: T): T {
   return structuredClone(v);
+}
+
+/** Applies ops to an in-memory object list, as the API server would (for multi-step scenarios). */
+export function applyOps<T extends { metadata: { name: string; resourceVersion?: string } }>(
+  objs: T[],
+  ops: CrOp[],
+): T[] {
+  let out = [...objs];
+  for (const op of ops) {
+    if (op.verb === "create") out.push(op.object as T);
+    else if (op.verb === "delete") out = out.filter((o) => o.metadata.name !== op.name);
+    else out = out.map((o) => (o.metadata.name === op.name ? mergeInto(o, op.patch) as T : o));
+  }
+  return out;
+}
+
+function mergeInto(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
+  const base = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete (base as Record<string, unknown>)[k];
+    else (base as Record<string, unknown>)[k] = mergeInto((base as Record<string, unknown>)[k], v);
+  }
+  return base;
 }
