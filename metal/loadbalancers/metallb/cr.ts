@@ -12,6 +12,12 @@
  * as `metallb.io/v1beta2` (the version that has the field, MetalLB ≥ 0.14). Equinix Metal uses one BGP password
  * per project, so one Secret serves every peer. Without the option, peers carry `spec.password` as upstream.
  *
+ * BGPPeer layout (`cr_peer_layout.ts`): upstream's per-node peers for MetalLB's native BGP, or one shared peer
+ * per peer address for its FRR and FRR-k8s modes, chosen by `bgpType` (`METAL_METALLB_BGP_TYPE`). With `auto`
+ * (the default) the layout starts as the cluster's: shared when an owned shared peer exists, else per-node; when
+ * MetalLB's webhook denies a peer because another one has its address (FRR mode), ccm logs it, records a
+ * Warning Event once and switches to the shared layout for good, replacing the per-node peers.
+ *
  * The Service annotation naming the pool is the one the installed MetalLB expects (`pool_annotation.ts`):
  * detected from the served CRDs before the first Service is set up, and again on every garbage collection.
  *
@@ -22,6 +28,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { EventRecorder } from "../../../provider/mod.ts";
+import { type Clock, systemClock } from "../../../util/clock.ts";
 import {
   isAlreadyExists,
   isConflict,
@@ -62,6 +69,14 @@ import {
   planPool,
   planRemoveService,
 } from "./cr_plan.ts";
+import {
+  describeConflicts,
+  desiredSharedPeerSpecs,
+  isSharedPeer,
+  layoutOf,
+  type MetalLbBgpType,
+  type PeerLayout,
+} from "./cr_peer_layout.ts";
 import { DEPRECATED_POOL_ANNOTATION, detectPoolAnnotation } from "./pool_annotation.ts";
 import { type MetalLBMetrics, metalLBMetrics } from "./metrics.ts";
 import { serviceKey, type ServiceRef } from "./service_selector.ts";
@@ -75,6 +90,10 @@ export interface MetalLBCROptions {
   recorder?: EventRecorder;
   /** Registry for the `ccm_metallb_*` metrics. */
   metrics?: Registry;
+  /** The installed MetalLB's BGP implementation, or `auto` (see the module documentation). @default "auto" */
+  bgpType?: MetalLbBgpType;
+  /** Waits between re-plans after MetalLB's webhook judged from a stale list. @default systemClock */
+  clock?: Clock;
   /**
    * Keep the BGP password out of BGPPeer specs: the name of the Secret to hold it (see the module
    * documentation). Unset (the default): `spec.password`, as upstream.
@@ -109,6 +128,10 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
   #peerVersion: string;
   /** The detected pool annotation; `undefined` until a detection succeeded. */
   #poolAnnotation: string | undefined;
+  #bgpType: MetalLbBgpType;
+  /** The peer layout; with `auto`, `undefined` until the first peers step looked at the cluster. */
+  #layout: PeerLayout | undefined;
+  #clock: Clock;
 
   constructor(options: MetalLBCROptions) {
     this.#kube = options.kube;
@@ -119,6 +142,14 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
       ? { mode: "secret", secretName: options.passwordSecretName, namespace: options.namespace }
       : { mode: "inline" };
     this.#peerVersion = options.passwordSecretName ? METALLB_V1BETA2 : METALLB_V1BETA1;
+    this.#bgpType = options.bgpType ?? "auto";
+    this.#layout = layoutOf(this.#bgpType);
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** The BGPPeer layout in use; `undefined` while `auto` has not decided yet. */
+  peerLayout(): PeerLayout | undefined {
+    return this.#layout;
   }
 
   async addService(req: AddServiceRequest, signal?: AbortSignal): Promise<undefined> {
@@ -211,14 +242,24 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
     await this.#ensurePasswordSecret(req, signal);
     await this.#step("peers", service, signal, async () => {
       const existing = await this.#list<BGPPeer>("BGPPeer", service, signal);
+      this.#layout ??= existing.some(isSharedPeer) ? "shared" : "per-node";
+      let desired = desiredPeerSpecs(req.peers, this.#password);
+      if (this.#layout === "shared") {
+        const shared = desiredSharedPeerSpecs(req.peers, this.#password);
+        if (shared.conflicts.length > 0) {
+          this.#recorder?.warn(service, "BGPPeerConflict", describeConflicts(shared.conflicts));
+        }
+        desired = shared.specs;
+      }
       return planPeers({
         existing,
-        desired: desiredPeerSpecs(req.peers, this.#password),
+        desired,
         svc,
         nodeNames: new Set(req.nodes.map((n) => n.metadata?.name ?? "")),
         peeredNodes: new Set(req.peers.map((p) => p.nodeName)),
         namespace: this.#namespace,
         apiVersion: `${METALLB_GROUP}/${this.#peerVersion}`,
+        layout: this.#layout,
       });
     });
   }
@@ -249,9 +290,39 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
           logger.debug("Re-planning MetalLB objects after a conflicting write", { step, attempt, err });
           continue;
         }
-        throw err instanceof RaceLost ? err.cause : err;
+        if (err instanceof DuplicatePeerDenied && attempt < MAX_ATTEMPTS) {
+          if (this.#layout === "shared") {
+            // Its webhook judges from a cached list, which may still hold the peers just deleted.
+            logger.debug("Re-planning MetalLB peers its webhook judged from a stale list", { step, attempt });
+            await this.#clock.sleep(DENIAL_RETRY_MS * attempt, signal);
+            continue;
+          }
+          if (this.#bgpType === "auto") {
+            this.#switchToShared(service, err.cause);
+            continue;
+          }
+        }
+        if (err instanceof DuplicatePeerDenied && this.#layout === "per-node") {
+          throw new Error(
+            `${err.cause.message}; MetalLB runs in FRR mode, which allows one BGPPeer per peer address: set ` +
+              'METAL_METALLB_BGP_TYPE to "frr" (or "auto") so ccm writes one shared BGPPeer per address',
+            { cause: err.cause },
+          );
+        }
+        throw err instanceof RaceLost || err instanceof DuplicatePeerDenied ? err.cause : err;
       }
     }
+  }
+
+  /** `auto` met MetalLB's FRR mode: from now on, one shared peer per address (see the module documentation). */
+  #switchToShared(service: V1Service | undefined, denial: Error): void {
+    this.#layout = "shared";
+    const message =
+      "MetalLB's webhook denied a second BGPPeer with the same peer address, so MetalLB runs in " +
+      "FRR mode; replacing the per-node BGPPeers with one BGPPeer per peer address that selects every node " +
+      "using it (set METAL_METALLB_BGP_TYPE to skip this detection)";
+    logger.warn(message, { denial: denial.message });
+    if (service) this.#recorder?.warn(service, "MetalLBFRRModeDetected", message);
   }
 
   async #apply(op: CrOp, service: V1Service | undefined, signal?: AbortSignal): Promise<void> {
@@ -282,6 +353,7 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
         { cause: err },
       );
       if (op.verb !== "create" && (isConflict(err) || isNotFound(err))) throw new RaceLost(failure);
+      if (op.kind === "BGPPeer" && isDuplicatePeerDenial(err)) throw new DuplicatePeerDenied(failure);
       if (op.verb === "create" && (isAlreadyExists(err) || isConflict(err))) {
         const message = `MetalLB ${op.kind} "${this.#namespace}/${name}" already exists without the label ` +
           `${OWNER_SELECTOR}; rename or delete it so the load balancer can manage its own`;
@@ -417,6 +489,24 @@ class RaceLost extends Error {
     super(cause.message, { cause });
     this.name = "RaceLost";
   }
+}
+
+/** MetalLB's webhook denied a peer because another one has its address (its FRR mode's rule). */
+class DuplicatePeerDenied extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message, { cause });
+    this.name = "DuplicatePeerDenied";
+  }
+}
+
+/** Milliseconds before the first re-plan after a stale-list denial; later ones wait longer. */
+const DENIAL_RETRY_MS = 250;
+
+/** MetalLB ≤ 0.15's denial text for a peer whose address (and VRF) another peer has (`DiscardNativeOnly`). */
+const DUPLICATE_PEER_DENIAL = "FRR mode doesn't support duplicate BGPPeers";
+
+function isDuplicatePeerDenial(err: unknown): boolean {
+  return kubeErrorMessage(err).includes(DUPLICATE_PEER_DENIAL);
 }
 
 const VERB_PAST = { create: "Created", patch: "Patched", delete: "Deleted" } as const;

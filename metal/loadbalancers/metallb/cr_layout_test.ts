@@ -1,0 +1,172 @@
+/**
+ * CR mode's BGPPeer layout against a fake API server whose BGPPeer admission judges like MetalLB ≤ 0.15's
+ * webhook in FRR mode (a second peer with one address is denied, with MetalLB's message).
+ */
+import assert from "node:assert/strict";
+import type { KubeClients } from "../../../provider/kube/mod.ts";
+import { apiError, RecordingRecorder } from "../../../provider/testing/mod.ts";
+import type { BgpNodePeer } from "../../bgp/peer.ts";
+import { makeService } from "../../testing.ts";
+import { createMetalLBCRImplementation, type MetalLBCRImplementation } from "./cr.ts";
+import type { BGPPeer } from "./cr_objects.ts";
+import type { MetalLbBgpType } from "./cr_peer_layout.ts";
+import { applyOps } from "./test_util.ts";
+
+const NS = "metallb-system";
+
+/** Custom objects in memory; BGPPeer creates and patches judged as `webhook` says. */
+function fakeKube(webhook: "native" | "frr", peers: BGPPeer[] = []) {
+  const store = new Map<string, BGPPeer[]>([["bgppeers", peers]]);
+  /** Denials to answer as if from a stale list, before judging for real. */
+  const staleDenials = { count: 0 };
+  const denial = (address: string) =>
+    apiError(
+      403,
+      `admission webhook "bgppeersvalidationwebhook.metallb.io" denied the request: peer ${address} already ` +
+        "exists, FRR mode doesn't support duplicate BGPPeers",
+    );
+  const judge = (plural: string, after: BGPPeer[], changed: BGPPeer) => {
+    if (plural !== "bgppeers" || webhook !== "frr") return;
+    if (staleDenials.count > 0) {
+      staleDenials.count--;
+      throw denial(String(changed.spec?.peerAddress));
+    }
+    const same = after.filter((p) => p.spec?.peerAddress === changed.spec?.peerAddress);
+    if (same.length > 1) throw denial(String(changed.spec?.peerAddress));
+  };
+  const kube = {
+    rest: { get: () => Promise.reject(apiError(404, "not found")) },
+    custom: {
+      listNamespacedCustomObject: (req: { plural: string }) =>
+        Promise.resolve({ items: structuredClone(store.get(req.plural) ?? []) }),
+      createNamespacedCustomObject: (req: { plural: string; body: BGPPeer }) => {
+        const list = store.get(req.plural) ?? [];
+        if (list.some((o) => o.metadata.name === req.body.metadata.name)) {
+          return Promise.reject(apiError(409, "exists", "AlreadyExists"));
+        }
+        const after = [...list, structuredClone(req.body)];
+        try {
+          judge(req.plural, after, req.body);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        store.set(req.plural, after);
+        return Promise.resolve(req.body);
+      },
+      patchNamespacedCustomObject: (req: { plural: string; name: string; body: Record<string, unknown> }) => {
+        const list = store.get(req.plural) ?? [];
+        const after = applyOps(list, [{ verb: "patch", kind: "BGPPeer", name: req.name, patch: req.body }]);
+        try {
+          judge(req.plural, after, after.find((o) => o.metadata.name === req.name) as BGPPeer);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        store.set(req.plural, after);
+        return Promise.resolve({});
+      },
+      deleteNamespacedCustomObject: (req: { plural: string; name: string }) => {
+        store.set(req.plural, (store.get(req.plural) ?? []).filter((o) => o.metadata.name !== req.name));
+        return Promise.resolve({});
+      },
+    },
+  } as unknown as KubeClients;
+  return { kube, peers: () => store.get("bgppeers") ?? [], staleDenials };
+}
+
+function node(name: string): BgpNodePeer {
+  return {
+    nodeName: name,
+    sourceIP: `10.0.0.${name.at(-1)}`,
+    localASN: 65000,
+    peerASN: 65530,
+    peerIPs: ["169.254.255.1", "169.254.255.2"],
+    password: "pw",
+  };
+}
+
+function add(impl: MetalLBCRImplementation, service: string, nodes: string[]) {
+  return impl.addService({
+    service: makeService("default", service),
+    ipCidr: "",
+    peers: nodes.map(node),
+    nodes: nodes.map((name) => ({ metadata: { name } })),
+    loadBalancerName: "lb",
+  });
+}
+
+function setup(webhook: "native" | "frr", bgpType?: MetalLbBgpType, peers: BGPPeer[] = []) {
+  const fake = fakeKube(webhook, peers);
+  const recorder = new RecordingRecorder();
+  const slept: number[] = [];
+  const clock = {
+    now: () => 0,
+    sleep: (ms: number) => {
+      slept.push(ms);
+      return Promise.resolve();
+    },
+  };
+  const impl = createMetalLBCRImplementation({
+    kube: fake.kube,
+    namespace: NS,
+    recorder,
+    clock,
+    ...(bgpType ? { bgpType } : {}),
+  }) as MetalLBCRImplementation;
+  return { ...fake, recorder, impl, slept };
+}
+
+const names = (peers: BGPPeer[]) => peers.map((p) => p.metadata.name).sort();
+
+Deno.test("auto (the default): MetalLB's FRR webhook denies a duplicate address → one shared peer per address", async () => {
+  const { impl, peers, recorder } = setup("frr");
+  await add(impl, "web", ["n1", "n2", "n3"]);
+  assert.equal(impl.peerLayout(), "shared");
+  assert.deepEqual(names(peers()), ["equinix-metal.169.254.255.1", "equinix-metal.169.254.255.2"]);
+  for (const p of peers()) {
+    assert.deepEqual(p.spec?.nodeSelectors?.[0], {
+      matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: ["n1", "n2", "n3"] }],
+    });
+  }
+  assert.deepEqual(recorder.reasons(), ["MetalLBFRRModeDetected"]);
+  assert.match(recorder.events[0]?.message ?? "", /METAL_METALLB_BGP_TYPE/);
+  await add(impl, "api", ["n1", "n2", "n3"]);
+  assert.deepEqual(recorder.reasons(), ["MetalLBFRRModeDetected"], "detected once");
+  assert.equal(peers().length, 2);
+});
+
+Deno.test("auto with MetalLB's native webhook keeps upstream's per-node peers", async () => {
+  const { impl, peers, recorder } = setup("native");
+  await add(impl, "web", ["n1", "n2"]);
+  assert.equal(impl.peerLayout(), "per-node");
+  assert.deepEqual(names(peers()), ["n1-0", "n1-1", "n2-0", "n2-1"]);
+  assert.deepEqual(recorder.reasons(), []);
+});
+
+Deno.test("auto starts with the layout it finds: shared peers already there mean no per-node attempt", async () => {
+  const first = setup("frr", "frr");
+  await add(first.impl, "web", ["n1", "n2"]);
+  const { impl, peers, recorder } = setup("frr", "auto", first.peers());
+  await add(impl, "web", ["n1", "n2", "n3"]);
+  assert.equal(impl.peerLayout(), "shared");
+  assert.deepEqual(names(peers()), ["equinix-metal.169.254.255.1", "equinix-metal.169.254.255.2"]);
+  assert.deepEqual(recorder.reasons(), []);
+});
+
+Deno.test("native set explicitly: a FRR denial fails with an error naming METAL_METALLB_BGP_TYPE", async () => {
+  const { impl } = setup("frr", "native");
+  await assert.rejects(
+    add(impl, "web", ["n1", "n2"]),
+    /FRR mode doesn't support duplicate BGPPeers; .*set METAL_METALLB_BGP_TYPE to "frr"/,
+  );
+});
+
+Deno.test("frr: switches a per-node cluster over, re-planning while the webhook judges from a stale list", async () => {
+  const native = setup("native", "native");
+  await add(native.impl, "web", ["n1", "n2"]);
+  const { impl, peers, staleDenials, slept } = setup("frr", "frr", native.peers());
+  staleDenials.count = 2;
+  await add(impl, "api", ["n1", "n2"]);
+  assert.deepEqual(names(peers()), ["equinix-metal.169.254.255.1", "equinix-metal.169.254.255.2"]);
+  assert.deepEqual(slept, [250, 500]);
+  for (const p of peers()) assert.equal(p.spec?.sourceAddress, undefined);
+});
