@@ -266,6 +266,14 @@ function convert(setting: MetalSetting, raw: string | number | boolean): unknown
       return parseHttpUrl(String(raw), setting.example);
     case "loadbalancer":
       return Object.freeze(parseLoadBalancerSetting(String(raw)));
+    case "choice": {
+      const choices = setting.choices ?? [];
+      const value = String(raw).trim().toLowerCase();
+      if (!choices.includes(value)) {
+        throw new Error(`must be one of ${choices.map((c) => `'${c}'`).join(", ")}`);
+      }
+      return value;
+    }
     case "selector":
       try {
         return parseLabelSelector(String(raw));

@@ -33,6 +33,7 @@ const EXPECTED = {
   controlPlaneFailureThreshold: 2,
   bgpPasswordInAnnotations: true,
   metallbPasswordSecret: "",
+  metallbBgpType: "auto",
   eipOrphanSweep: true,
   deviceCacheTtl: 30,
   apiRateLimit: 10,
@@ -204,6 +205,7 @@ Deno.test("loadMetalConfig() reads every setting from its env var", () => {
       METAL_API_RATE_LIMIT: "50",
       METAL_API_RATE_BURST: "100",
       METAL_API_TIMEOUT: "5",
+      METAL_METALLB_BGP_TYPE: "FRR",
       PACKNGO_DEBUG: "",
     },
   });
@@ -236,6 +238,7 @@ Deno.test("loadMetalConfig() reads every setting from its env var", () => {
   equal(config.tokenExchangeUrl, "http://127.0.0.1:8082/api-keys/exchange");
   equal(config.debug, true, "PACKNGO_DEBUG counts by presence");
   deepEqual([config.apiRateLimit, config.apiRateBurst, config.apiTimeout], [50, 100, 5]);
+  equal(config.metallbBgpType, "frr", "choices match case-insensitively");
 });
 
 Deno.test("loadMetalConfig() reads every setting from its cloud-sa.json key", () => {
@@ -267,6 +270,7 @@ Deno.test("loadMetalConfig() reads every setting from its cloud-sa.json key", ()
       apiRateLimit: 5,
       apiRateBurst: 8,
       apiTimeout: 60,
+      metallbBgpType: "frr-k8s",
     }),
   });
   deepEqual(config.loadBalancer, { kind: "emlb", metro: "da" });
@@ -282,7 +286,8 @@ Deno.test("loadMetalConfig() reads every setting from its cloud-sa.json key", ()
   equal(config.tokenExchangeUrl, "http://127.0.0.1:8082/x");
   deepEqual([config.apiRateLimit, config.apiRateBurst, config.apiTimeout], [5, 8, 60]);
   deepEqual(config.unknownKeys, []);
-  equal(Object.keys(config.sources).length, 26);
+  equal(config.metallbBgpType, "frr-k8s");
+  equal(Object.keys(config.sources).length, 27);
 });
 
 Deno.test("loadMetalConfig() reports unknown file keys instead of failing", () => {
@@ -353,6 +358,10 @@ const INVALID_ENV: [Record<string, string>, RegExp][] = [
     /^Invalid METAL_API_TIMEOUT '30s': must be a whole number of seconds such as '30'$/,
   ],
   [{ METAL_API_TIMEOUT: "0" }, /^Invalid METAL_API_TIMEOUT '0': must be between 1 and 600$/],
+  [
+    { METAL_METALLB_BGP_TYPE: "bird" },
+    /^Invalid METAL_METALLB_BGP_TYPE 'bird': must be one of 'auto', 'native', 'frr', 'frr-k8s'$/,
+  ],
   [
     { METAL_DEVICE_CACHE_TTL: "1m" },
     /^Invalid METAL_DEVICE_CACHE_TTL '1m': must be a whole number of seconds such as '30'$/,

@@ -6,6 +6,7 @@
  */
 import type { LabelSelector } from "../util/label_selector.ts";
 import type { LoadBalancerConfig } from "./load_balancer_config.ts";
+import { METALLB_BGP_TYPES, type MetalLbBgpType } from "./loadbalancers/metallb/cr_peer_layout.ts";
 
 /** Every setting, parsed. Field names match {@linkcode MetalSetting.field}. */
 export interface MetalConfigValues {
@@ -34,6 +35,7 @@ export interface MetalConfigValues {
   readonly controlPlaneFailureThreshold: number;
   readonly bgpPasswordInAnnotations: boolean;
   readonly metallbPasswordSecret: string;
+  readonly metallbBgpType: MetalLbBgpType;
   readonly eipOrphanSweep: boolean;
   readonly deviceCacheTtl: number;
   readonly apiRateLimit: number;
@@ -47,7 +49,8 @@ export interface MetalConfigValues {
 /**
  * How a setting is read and checked: `secret` (string, never shown; may come from a file), `string`, `url`
  * (absolute http(s), trailing `/` dropped), `loadbalancer` (see `load_balancer_config.ts`), `selector`
- * (label selector), `int`, `bool` (Go syntax in env, JSON boolean in the file), `presence` (set at all).
+ * (label selector), `int`, `bool` (Go syntax in env, JSON boolean in the file), `presence` (set at all),
+ * `choice` (one of {@linkcode MetalSetting.choices}).
  */
 export type SettingType =
   | "secret"
@@ -57,7 +60,8 @@ export type SettingType =
   | "selector"
   | "int"
   | "bool"
-  | "presence";
+  | "presence"
+  | "choice";
 
 /** One setting. */
 export interface MetalSetting {
@@ -78,6 +82,8 @@ export interface MetalSetting {
   readonly range?: readonly [number, number];
   /** Unit of an `int` setting, for messages ("seconds"). */
   readonly unit?: string;
+  /** The accepted values of a `choice` setting. */
+  readonly choices?: readonly string[];
   /** Human name used in messages ("API key"). */
   readonly label: string;
   /** A valid example, quoted, for messages. */
@@ -352,6 +358,18 @@ export const METAL_SETTINGS: readonly MetalSetting[] = [
     description:
       "MetalLB CR mode: keep the BGP password in this Secret of MetalLB's namespace and reference it " +
       "from BGPPeers (`passwordSecret`, MetalLB ≥ 0.14) instead of writing it into them; empty writes it inline.",
+  },
+  {
+    field: "metallbBgpType",
+    env: "METAL_METALLB_BGP_TYPE",
+    json: "metallbBgpType",
+    type: "choice",
+    default: "auto",
+    choices: METALLB_BGP_TYPES,
+    label: "MetalLB BGP type",
+    example: "'frr'",
+    description: "MetalLB CR mode: MetalLB's BGP type. `native`: upstream's BGPPeer per node and router; " +
+      "`frr`/`frr-k8s` (the Helm chart's default): one per router address for every node; `auto`: detect (see below).",
   },
   {
     field: "eipOrphanSweep",

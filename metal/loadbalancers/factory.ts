@@ -9,6 +9,7 @@
  */
 import type { Registry } from "prom-client";
 import type { Clock } from "../../util/clock.ts";
+import type { MetalLbBgpType } from "./metallb/cr_peer_layout.ts";
 import type { EventRecorder } from "../../provider/mod.ts";
 import type { KubeClients } from "../../provider/kube/mod.ts";
 import type { ElasticIpLoadBalancerConfig, EmlbLoadBalancerConfig } from "../load_balancer_config.ts";
@@ -31,6 +32,8 @@ export interface ImplementationDeps {
   userAgent?: string;
   /** MetalLB CR mode: keep the BGP password in this Secret instead of BGPPeer specs. */
   metalLbPasswordSecret?: string;
+  /** MetalLB CR mode: `METAL_METALLB_BGP_TYPE`. @default "auto" */
+  metalLbBgpType?: MetalLbBgpType;
   /** Injected for tests (EMLB). */
   fetch?: (request: Request) => Promise<Response>;
   clock?: Clock;
@@ -60,6 +63,8 @@ export function createElasticIpImplementation(
         recorder: deps.recorder,
         metrics: deps.metrics,
         passwordSecretName: deps.metalLbPasswordSecret || undefined,
+        bgpType: deps.metalLbBgpType,
+        clock: deps.clock,
       });
   }
 }

@@ -92,3 +92,34 @@ Deno.test("the MetalLB password Secret option (METAL_METALLB_PASSWORD_SECRET) re
   equal(peer.spec.password, undefined);
   equal(created.some((c) => c.kind === "secrets"), true);
 });
+
+Deno.test("METAL_METALLB_BGP_TYPE reaches the CR implementation: frr writes one shared peer per address", async () => {
+  const { kube, created } = recordingKube();
+  const mode = loadBalancerModeOf(
+    parseLoadBalancerSetting("metallb:///metallb-system?crdConfiguration=true"),
+  );
+  if (mode?.kind !== "elastic-ip") throw new Error("expected an elastic IP mode");
+  const impl = createElasticIpImplementation(mode.implementation, {
+    ...deps(kube),
+    metalLbBgpType: "frr",
+  });
+  const peer = (nodeName: string) => ({
+    nodeName,
+    sourceIP: "10.0.0.1",
+    localASN: 65000,
+    peerASN: 65530,
+    peerIPs: ["169.254.255.1"],
+    password: "",
+  });
+  await impl.addService({
+    service: makeService("default", "web"),
+    ipCidr: "",
+    peers: [peer("n1"), peer("n2")],
+    nodes: [{ metadata: { name: "n1" } }, { metadata: { name: "n2" } }],
+    loadBalancerName: "lb",
+  });
+  const peers = created.filter((c) => c.kind === "bgppeers").map((c) =>
+    c.body as { metadata: { name: string } }
+  );
+  deepEqual(peers.map((p) => p.metadata.name), ["equinix-metal.169.254.255.1"]);
+});

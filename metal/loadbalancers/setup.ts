@@ -85,6 +85,7 @@ export async function setupLoadBalancers(
     metrics: ctx.metrics,
     userAgent: `cloud-provider-equinix-metal/${options.version}`,
     metalLbPasswordSecret: config.metallbPasswordSecret,
+    metalLbBgpType: config.metallbBgpType,
     fetch: options.fetch,
   };
   const common: SharedOptions = {
