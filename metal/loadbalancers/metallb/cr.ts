@@ -309,7 +309,14 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
             { cause: err.cause },
           );
         }
-        throw err instanceof RaceLost || err instanceof DuplicatePeerDenied ? err.cause : err;
+        if (err instanceof DuplicatePeerDenied) {
+          throw new Error(
+            `${err.cause.message}; another BGPPeer in "${this.#namespace}" has that peer address: delete it, ` +
+              "or label it cloud-provider=equinix-metal for ccm to replace it",
+            { cause: err.cause },
+          );
+        }
+        throw err instanceof RaceLost ? err.cause : err;
       }
     }
   }

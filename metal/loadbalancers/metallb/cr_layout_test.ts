@@ -37,8 +37,11 @@ function fakeKube(webhook: "native" | "frr", peers: BGPPeer[] = []) {
   const kube = {
     rest: { get: () => Promise.reject(apiError(404, "not found")) },
     custom: {
-      listNamespacedCustomObject: (req: { plural: string }) =>
-        Promise.resolve({ items: structuredClone(store.get(req.plural) ?? []) }),
+      listNamespacedCustomObject: (req: { plural: string; labelSelector?: string }) => {
+        const [key, value] = (req.labelSelector ?? "").split("=");
+        const items = (store.get(req.plural) ?? []).filter((o) => !key || o.metadata.labels?.[key] === value);
+        return Promise.resolve({ items: structuredClone(items) });
+      },
       createNamespacedCustomObject: (req: { plural: string; body: BGPPeer }) => {
         const list = store.get(req.plural) ?? [];
         if (list.some((o) => o.metadata.name === req.body.metadata.name)) {
@@ -169,4 +172,14 @@ Deno.test("frr: switches a per-node cluster over, re-planning while the webhook 
   assert.deepEqual(names(peers()), ["equinix-metal.169.254.255.1", "equinix-metal.169.254.255.2"]);
   assert.deepEqual(slept, [250, 500]);
   for (const p of peers()) assert.equal(p.spec?.sourceAddress, undefined);
+});
+
+Deno.test("frr: a peer of someone else's with the router's address fails with an error saying what to do", async () => {
+  const theirs: BGPPeer = { metadata: { name: "mine" }, spec: { peerAddress: "169.254.255.1" } };
+  const { impl, slept } = setup("frr", "frr", [theirs]);
+  await assert.rejects(
+    add(impl, "web", ["n1"]),
+    /duplicate BGPPeers; another BGPPeer in "metallb-system" has that peer address: delete it, or label it/,
+  );
+  assert.deepEqual(slept, [250, 500, 750, 1000], "retried while it could have been a stale list");
 });
