@@ -312,7 +312,7 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
         if (err instanceof DuplicatePeerDenied) {
           throw new Error(
             `${err.cause.message}; another BGPPeer in "${this.#namespace}" has that peer address: delete it, ` +
-              "or label it cloud-provider=equinix-metal for ccm to replace it",
+              "since in FRR mode ccm's BGPPeer for that address must be the only one",
             { cause: err.cause },
           );
         }

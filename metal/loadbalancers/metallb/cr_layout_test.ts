@@ -179,7 +179,7 @@ Deno.test("frr: a peer of someone else's with the router's address fails with an
   const { impl, slept } = setup("frr", "frr", [theirs]);
   await assert.rejects(
     add(impl, "web", ["n1"]),
-    /duplicate BGPPeers; another BGPPeer in "metallb-system" has that peer address: delete it, or label it/,
+    /duplicate BGPPeers; another BGPPeer in "metallb-system" has that peer address: delete it, since/,
   );
   assert.deepEqual(slept, [250, 500, 750, 1000], "retried while it could have been a stale list");
 });
