@@ -14,7 +14,8 @@
  *
  * BGPPeer layout (`cr_peer_layout.ts`): upstream's per-node peers for MetalLB's native BGP, or one shared peer
  * per peer address for its FRR and FRR-k8s modes, chosen by `bgpType` (`METAL_METALLB_BGP_TYPE`). With `auto`
- * (the default) the layout starts as the cluster's: shared when an owned shared peer exists, else per-node; when
+ * (the default) the layout starts as the cluster's: shared when an owned shared peer exists, else per-node
+ * (per-node peers that share an address are first re-sent as a dry run for MetalLB's webhook to judge); when
  * MetalLB's webhook denies a peer because another one has its address (FRR mode), ccm logs it, records a
  * Warning Event once and switches to the shared layout for good, replacing the per-node peers.
  *
@@ -242,7 +243,7 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
     await this.#ensurePasswordSecret(req, signal);
     await this.#step("peers", service, signal, async () => {
       const existing = await this.#list<BGPPeer>("BGPPeer", service, signal);
-      this.#layout ??= existing.some(isSharedPeer) ? "shared" : "per-node";
+      this.#layout ??= await this.#findLayout(existing, service, signal);
       let desired = desiredPeerSpecs(req.peers, this.#password);
       if (this.#layout === "shared") {
         const shared = desiredSharedPeerSpecs(req.peers, this.#password);
@@ -319,6 +320,39 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
         throw err instanceof RaceLost ? err.cause : err;
       }
     }
+  }
+
+  /**
+   * `auto`'s first look at the cluster: shared when one of our shared peers exists. Per-node peers sharing an
+   * address are valid only for MetalLB's native BGP (MetalLB may have been reinstalled in FRR mode since), so
+   * then one of them is re-sent as a dry run, which MetalLB's webhook judges against every peer.
+   */
+  async #findLayout(existing: BGPPeer[], service: V1Service, signal?: AbortSignal): Promise<PeerLayout> {
+    if (existing.some(isSharedPeer)) return "shared";
+    const addresses = existing.map((p) => p.spec?.peerAddress);
+    const probe = existing.find((p, i) => addresses.indexOf(p.spec?.peerAddress) !== i);
+    if (!probe) return "per-node";
+    try {
+      await this.#kube.custom.patchNamespacedCustomObject({
+        group: METALLB_GROUP,
+        version: this.#peerVersion,
+        namespace: this.#namespace,
+        plural: PLURALS.BGPPeer,
+        name: probe.metadata.name,
+        body: {},
+        dryRun: "All",
+      }, patchOptions("merge", { signal }));
+    } catch (err) {
+      if (!isDuplicatePeerDenial(err)) {
+        logger.warn("Cannot ask MetalLB's webhook about the BGPPeers; keeping upstream's per-node layout", {
+          err: kubeErrorMessage(err),
+        });
+        return "per-node";
+      }
+      this.#switchToShared(service, new Error(kubeErrorMessage(err)));
+      return "shared";
+    }
+    return "per-node";
   }
 
   /** `auto` met MetalLB's FRR mode: from now on, one shared peer per address (see the module documentation). */

@@ -19,6 +19,8 @@ function fakeKube(webhook: "native" | "frr", peers: BGPPeer[] = []) {
   const store = new Map<string, BGPPeer[]>([["bgppeers", peers]]);
   /** Denials to answer as if from a stale list, before judging for real. */
   const staleDenials = { count: 0 };
+  /** Names of peers patched as a dry run (admitted or not). */
+  const dryRuns: string[] = [];
   const denial = (address: string) =>
     apiError(
       403,
@@ -56,15 +58,18 @@ function fakeKube(webhook: "native" | "frr", peers: BGPPeer[] = []) {
         store.set(req.plural, after);
         return Promise.resolve(req.body);
       },
-      patchNamespacedCustomObject: (req: { plural: string; name: string; body: Record<string, unknown> }) => {
+      patchNamespacedCustomObject: (
+        req: { plural: string; name: string; body: Record<string, unknown>; dryRun?: string },
+      ) => {
         const list = store.get(req.plural) ?? [];
         const after = applyOps(list, [{ verb: "patch", kind: "BGPPeer", name: req.name, patch: req.body }]);
+        if (req.dryRun === "All") dryRuns.push(req.name);
         try {
           judge(req.plural, after, after.find((o) => o.metadata.name === req.name) as BGPPeer);
         } catch (err) {
           return Promise.reject(err);
         }
-        store.set(req.plural, after);
+        if (req.dryRun !== "All") store.set(req.plural, after);
         return Promise.resolve({});
       },
       deleteNamespacedCustomObject: (req: { plural: string; name: string }) => {
@@ -73,7 +78,7 @@ function fakeKube(webhook: "native" | "frr", peers: BGPPeer[] = []) {
       },
     },
   } as unknown as KubeClients;
-  return { kube, peers: () => store.get("bgppeers") ?? [], staleDenials };
+  return { kube, peers: () => store.get("bgppeers") ?? [], staleDenials, dryRuns };
 }
 
 function node(name: string): BgpNodePeer {
@@ -182,4 +187,21 @@ Deno.test("frr: a peer of someone else's with the router's address fails with an
     /duplicate BGPPeers; another BGPPeer in "metallb-system" has that peer address: delete it, since/,
   );
   assert.deepEqual(slept, [250, 500, 750, 1000], "retried while it could have been a stale list");
+});
+
+Deno.test("auto finds upstream's per-node peers under MetalLB's FRR webhook: a dry run asks, then it switches", async () => {
+  const native = setup("native", "native");
+  await add(native.impl, "web", ["n1", "n2"]);
+  const frr = setup("frr", "auto", native.peers());
+  await add(frr.impl, "web", ["n1", "n2"]);
+  assert.deepEqual(frr.dryRuns, ["n2-0"]);
+  assert.equal(frr.impl.peerLayout(), "shared");
+  assert.deepEqual(names(frr.peers()), ["equinix-metal.169.254.255.1", "equinix-metal.169.254.255.2"]);
+  assert.deepEqual(frr.recorder.reasons(), ["MetalLBFRRModeDetected"]);
+  // Under MetalLB's native webhook the same dry run is admitted: upstream's layout stays, unchanged.
+  const still = setup("native", "auto", native.peers());
+  await add(still.impl, "web", ["n1", "n2"]);
+  assert.deepEqual(still.dryRuns, ["n2-0"]);
+  assert.equal(still.impl.peerLayout(), "per-node");
+  assert.deepEqual(names(still.peers()), ["n1-0", "n1-1", "n2-0", "n2-1"]);
 });
