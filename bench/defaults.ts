@@ -107,6 +107,22 @@ async function main(): Promise<void> {
 
   const metal = await system.metal.since(metalMark);
   const kube = await system.audit.since(auditMark);
+  // CCM_BENCH_TRACE=<file>: every Kubernetes request (audit) and Metal call of the run as JSON, with the times
+  // Services were created and got ingress, for a timeline of the Service path.
+  const tracePath = Deno.env.get("CCM_BENCH_TRACE");
+  if (tracePath) {
+    await Deno.writeTextFile(
+      tracePath,
+      JSON.stringify({
+        start: startWall,
+        startPerf: start,
+        kube,
+        metal,
+        serviceCreated: [...serviceCreated],
+        servicesReadyAt: [...watcher.servicesReadyAt],
+      }),
+    );
+  }
   const lastInitWall = startWall + lastInit;
   // The node controller's writes until the last node was initialized: what the write limit applies to.
   const nodeWrites =

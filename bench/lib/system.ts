@@ -181,6 +181,10 @@ export interface KubeRequest {
   time: number;
   /** The client's User-Agent (ccm names each controller's client: `ccm/<version>/cloud-node-controller`). */
   userAgent: string;
+  /** Object name, when the request names one. */
+  name?: string;
+  /** When the API server received the request (ms since the epoch). */
+  received?: number;
 }
 
 /** Kubernetes verbs that change state. */
@@ -244,6 +248,8 @@ export class KubeAuditLog {
       code: e.responseStatus?.code ?? 0,
       time: Date.parse(e.stageTimestamp),
       userAgent: e.userAgent ?? "",
+      name: e.objectRef?.name,
+      received: Date.parse(e.requestReceivedTimestamp),
     });
   }
 
