@@ -43,6 +43,7 @@ import { SERVICE_LB_CONTROLLER, ServiceController } from "./controllers/service.
 import { coreV1EventSink, KubeEventRecorder } from "./event_recorder.ts";
 import { HealthChecks, type NamedCheck } from "./health.ts";
 import { createKubeClients, type KubeClients } from "./kube/client.ts";
+import { SenderPool } from "./kube/sender_pool.ts";
 import { type InformerFactory, SharedInformerFactory } from "./kube/informer_factory.ts";
 import { registerRequestMetrics } from "./kube/request_metrics.ts";
 import { RequestStats } from "./kube/transport.ts";
@@ -522,10 +523,14 @@ function frameworkControllers(services: CloudServices, o: FrameworkControllersOp
  * The real framework parts: rate-limited clients, shared informers resynced every `--min-resync-period`
  * (randomized as upstream) and Lease-based leader election from the `--leader-elect-*` flags.
  */
-export function defaultFrameworkParts(): FrameworkParts {
+export function defaultFrameworkParts(
+  // One connection pool for all the controllers' clients, as client-go's transport cache does.
+  senders: SenderPool = new SenderPool(),
+): FrameworkParts {
   return {
     kube: (options, role) =>
       createKubeClients({
+        senders,
         kubeconfig: options.kubeconfig,
         master: options.master,
         qps: options.kubeApiQps,

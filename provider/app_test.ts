@@ -3,6 +3,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import { getLogger, reset } from "@logtape/logtape";
 import "../metal/mod.ts";
 import {
+  defaultFrameworkParts,
   type Elector,
   type FrameworkParts,
   runController,
@@ -17,6 +18,8 @@ import { parseRunFlags } from "./flags.ts";
 import { until } from "../util/clock.ts";
 import { captureLogs, forgetSecretsForTesting, MASK } from "../util/log.ts";
 import type { KubeClients } from "./kube/client.ts";
+import { SenderPool } from "./kube/sender_pool.ts";
+import { RequestStats } from "./kube/transport.ts";
 import type { JsonEvent } from "./kube/json_types.ts";
 import { registerCloudProvider, unregisterCloudProvider } from "./registry.ts";
 import type { RunningServer } from "./server.ts";
@@ -612,4 +615,38 @@ Deno.test("runFramework() gives each controller a Kubernetes client of its own, 
     ["cloud-node-controller patchNode n1"],
     "node initialization writes through the node controller's own client",
   );
+});
+
+Deno.test("defaultFrameworkParts(): every controller's client sends through one connection pool", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ccm-app-test-" });
+  try {
+    const kubeconfig = `${dir}/kubeconfig`;
+    await Deno.writeTextFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
+        users: [{ name: "u", user: { token: "t" } }],
+        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+        "current-context": "x",
+      }),
+    );
+    let pools = 0;
+    const senders = new SenderPool(() => {
+      pools++;
+      return { send: () => Promise.reject(new Error("unused")), close: () => Promise.resolve() };
+    });
+    const parts = defaultFrameworkParts(senders);
+    const options = parseRunFlags([`--kubeconfig=${kubeconfig}`]);
+    const stats = new RequestStats();
+    const clients = ["cloud-node-controller", "service-lb-controller", "events"].map((name) =>
+      parts.kube(options, { name, stats })
+    );
+    equal(pools, 1, "three clients, one pool");
+    for (const c of clients) await c.close();
+    equal(senders.size, 0, "closed with the last client");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

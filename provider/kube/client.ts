@@ -24,6 +24,7 @@ import {
 } from "./api.ts";
 import { type KubeConfig, loadKubeConfig, type LoadKubeConfigOptions } from "./kubeconfig.ts";
 import { registerRequestMetrics } from "./request_metrics.ts";
+import type { SenderPool } from "./sender_pool.ts";
 import { KubeTransport, RequestStats } from "./transport.ts";
 import { type WatchEvent, watchStream, type WatchStreamOptions } from "./watch.ts";
 
@@ -71,6 +72,8 @@ export interface KubeClientsOptions extends LoadKubeConfigOptions {
   kubeConfig?: KubeConfig;
   /** Called before every write request; throwing cancels it (leader-election fencing). */
   beforeWrite?: (url: URL) => void;
+  /** Connection pools shared with other clients (one per TLS settings); default a pool of this client's own. */
+  senders?: SenderPool;
 }
 
 /** Builds the process-wide {@linkcode KubeClients} from `--kubeconfig`/`--master` or the in-cluster account. */
@@ -82,6 +85,7 @@ export function createKubeClients(options: KubeClientsOptions = {}): KubeClients
     clock: options.clock,
   });
   const requests = options.stats ?? new RequestStats();
+  const senders = options.senders;
   if (options.registry) registerRequestMetrics(options.registry, requests);
   const transport = new KubeTransport({
     config: kc,
@@ -89,6 +93,7 @@ export function createKubeClients(options: KubeClientsOptions = {}): KubeClients
     userAgent: options.userAgent ?? `ccm/${VERSION}`,
     stats: requests,
     beforeWrite: options.beforeWrite,
+    senderFor: senders ? (tls) => senders.acquire(tls) : undefined,
   });
   const rest = new KubeRest(transport);
   let closed = false;

@@ -1,6 +1,7 @@
 /**
  * The HTTP layer under every Kubernetes call: credentials and TLS from the kubeconfig, client-side rate
- * limiting, user agent, write fencing, request counting, and one HTTP/1.1 connection pool per client.
+ * limiting, user agent, write fencing, request counting, over an HTTP/1.1 connection pool (its own, or one
+ * shared by clients: `sender_pool.ts`).
  *
  * @module
  */
@@ -134,6 +135,8 @@ export interface KubeTransportOptions {
   stats: RequestStats;
   /** Does the HTTP; default an {@linkcode UndiciSender} with the kubeconfig's TLS settings. */
   sender?: HttpSender;
+  /** Builds the sender from the kubeconfig's TLS settings when `sender` is not given (a shared pool). */
+  senderFor?: (tls: TlsOptions) => HttpSender;
   /**
    * Called right before every request that is not a read (any method but GET, HEAD, OPTIONS), after the
    * limiter; throwing cancels the request (leader-election fencing).
@@ -172,7 +175,8 @@ export class KubeTransport {
     this.#userAgent = options.userAgent;
     this.#stats = options.stats;
     this.#beforeWrite = options.beforeWrite;
-    this.#sender = options.sender ?? new UndiciSender(tlsOptions(cluster, user, read));
+    this.#sender = options.sender ??
+      (options.senderFor ?? ((tls) => new UndiciSender(tls)))(tlsOptions(cluster, user, read));
     this.#auth = authorization(user, read, options.now ?? (() => performance.now()));
   }
 
