@@ -396,6 +396,8 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
       if (op.verb !== "create" && (isConflict(err) || isNotFound(err))) throw new RaceLost(failure);
       if (op.kind === "BGPPeer" && isDuplicatePeerDenial(err)) throw new DuplicatePeerDenied(failure);
       if (op.verb === "create" && (isAlreadyExists(err) || isConflict(err))) {
+        // Another sync of ours created it meanwhile (shared objects: a peer in FRR mode, the advertisement).
+        if (await this.#isOurs(base, name, signal)) throw new RaceLost(failure);
         const message = `MetalLB ${op.kind} "${this.#namespace}/${name}" already exists without the label ` +
           `${OWNER_SELECTOR}; rename or delete it so the load balancer can manage its own`;
         if (service) this.#recorder?.warn(service, "MetalLBObjectConflict", message);
@@ -405,6 +407,24 @@ export class MetalLBCRImplementation implements LoadBalancerImplementation {
     }
     this.#metrics.writes.inc({ mode: "crd", kind: op.kind, verb: op.verb });
     logger.info(`${VERB_PAST[op.verb]} MetalLB ${op.kind}`, { v: 2, namespace: this.#namespace, name });
+  }
+
+  /** Whether the object exists with our label (`false` when it cannot be read). */
+  async #isOurs(
+    base: { group: string; version: string; namespace: string; plural: string },
+    name: string,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    try {
+      const found = await this.#kube.custom.getNamespacedCustomObject(
+        { ...base, name },
+        requestOptions({ signal }),
+      );
+      const labels = (found as CrObject<unknown>).metadata?.labels;
+      return labels?.[OWNER_LABEL_KEY] === OWNER_LABEL_VALUE;
+    } catch {
+      return false;
+    }
   }
 
   /** Lists objects of `kind` (ours by default; `labelSelector: ""` lists all). */

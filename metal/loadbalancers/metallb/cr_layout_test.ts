@@ -72,6 +72,10 @@ function fakeKube(webhook: "native" | "frr", peers: BGPPeer[] = []) {
         if (req.dryRun !== "All") store.set(req.plural, after);
         return Promise.resolve({});
       },
+      getNamespacedCustomObject: (req: { plural: string; name: string }) => {
+        const found = (store.get(req.plural) ?? []).find((o) => o.metadata.name === req.name);
+        return found ? Promise.resolve(structuredClone(found)) : Promise.reject(apiError(404, "not found"));
+      },
       deleteNamespacedCustomObject: (req: { plural: string; name: string }) => {
         store.set(req.plural, (store.get(req.plural) ?? []).filter((o) => o.metadata.name !== req.name));
         return Promise.resolve({});
@@ -204,4 +208,18 @@ Deno.test("auto finds upstream's per-node peers under MetalLB's FRR webhook: a d
   assert.deepEqual(still.dryRuns, ["n2-0"]);
   assert.equal(still.impl.peerLayout(), "per-node");
   assert.deepEqual(names(still.peers()), ["n1-0", "n1-1", "n2-0", "n2-1"]);
+});
+
+Deno.test("frr: two Services creating the same shared peer at once both end on it (the loser re-plans)", async () => {
+  const { impl, peers, recorder } = setup("frr", "frr");
+  await Promise.all([add(impl, "web", ["n1", "n2"]), add(impl, "api", ["n1", "n2"])]);
+  assert.deepEqual(names(peers()), ["equinix-metal.169.254.255.1", "equinix-metal.169.254.255.2"]);
+  for (const p of peers()) {
+    const services = (p.spec?.nodeSelectors ?? []).map((s) =>
+      s.matchLabels?.["nomatch.metal.equinix.com/service-name"]
+    )
+      .filter((n) => n !== undefined).sort();
+    assert.deepEqual(services, ["api", "web"], p.metadata.name);
+  }
+  assert.deepEqual(recorder.reasons(), [], "no MetalLBObjectConflict for our own peer");
 });
