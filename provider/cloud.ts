@@ -152,6 +152,17 @@ export interface LoadBalancer {
     nodes: V1Node[],
     signal?: AbortSignal,
   ): Promise<V1LoadBalancerStatus>;
+  /**
+   * {@linkcode ensureLoadBalancer} that may answer before the provider's own write to the Service (an
+   * announcer's annotations) has landed: `written` settles when it has, so the service controller writes the
+   * status meanwhile — one round trip less per Service on a busy API server. Not in upstream's interface.
+   */
+  ensureLoadBalancerConcurrently?(
+    clusterName: string,
+    service: V1Service,
+    nodes: V1Node[],
+    signal?: AbortSignal,
+  ): Promise<EnsuredLoadBalancer>;
   updateLoadBalancer(
     clusterName: string,
     service: V1Service,
@@ -165,6 +176,13 @@ export interface LoadBalancer {
    * `undefined` for no extra sync. Not in upstream's interface.
    */
   recheckAfterMs?(service: V1Service): number | undefined;
+}
+
+/** What {@linkcode LoadBalancer.ensureLoadBalancerConcurrently} answers. */
+export interface EnsuredLoadBalancer {
+  status: V1LoadBalancerStatus;
+  /** Settles when the provider's own write to the Service has landed (rejects when it failed). */
+  written: Promise<void>;
 }
 
 /** Builds a provider from its configuration file contents (`--cloud-config`, `undefined` when not given). */

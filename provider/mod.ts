@@ -15,6 +15,7 @@ export type {
   CloudServices,
   Controller,
   ControllerRunContext,
+  EnsuredLoadBalancer,
   HealthCheck,
   InstanceMetadata,
   InstancesV2,

@@ -7,7 +7,8 @@
  *    skipping (with a Warning Event on the Node) nodes that fail — in ensure and update alike (upstream
  *    aborted updates, docs/upstream.md#update-skips-bad-nodes); kube-vip and empty leave that to the BGP node
  *    controller;
- * 3. configures the implementation, then makes the address visible to the announcer (`service_ip.ts`);
+ * 3. configures the implementation, then makes the address visible to the announcer (`service_ip.ts`), a write
+ *    the service controller lets land while it writes the status (`ensureLoadBalancerConcurrently`);
  * 4. reports the address as the Service's ingress (also for bring-your-own addresses,
  *    docs/upstream.md#byo-ip-services). Deleting one cleans the implementation up first and releases the
  *    reservation only after that succeeded (docs/upstream.md#release-after-cleanup), so a failed clean-up is
@@ -26,7 +27,7 @@
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
 import { type CoreV1Api, isNotFound, patchOptions } from "../../provider/kube/mod.ts";
-import type { EventRecorder, LoadBalancerLookup } from "../../provider/mod.ts";
+import type { EnsuredLoadBalancer, EventRecorder, LoadBalancerLookup } from "../../provider/mod.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { forEachConcurrently } from "../../util/worker_pool.ts";
 import type { IpReservation } from "../api/types.ts";
@@ -113,9 +114,11 @@ export class ElasticIpLoadBalancer extends MetalLoadBalancer {
     return { exists: false };
   }
 
-  protected override async ensure(sync: ServiceSync, signal?: AbortSignal): Promise<V1LoadBalancerStatus> {
+  protected override async ensure(sync: ServiceSync, signal?: AbortSignal): Promise<EnsuredLoadBalancer> {
     const { service } = sync;
-    if (this.#isExternal(service)) return await this.#ensureExternal(service, signal);
+    if (this.#isExternal(service)) {
+      return { status: await this.#ensureExternal(service, signal), written: Promise.resolve() };
+    }
     const eips = this.#o.eips;
     const owned = await eips.findAll(service, signal);
     let ip = resolveServiceIp(service, owned);
@@ -134,12 +137,13 @@ export class ElasticIpLoadBalancer extends MetalLoadBalancer {
     }
     const peers = await this.#peersFor(sync.nodes, signal);
     const status = await this.implementation.addService({ ...sync, ipCidr: ipCidrOf(ip), peers }, signal);
-    await this.#writeService(
+    // Last, and not awaited here: the status is known, so the controller writes it while this lands.
+    const written = this.#writeService(
       service,
       exposePatch(this.#o.exposure, service, ip, this.implementation.poolAnnotation?.()),
       signal,
     );
-    return status ?? ingress((ip as Extract<ServiceIp, { address: string }>).address);
+    return { status: status ?? ingress((ip as Extract<ServiceIp, { address: string }>).address), written };
   }
 
   protected override async update(sync: ServiceSync, signal?: AbortSignal): Promise<void> {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { V1LoadBalancerStatus, V1Service } from "@kubernetes/client-node";
-import type { LoadBalancerLookup } from "../../provider/mod.ts";
+import type { V1Service } from "@kubernetes/client-node";
+import type { EnsuredLoadBalancer, LoadBalancerLookup } from "../../provider/mod.ts";
 import type { IngressOwningImplementation } from "./implementation.ts";
 import { MetalLoadBalancer, type ServiceSync, type ServiceTarget } from "./service_lb.ts";
 
@@ -16,8 +16,9 @@ export class EmlbLoadBalancer extends MetalLoadBalancer<IngressOwningImplementat
     return await this.implementation.getLoadBalancer(service, signal);
   }
 
-  protected override async ensure(sync: ServiceSync, signal?: AbortSignal): Promise<V1LoadBalancerStatus> {
-    return await this.implementation.addService({ ...sync, ipCidr: "", peers: [] }, signal);
+  protected override async ensure(sync: ServiceSync, signal?: AbortSignal): Promise<EnsuredLoadBalancer> {
+    const status = await this.implementation.addService({ ...sync, ipCidr: "", peers: [] }, signal);
+    return { status, written: Promise.resolve() };
   }
 
   protected override async update(sync: ServiceSync, signal?: AbortSignal): Promise<void> {

@@ -15,7 +15,7 @@
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { LoadBalancer, LoadBalancerLookup } from "../../provider/mod.ts";
+import type { EnsuredLoadBalancer, LoadBalancer, LoadBalancerLookup } from "../../provider/mod.ts";
 import type { LabelSelector } from "../../util/label_selector.ts";
 import { isExternalControlPlaneService } from "../control_plane/names.ts";
 import type { LoadBalancerImplementation } from "./implementation.ts";
@@ -97,8 +97,21 @@ export abstract class MetalLoadBalancer<I extends LoadBalancerImplementation = L
     nodes: V1Node[],
     signal?: AbortSignal,
   ): Promise<V1LoadBalancerStatus> {
+    const ensured = await this.ensureLoadBalancerConcurrently(clusterName, service, nodes, signal);
+    await ensured.written;
+    return ensured.status;
+  }
+
+  async ensureLoadBalancerConcurrently(
+    clusterName: string,
+    service: V1Service,
+    nodes: V1Node[],
+    signal?: AbortSignal,
+  ): Promise<EnsuredLoadBalancer> {
     // The Service's status stays as it is: nothing is written.
-    if (this.#ownedByControlPlaneLoadBalancer(service)) return service.status?.loadBalancer ?? {};
+    if (this.#ownedByControlPlaneLoadBalancer(service)) {
+      return { status: service.status?.loadBalancer ?? {}, written: Promise.resolve() };
+    }
     return await this.ensure(this.#sync(clusterName, service, nodes), signal);
   }
 
@@ -123,8 +136,11 @@ export abstract class MetalLoadBalancer<I extends LoadBalancerImplementation = L
 
   /** {@linkcode getLoadBalancer} for a Service this load balancer serves. */
   protected abstract lookup(service: V1Service, signal?: AbortSignal): Promise<LoadBalancerLookup>;
-  /** {@linkcode ensureLoadBalancer} for a Service this load balancer serves. */
-  protected abstract ensure(sync: ServiceSync, signal?: AbortSignal): Promise<V1LoadBalancerStatus>;
+  /**
+   * {@linkcode ensureLoadBalancerConcurrently} for a Service this load balancer serves: its status, and its
+   * own write to the Service still in flight (never left unawaited: both public methods await it).
+   */
+  protected abstract ensure(sync: ServiceSync, signal?: AbortSignal): Promise<EnsuredLoadBalancer>;
   /** {@linkcode updateLoadBalancer} for a Service this load balancer serves. */
   protected abstract update(sync: ServiceSync, signal?: AbortSignal): Promise<void>;
   /** {@linkcode ensureLoadBalancerDeleted} for a Service this load balancer serves. */

@@ -574,3 +574,33 @@ Deno.test("an unusable spec.loadBalancerIP fails ensure and update naming the fi
   await lb.ensureLoadBalancer("kubernetes", v6, nodes());
   equal((impl.calls[0]?.req as AddServiceRequest).ipCidr, "2001:db8::7/128");
 });
+
+Deno.test("ensureLoadBalancerConcurrently() answers with the status while its Service write is in flight", async () => {
+  const { lb, services, nodes, reservationsOf } = await setup({ exposure: "kube-vip", peers: false });
+  const svc = services.put(makeService("default", "nginx"));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const patch = services.patch.bind(services);
+  services.patch = async (namespace, name, body) => {
+    await gate;
+    return await patch(namespace, name, body);
+  };
+  const ensured = await lb.ensureLoadBalancerConcurrently("kubernetes", svc, nodes());
+  const [reservation] = reservationsOf("default", "nginx");
+  deepEqual(ensured.status, { ingress: [{ ip: reservation!.network }] });
+  equal(services.patches.length, 0, "the annotation patch has not landed yet");
+  release();
+  await ensured.written;
+  equal(
+    services.get("default", "nginx").metadata?.annotations?.["kube-vip.io/loadbalancerIPs"],
+    reservation!.network,
+  );
+});
+
+Deno.test("ensureLoadBalancerConcurrently(): a failed Service write rejects `written`", async () => {
+  const { lb, services, nodes } = await setup({ exposure: "kube-vip", peers: false });
+  const svc = services.put(makeService("default", "nginx"));
+  services.patch = () => Promise.reject(new Error("denied"));
+  const ensured = await lb.ensureLoadBalancerConcurrently("kubernetes", svc, nodes());
+  await rejects(ensured.written, /Failed to update Service "default\/nginx": denied/);
+});

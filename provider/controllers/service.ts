@@ -11,6 +11,8 @@
  *   (`LoadBalancer.releasesOrphans`), adding the finalizer and writing the first status are one patch too,
  *   after ensuring (a Service deleted meanwhile is cleaned up from the cache, as one that never had it; a crash
  *   in between leaves resources the next sync adopts or the provider's sweep releases);
+ * - with a provider that offers `ensureLoadBalancerConcurrently`, its own write to the Service (an announcer's
+ *   annotations) and the status write run at the same time; the sync succeeds only when both landed;
  * - a node sync compares each Service's own last node set (names and providerIDs) and uses the newest Service
  *   spec; ensure and update of one Service never run at the same time;
  * - a `RetryError` is requeued after its delay without a SyncLoadBalancerFailed Warning (it is not a failure);
@@ -24,7 +26,7 @@
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Counter, Histogram, Registry } from "prom-client";
-import type { Controller, ControllerRunContext, LoadBalancer } from "../cloud.ts";
+import type { Controller, ControllerRunContext, EnsuredLoadBalancer, LoadBalancer } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { forEachConcurrently } from "../../util/worker_pool.ts";
 import { RetryError } from "../errors.ts";
@@ -86,6 +88,9 @@ interface Cached {
 export const STATUS_SETTLE_MS = 5_000;
 
 const NODE_SYNC_KEY = "node-sync";
+
+/** `written` of a provider that writes nothing of its own. */
+const settled = Promise.resolve();
 
 /**
  * Node events are batched for this long before one node sync: a burst of joining nodes (each initialization is
@@ -261,20 +266,47 @@ export class ServiceController implements Controller {
         "There are no available nodes for LoadBalancer",
       );
     }
-    let status: V1LoadBalancerStatus | undefined;
+    const failed = (err: unknown) => {
+      if (err instanceof RetryError) return err;
+      return new Error(`failed to ensure load balancer: ${errorMessage(err)}`, { cause: err });
+    };
+    let ensured: EnsuredLoadBalancer;
     try {
-      status = await this.#o.balancer.ensureLoadBalancer(this.#o.clusterName, service, nodes, signal);
+      const { balancer, clusterName } = this.#o;
+      ensured = balancer.ensureLoadBalancerConcurrently
+        ? await balancer.ensureLoadBalancerConcurrently(clusterName, service, nodes, signal)
+        : {
+          status: await balancer.ensureLoadBalancer(clusterName, service, nodes, signal),
+          written: settled,
+        };
     } catch (err) {
-      if (err instanceof RetryError) throw err;
-      throw new Error(`failed to ensure load balancer: ${errorMessage(err)}`, { cause: err });
+      throw failed(err);
     }
+    // The provider's own write to the Service lands while the status is written.
+    const [statusResult, writtenResult] = await Promise.allSettled([
+      this.#writeStatus(key, service, nodes, ensured.status, finalizerWithStatus),
+      ensured.written,
+    ]);
+    if (writtenResult.status === "rejected") throw failed(writtenResult.reason);
+    this.#o.recorder.event(service, "Normal", "EnsuredLoadBalancer", "Ensured load balancer");
+    if (statusResult.status === "rejected") throw statusResult.reason;
+    return statusResult.value;
+  }
+
+  /** Writes the status (and the finalizer when it rides along); returns when to look again while one settles. */
+  async #writeStatus(
+    key: string,
+    service: V1Service,
+    nodes: V1Node[],
+    status: V1LoadBalancerStatus | undefined,
+    finalizerWithStatus: boolean,
+  ): Promise<number | undefined> {
     if (status === undefined || status === null) {
       throw new Error("service status returned by EnsureLoadBalancer is nil");
     }
     const entry: Cached = { service, nodes: nodeSetKey(nodes), written: this.#cache.get(key)?.written };
     this.#cache.set(key, entry);
     const written = entry.written;
-    this.#o.recorder.event(service, "Normal", "EnsuredLoadBalancer", "Ensured load balancer");
     const statusEqual = loadBalancerStatusEqual(service.status?.loadBalancer, status);
     if (statusEqual && !finalizerWithStatus) return undefined;
     const now = this.#clock.now();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
-import { FakeClock, flush, settle } from "../../util/clock.ts";
+import { FakeClock, flush, settle, until } from "../../util/clock.ts";
+import type { LoadBalancer } from "../cloud.ts";
 import { RetryError } from "../errors.ts";
 import { apiTime } from "../testing/api_time.ts";
 import { FakeInformer } from "../testing/fake_informer.ts";
@@ -98,6 +99,64 @@ Deno.test("syncService() without the finalizer in front leaves no write when ens
   await assert.rejects(t.controller.syncService("default/web"), /cloud down/);
   assert.deepEqual(t.writer.writes, []);
   assert.deepEqual(t.serviceInformer.get("default/web")!.metadata?.finalizers ?? [], []);
+});
+
+/** The fake provider's load balancer, with its own Service write left to the test to finish. */
+function concurrentBalancer(t: ReturnType<typeof setup>) {
+  const inner = t.provider.loadBalancer!;
+  const writes: Array<{ resolve(): void; reject(err: Error): void }> = [];
+  const balancer: LoadBalancer = {
+    ...inner,
+    getLoadBalancer: (c, s, sig) => inner.getLoadBalancer(c, s, sig),
+    getLoadBalancerName: (c, s) => inner.getLoadBalancerName(c, s),
+    ensureLoadBalancer: () => Promise.reject(new Error("the controller must use the concurrent form")),
+    updateLoadBalancer: (c, s, n, sig) => inner.updateLoadBalancer(c, s, n, sig),
+    ensureLoadBalancerDeleted: (c, s, sig) => inner.ensureLoadBalancerDeleted(c, s, sig),
+    ensureLoadBalancerConcurrently: async (c, s, n, sig) => {
+      const status = await inner.ensureLoadBalancer(c, s, n, sig);
+      const written = new Promise<void>((resolve, reject) => writes.push({ resolve, reject }));
+      return { status, written };
+    },
+  };
+  const controller = new ServiceController({
+    balancer,
+    services: t.serviceInformer,
+    nodes: t.nodeInformer,
+    writer: t.writer,
+    recorder: t.recorder,
+    clusterName: "kubernetes",
+    workers: 1,
+    clock: t.clock,
+  });
+  return { controller, writes };
+}
+
+Deno.test("syncService() writes the status while the provider's own Service write is in flight", async () => {
+  const t = setup([svc("web", {}, { finalizers: [FINALIZER] })]);
+  const { controller, writes } = concurrentBalancer(t);
+  let done = false;
+  const sync = controller.syncService("default/web").then(() => done = true);
+  await until(() => t.writer.writes.length === 1 && writes.length === 1);
+  assert.deepEqual(
+    t.serviceInformer.get("default/web")!.status?.loadBalancer?.ingress?.[0]?.ip,
+    "203.0.113.1",
+  );
+  await flush();
+  assert.equal(done, false, "the sync waits for the provider's write");
+  assert.deepEqual(t.recorder.reasons(), ["EnsuringLoadBalancer"], "not ensured before the provider's write");
+  writes[0]!.resolve();
+  await sync;
+  assert.deepEqual(t.recorder.reasons(), ["EnsuringLoadBalancer", "EnsuredLoadBalancer"]);
+});
+
+Deno.test("syncService() fails when the provider's own Service write fails, after the status write", async () => {
+  const t = setup([svc("web", {}, { finalizers: [FINALIZER] })]);
+  const { controller, writes } = concurrentBalancer(t);
+  const sync = controller.syncService("default/web");
+  await until(() => writes.length === 1);
+  writes[0]!.reject(new Error("annotations denied"));
+  await assert.rejects(sync, /failed to ensure load balancer: annotations denied/);
+  assert.deepEqual(t.recorder.reasons(), ["EnsuringLoadBalancer", "SyncLoadBalancerFailed"]);
 });
 
 Deno.test("syncService() ignores Services with another loadBalancerClass and handles the provider's", async () => {
