@@ -5,12 +5,11 @@
 import assert from "node:assert/strict";
 import type { KubeClients } from "../../../provider/kube/mod.ts";
 import { apiError, RecordingRecorder } from "../../../provider/testing/mod.ts";
-import type { BgpNodePeer } from "../../bgp/peer.ts";
 import { makeService } from "../../testing.ts";
 import { createMetalLBCRImplementation, type MetalLBCRImplementation } from "./cr.ts";
 import type { BGPPeer } from "./cr_objects.ts";
 import type { MetalLbBgpType } from "./cr_peer_layout.ts";
-import { applyOps } from "./test_util.ts";
+import { applyOps, bgpNode as node } from "./test_util.ts";
 
 const NS = "metallb-system";
 
@@ -85,22 +84,11 @@ function fakeKube(webhook: "native" | "frr", peers: BGPPeer[] = []) {
   return { kube, peers: () => store.get("bgppeers") ?? [], staleDenials, dryRuns };
 }
 
-function node(name: string): BgpNodePeer {
-  return {
-    nodeName: name,
-    sourceIP: `10.0.0.${name.at(-1)}`,
-    localASN: 65000,
-    peerASN: 65530,
-    peerIPs: ["169.254.255.1", "169.254.255.2"],
-    password: "pw",
-  };
-}
-
 function add(impl: MetalLBCRImplementation, service: string, nodes: string[]) {
   return impl.addService({
     service: makeService("default", service),
     ipCidr: "",
-    peers: nodes.map(node),
+    peers: nodes.map((n) => node(n)),
     nodes: nodes.map((name) => ({ metadata: { name } })),
     loadBalancerName: "lb",
   });

@@ -1,5 +1,5 @@
+import { bgpNode as node } from "./test_util.ts";
 import assert from "node:assert/strict";
-import type { BgpNodePeer } from "../../bgp/peer.ts";
 import {
   describeConflicts,
   desiredSharedPeerSpecs,
@@ -10,18 +10,6 @@ import {
   sharedPeerName,
 } from "./cr_peer_layout.ts";
 import { HOSTNAME_LABEL } from "./service_selector.ts";
-
-function node(name: string, extra: Partial<BgpNodePeer> = {}): BgpNodePeer {
-  return {
-    nodeName: name,
-    sourceIP: `10.0.0.${name.at(-1)}`,
-    localASN: 65000,
-    peerASN: 65530,
-    peerIPs: ["169.254.255.1", "169.254.255.2"],
-    password: "pw",
-    ...extra,
-  };
-}
 
 Deno.test("layoutOf: native is per-node, frr and frr-k8s are shared, auto is decided later", () => {
   assert.equal(layoutOf("native"), "per-node");

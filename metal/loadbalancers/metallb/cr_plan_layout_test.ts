@@ -1,27 +1,15 @@
 /** planPeers and planGarbageCollect with the shared (FRR) layout, and switching between the layouts. */
 import assert from "node:assert/strict";
-import type { BgpNodePeer } from "../../bgp/peer.ts";
 import type { BGPPeer } from "./cr_objects.ts";
 import { desiredSharedPeerSpecs, hostnamesSelector, nodesOfSharedSelectors } from "./cr_peer_layout.ts";
 import { type CrOp, desiredPeerSpecs, planGarbageCollect, planPeers } from "./cr_plan.ts";
 import { nodeOfSelectors, type ServiceRef, servicesOf } from "./service_selector.ts";
-import { applyOps } from "./test_util.ts";
+import { applyOps, bgpNode as node } from "./test_util.ts";
 
 const NS = "metallb-system";
 const web = { namespace: "default", name: "web" };
 const api = { namespace: "prod", name: "api" };
 const INLINE = { mode: "inline" } as const;
-
-function node(name: string): BgpNodePeer {
-  return {
-    nodeName: name,
-    sourceIP: `10.0.0.${name.at(-1)}`,
-    localASN: 65000,
-    peerASN: 65530,
-    peerIPs: ["169.254.255.1", "169.254.255.2"],
-    password: "pw",
-  };
-}
 
 /** One planPeers run for `svc` with `layout`, over `nodes` (all known unless `unknown` lists some). */
 function plan(
@@ -31,7 +19,7 @@ function plan(
   nodes: string[],
   unknown: string[] = [],
 ): CrOp[] {
-  const peers = nodes.filter((n) => !unknown.includes(n)).map(node);
+  const peers = nodes.filter((n) => !unknown.includes(n)).map((n) => node(n));
   return planPeers({
     existing,
     desired: layout === "shared"

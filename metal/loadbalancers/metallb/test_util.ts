@@ -11,6 +11,7 @@ import type {
   Peer,
   SelectorRequirement,
 } from "./config_file.ts";
+import type { BgpNodePeer } from "../../bgp/peer.ts";
 import type { CrOp } from "./cr_plan.ts";
 import { SERVICE_NAME_LABEL, SERVICE_NAMESPACE_LABEL } from "./service_selector.ts";
 
@@ -107,4 +108,17 @@ function mergeInto(target: unknown, patch: unknown): unknown {
     else (base as Record<string, unknown>)[k] = mergeInto((base as Record<string, unknown>)[k], v);
   }
   return base;
+}
+
+/** A node's BGP peering as Equinix Metal gives it: both routers, the project ASN and password. */
+export function bgpNode(name: string, extra: Partial<BgpNodePeer> = {}): BgpNodePeer {
+  return {
+    nodeName: name,
+    sourceIP: `10.0.0.${name.at(-1)}`,
+    localASN: 65000,
+    peerASN: 65530,
+    peerIPs: ["169.254.255.1", "169.254.255.2"],
+    password: "pw",
+    ...extra,
+  };
 }
