@@ -101,24 +101,9 @@ Deno.test("syncService() without the finalizer in front leaves no write when ens
   assert.deepEqual(t.serviceInformer.get("default/web")!.metadata?.finalizers ?? [], []);
 });
 
-/** The fake provider's load balancer, with its own Service write left to the test to finish. */
-function concurrentBalancer(t: ReturnType<typeof setup>) {
-  const inner = t.provider.loadBalancer!;
-  const writes: Array<{ resolve(): void; reject(err: Error): void }> = [];
-  const balancer: LoadBalancer = {
-    ...inner,
-    getLoadBalancer: (c, s, sig) => inner.getLoadBalancer(c, s, sig),
-    getLoadBalancerName: (c, s) => inner.getLoadBalancerName(c, s),
-    ensureLoadBalancer: () => Promise.reject(new Error("the controller must use the concurrent form")),
-    updateLoadBalancer: (c, s, n, sig) => inner.updateLoadBalancer(c, s, n, sig),
-    ensureLoadBalancerDeleted: (c, s, sig) => inner.ensureLoadBalancerDeleted(c, s, sig),
-    ensureLoadBalancerConcurrently: async (c, s, n, sig) => {
-      const status = await inner.ensureLoadBalancer(c, s, n, sig);
-      const written = new Promise<void>((resolve, reject) => writes.push({ resolve, reject }));
-      return { status, written };
-    },
-  };
-  const controller = new ServiceController({
+/** A one-worker controller over `t`'s informers, writer and recorder, with another load balancer. */
+function controllerWith(t: ReturnType<typeof setup>, balancer: LoadBalancer): ServiceController {
+  return new ServiceController({
     balancer,
     services: t.serviceInformer,
     nodes: t.nodeInformer,
@@ -127,6 +112,21 @@ function concurrentBalancer(t: ReturnType<typeof setup>) {
     clusterName: "kubernetes",
     workers: 1,
     clock: t.clock,
+  });
+}
+
+/** The fake provider's load balancer, with its own Service write left to the test to finish. */
+function concurrentBalancer(t: ReturnType<typeof setup>) {
+  const inner = t.provider.loadBalancer!;
+  const writes: Array<{ resolve(): void; reject(err: Error): void }> = [];
+  const controller = controllerWith(t, {
+    ...inner,
+    ensureLoadBalancer: () => Promise.reject(new Error("the controller must use the concurrent form")),
+    ensureLoadBalancerConcurrently: async (c, s, n, sig) => {
+      const status = await inner.ensureLoadBalancer(c, s, n, sig);
+      const written = new Promise<void>((resolve, reject) => writes.push({ resolve, reject }));
+      return { status, written };
+    },
   });
   return { controller, writes };
 }
@@ -229,15 +229,9 @@ Deno.test("syncService() reports ensure failures with SyncLoadBalancerFailed; Re
 
 Deno.test("syncService() fails when the provider returns no status", async () => {
   const t = setup([svc("web")]);
-  const balancer = t.provider.loadBalancer!;
-  const controller = new ServiceController({
-    balancer: { ...balancer, ensureLoadBalancer: () => Promise.resolve(undefined as never) },
-    services: t.serviceInformer,
-    nodes: t.nodeInformer,
-    writer: t.writer,
-    recorder: t.recorder,
-    clusterName: "kubernetes",
-    workers: 1,
+  const controller = controllerWith(t, {
+    ...t.provider.loadBalancer!,
+    ensureLoadBalancer: () => Promise.resolve(undefined as never),
   });
   await assert.rejects(
     controller.syncService("default/web"),
