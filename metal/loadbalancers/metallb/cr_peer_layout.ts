@@ -72,6 +72,25 @@ export function isSharedPeer(peer: BGPPeer): boolean {
   return nodesOfSharedSelectors(peer.spec?.nodeSelectors) !== undefined;
 }
 
+/**
+ * A node's peering with one Equinix router as a BGPPeer spec, as both layouts write it, without node selectors
+ * or a source address.
+ */
+export function routerPeerSpec(node: BgpNodePeer, ip: string, password: PeerPassword): BGPPeerSpec {
+  return {
+    myASN: node.localASN,
+    peerASN: node.peerASN,
+    peerAddress: ip,
+    peerPort: BGP_PORT,
+    holdTime: "0s",
+    keepaliveTime: "0s",
+    password: password.mode === "inline" ? node.password || undefined : undefined,
+    passwordSecret: password.mode === "secret" && node.password !== ""
+      ? { name: password.secretName, namespace: password.namespace }
+      : undefined,
+  };
+}
+
 /** Nodes that peer with one address with settings other than the shared peer's: they get no peer for it. */
 export interface PeerConflict {
   address: string;
@@ -102,18 +121,7 @@ export function desiredSharedPeerSpecs(
   const sorted = [...peers].sort((a, b) => (a.nodeName < b.nodeName ? -1 : a.nodeName > b.nodeName ? 1 : 0));
   for (const node of sorted) {
     for (const ip of node.peerIPs) {
-      const spec: BGPPeerSpec = {
-        myASN: node.localASN,
-        peerASN: node.peerASN,
-        peerAddress: ip,
-        peerPort: BGP_PORT,
-        holdTime: "0s",
-        keepaliveTime: "0s",
-        password: password.mode === "inline" ? node.password || undefined : undefined,
-        passwordSecret: password.mode === "secret" && node.password !== ""
-          ? { name: password.secretName, namespace: password.namespace }
-          : undefined,
-      };
+      const spec = routerPeerSpec(node, ip, password);
       // The password is part of the key but never leaves this function.
       const key = JSON.stringify([spec.myASN, spec.peerASN, node.password]);
       const groups = byAddress.get(ip) ?? new Map();

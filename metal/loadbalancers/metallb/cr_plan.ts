@@ -9,7 +9,6 @@
  */
 import type { BgpNodePeer } from "../../bgp/peer.ts";
 import {
-  BGP_PORT,
   type BGPAdvertisement,
   type BGPPeer,
   type BGPPeerSpec,
@@ -31,6 +30,7 @@ import {
   hostnamesSelector,
   nodesOfSharedSelectors,
   type PeerLayout,
+  routerPeerSpec,
   sharedPeerName,
 } from "./cr_peer_layout.ts";
 import {
@@ -139,18 +139,9 @@ export function desiredPeerSpecs(
   for (const node of peers) {
     node.peerIPs.forEach((ip, i) => {
       out.set(`${node.nodeName}-${i}`, {
-        myASN: node.localASN,
-        peerASN: node.peerASN,
-        peerAddress: ip,
+        ...routerPeerSpec(node, ip, password),
         sourceAddress: node.sourceIP || undefined,
-        peerPort: BGP_PORT,
-        holdTime: "0s",
-        keepaliveTime: "0s",
         nodeSelectors: [makeSelector({ [HOSTNAME_LABEL]: node.nodeName })],
-        password: password.mode === "inline" ? node.password || undefined : undefined,
-        passwordSecret: password.mode === "secret" && node.password !== ""
-          ? { name: password.secretName, namespace: password.namespace }
-          : undefined,
       });
     });
   }
