@@ -381,8 +381,7 @@ export const METAL_SETTINGS: readonly MetalSetting[] = [
     example: "'false'",
     description:
       "Release this cluster's Service Elastic IPs whose Service no longer exists (checked every 5 " +
-      "minutes, released on the second sighting; never on an API error). With it on, a new Service's " +
-      "cleanup finalizer is written with its first status (one write less per Service).",
+      "minutes, released on the second sighting; never on an API error).",
   },
   {
     field: "deviceCacheTtl",

@@ -207,8 +207,6 @@ async function setupElasticIps(
     peers: mode.peers,
     services: coreV1ServicePatcher(ctx.kube.core),
     recorder: ctx.recorder,
-    // The janitor's sweep (set up with the same setting) releases what a crash leaves before the finalizer.
-    releasesOrphans: config.eipOrphanSweep,
   });
   return { loadBalancer, controllers: [controller], eips, reservations };
 }

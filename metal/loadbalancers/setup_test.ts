@@ -139,13 +139,12 @@ Deno.test("initialize() gives the BGP node controller a Kubernetes client of its
   deepEqual(asked, ["bgp-node-controller"]);
 });
 
-Deno.test("initialize(): the elastic IP load balancer releases orphans exactly when the orphan sweep is on", async () => {
-  for (const [sweep, want] of [["true", true], ["false", false]] as const) {
-    const { cloud } = await initialized("kube-vip://", { METAL_EIP_ORPHAN_SWEEP: sweep });
+Deno.test("initialize(): the Metal load balancers keep the finalizer before ensuring (no orphan release claimed)", async () => {
+  // The orphan sweep releases a reservation only on its second sighting, minutes later: too late for a crash
+  // between reserving and the first status write (test/reliability/failover_test.ts).
+  for (const mode of ["kube-vip://", "emlb:///da"]) {
+    const { cloud } = await initialized(mode, { METAL_EIP_ORPHAN_SWEEP: "true" });
     const { loadBalancer } = await cloud.initialize(context(uid));
-    equal(loadBalancer?.releasesOrphans, want, `METAL_EIP_ORPHAN_SWEEP=${sweep}`);
+    equal(loadBalancer?.releasesOrphans ?? false, false, mode);
   }
-  const { cloud } = await initialized("emlb:///da");
-  const { loadBalancer } = await cloud.initialize(context(uid));
-  equal(loadBalancer?.releasesOrphans ?? false, false, "EMLB has no orphan sweep");
 });
