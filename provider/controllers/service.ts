@@ -13,6 +13,10 @@
  *   in between leaves resources the next sync adopts or the provider's sweep releases);
  * - with a provider that offers `ensureLoadBalancerConcurrently`, its own write to the Service (an announcer's
  *   annotations) and the status write run at the same time; the sync succeeds only when both landed;
+ * - `--concurrent-service-syncs` bounds the Services in load balancer calls at once, not the syncs in flight: up
+ *   to {@linkcode SERVICE_SYNCS_IN_FLIGHT} syncs run, so one Service's Kubernetes writes (finalizer, status) go
+ *   out while the next one's load balancer is ensured — with one worker upstream waits out every round trip in
+ *   a row, which while a thousand Nodes join a busy API server was most of a Service's time;
  * - a node sync compares each Service's own last node set (names and providerIDs) and uses the newest Service
  *   spec; ensure and update of one Service never run at the same time;
  * - a `RetryError` is requeued after its delay without a SyncLoadBalancerFailed Warning (it is not a failure);
@@ -25,6 +29,7 @@
  */
 import type { V1LoadBalancerStatus, V1Node, V1Service } from "@kubernetes/client-node";
 import { getLogger, type Logger } from "@logtape/logtape";
+import pLimit, { type LimitFunction } from "p-limit";
 import type { Counter, Histogram, Registry } from "prom-client";
 import type { Controller, ControllerRunContext, EnsuredLoadBalancer, LoadBalancer } from "../cloud.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
@@ -63,8 +68,10 @@ export interface ServiceControllerOptions {
   recorder: EventRecorder;
   /** `--cluster-name`, passed to every load balancer call. */
   clusterName: string;
-  /** `--concurrent-service-syncs`; also the parallelism of node syncs. */
+  /** `--concurrent-service-syncs`: Services in load balancer calls at once; also the parallelism of node syncs. */
   workers: number;
+  /** Service syncs in flight at once (at least `workers`); default {@linkcode SERVICE_SYNCS_IN_FLIGHT}. */
+  syncsInFlight?: number;
   registry?: Registry;
   clock?: Clock;
   logger?: Logger;
@@ -87,6 +94,13 @@ interface Cached {
  */
 export const STATUS_SETTLE_MS = 5_000;
 
+/**
+ * Service syncs in flight at once by default. Only `workers` of them are in load balancer calls; the others add
+ * finalizers and write statuses meanwhile, limited by the Kubernetes client's QPS (at 20/s and 100–350 ms a
+ * patch on a busy API server, about seven keep the limiter busy).
+ */
+export const SERVICE_SYNCS_IN_FLIGHT = 16;
+
 const NODE_SYNC_KEY = "node-sync";
 
 /** `written` of a provider that writes nothing of its own. */
@@ -108,9 +122,12 @@ export class ServiceController implements Controller {
   readonly #cache = new Map<string, Cached>();
   readonly #locks = new Map<string, Promise<void>>();
   readonly #metrics?: ServiceMetrics;
+  /** Turns at the load balancer: `workers` Service syncs in provider calls at once, first come first served. */
+  readonly #turns: LimitFunction;
 
   constructor(options: ServiceControllerOptions) {
     this.#o = options;
+    this.#turns = pLimit(Math.max(1, options.workers));
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? getLogger(["ccm", SERVICE_LB_CONTROLLER]);
     if (options.registry !== undefined) this.#metrics = serviceMetrics(options.registry);
@@ -171,7 +188,7 @@ export class ServiceController implements Controller {
         runWorkers({
           ...common,
           queue: services,
-          workers: this.#o.workers,
+          workers: Math.max(this.#o.workers, this.#o.syncsInFlight ?? SERVICE_SYNCS_IN_FLIGHT),
           controller: SERVICE_LB_CONTROLLER,
           transientMaxBackoffMs: SERVICE_TRANSIENT_MAX_BACKOFF_MS,
           sync: async (key, signal) => {
@@ -273,12 +290,14 @@ export class ServiceController implements Controller {
     let ensured: EnsuredLoadBalancer;
     try {
       const { balancer, clusterName } = this.#o;
-      ensured = balancer.ensureLoadBalancerConcurrently
-        ? await balancer.ensureLoadBalancerConcurrently(clusterName, service, nodes, signal)
-        : {
-          status: await balancer.ensureLoadBalancer(clusterName, service, nodes, signal),
-          written: settled,
-        };
+      ensured = await this.#turns(async () =>
+        balancer.ensureLoadBalancerConcurrently
+          ? await balancer.ensureLoadBalancerConcurrently(clusterName, service, nodes, signal)
+          : {
+            status: await balancer.ensureLoadBalancer(clusterName, service, nodes, signal),
+            written: settled,
+          }
+      );
     } catch (err) {
       throw failed(err);
     }
@@ -345,7 +364,7 @@ export class ServiceController implements Controller {
     const { balancer, clusterName, recorder } = this.#o;
     let exists: boolean;
     try {
-      exists = (await balancer.getLoadBalancer(clusterName, service, signal)).exists;
+      exists = (await this.#turns(() => balancer.getLoadBalancer(clusterName, service, signal))).exists;
     } catch (err) {
       if (err instanceof RetryError) throw err;
       throw new Error(`failed to check if load balancer exists before cleanup: ${errorMessage(err)}`, {
@@ -357,7 +376,7 @@ export class ServiceController implements Controller {
       this.#logger.info("Deleting load balancer", { v: 2, service: key });
       recorder.event(service, "Normal", "DeletingLoadBalancer", "Deleting load balancer");
       try {
-        await balancer.ensureLoadBalancerDeleted(clusterName, service, signal);
+        await this.#turns(() => balancer.ensureLoadBalancerDeleted(clusterName, service, signal));
       } catch (err) {
         if (err instanceof RetryError) throw err;
         throw new Error(`failed to delete load balancer: ${errorMessage(err)}`, { cause: err });
@@ -391,7 +410,9 @@ export class ServiceController implements Controller {
     const { recorder } = this.#o;
     recorder.event(service, "Normal", "DeletingLoadBalancer", "Deleting load balancer");
     try {
-      await this.#o.balancer.ensureLoadBalancerDeleted(this.#o.clusterName, service, signal);
+      await this.#turns(() =>
+        this.#o.balancer.ensureLoadBalancerDeleted(this.#o.clusterName, service, signal)
+      );
     } catch (err) {
       recorder.event(
         service,

@@ -336,6 +336,42 @@ Deno.test("run() reacts to Service adds, relevant updates, deletions and node ch
   await running;
 });
 
+Deno.test("run() with one worker writes other Services' finalizers while one is in the load balancer", async () => {
+  const t = setup([svc("a"), svc("b"), svc("c")]);
+  const inner = t.provider.loadBalancer!;
+  const gates: Array<() => void> = [];
+  let inCalls = 0;
+  let mostInCalls = 0;
+  const controller = controllerWith(t, {
+    ...inner,
+    ensureLoadBalancer: async (c, s, n, sig) => {
+      mostInCalls = Math.max(mostInCalls, ++inCalls);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      inCalls--;
+      return inner.ensureLoadBalancer(c, s, n, sig);
+    },
+  });
+  const stop = new AbortController();
+  const running = controller.run({ signal: stop.signal, syncSignal: new AbortController().signal });
+  const finalizers = () => t.writer.writes.filter((w) => w.kind === "strategic").length;
+  await until(() => finalizers() === 3 && gates.length === 1);
+  await flush();
+  assert.equal(gates.length, 1, "one Service at a time in the load balancer");
+  for (let released = 0; released < 3; released++) {
+    await until(() => gates.length > released);
+    gates[released]!();
+  }
+  await until(() => t.writer.writes.filter((w) => w.kind === "merge").length === 3);
+  assert.equal(mostInCalls, 1);
+  for (const name of ["a", "b", "c"]) {
+    const got = t.serviceInformer.get(`default/${name}`)!;
+    assert.deepEqual(got.metadata?.finalizers, [FINALIZER]);
+    assert.equal(got.status?.loadBalancer?.ingress?.length, 1);
+  }
+  stop.abort();
+  await running;
+});
+
 Deno.test("run() batches node events: a burst of joining nodes is one node sync per batch", async () => {
   const t = setup([svc("web")]);
   const stop = new AbortController();
