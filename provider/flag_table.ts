@@ -231,7 +231,8 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
     kind: "int",
     default: "1",
     group: "Controller flags:",
-    description: "Number of services allowed to sync concurrently",
+    description:
+      "Number of services allowed to sync concurrently with the cloud provider (their Kubernetes writes overlap)",
     option: "concurrentServiceSyncs",
   },
   ignored("configure-cloud-routes", "bool", "true", "Controller flags:", NO_ROUTES),

@@ -13,9 +13,11 @@ export interface TokenBucketOptions {
   /** Bucket size: how many tokens can be taken at once after a quiet period. */
   burst: number;
   /**
-   * Tokens `background` callers leave in the bucket for `normal` ones; default half the burst, rounded down.
-   * Without it, background work that always waits drains every token as it refills, so each normal caller
-   * waits up to a whole refill period (100 ms at 10 qps) although it has priority.
+   * Tokens `background` callers leave in the bucket for `normal` ones; default all but one (`burst - 1`):
+   * background work then takes only the tokens that would overflow a full bucket, so it keeps the whole rate
+   * while nobody else calls, and a burst of normal callers (100 Services created at once) finds the burst
+   * waiting. Without a reserve, background work that always waits drains every token as it refills, so each
+   * normal caller waits up to a whole refill period (100 ms at 10 qps) although it has priority.
    */
   backgroundReserve?: number;
   clock?: Clock;
@@ -63,7 +65,7 @@ export class TokenBucket {
     if (!(options.burst >= 1) || !Number.isFinite(options.burst)) {
       throw new Error(`Invalid burst "${options.burst}": must be a finite number of at least 1`);
     }
-    const reserve = options.backgroundReserve ?? Math.floor(options.burst / 2);
+    const reserve = options.backgroundReserve ?? Math.floor(options.burst - 1);
     if (!(reserve >= 0 && reserve <= options.burst - 1)) {
       throw new Error(
         `Invalid backgroundReserve "${reserve}": must be between 0 and burst - 1 (${options.burst - 1})`,

@@ -91,7 +91,7 @@ Deno.test("TokenBucket: a background caller takes a free token at once and leave
 Deno.test("TokenBucket: background callers leave the reserve, so a normal caller under backfill waits for nothing", async () => {
   const clock = new FakeClock(0);
   const limiter = new TokenBucket({ qps: 10, burst: 20, clock });
-  assert.equal(limiter.backgroundReserve, 10);
+  assert.equal(limiter.backgroundReserve, 19);
   // Backfill that always waits: 200 background callers, far more than the bucket holds.
   let backfilled = 0;
   const background = Array.from(
@@ -99,7 +99,7 @@ Deno.test("TokenBucket: background callers leave the reserve, so a normal caller
     () => limiter.acquire(undefined, "background").then(() => backfilled++),
   );
   await clock.advance(0);
-  assert.equal(backfilled, 10, "the burst beyond the reserve goes to the backfill at once");
+  assert.equal(backfilled, 1, "the token beyond the reserve goes to the backfill at once");
   // Normal callers one at a time, as a single worker makes them, mid-refill: none waits.
   for (let i = 0; i < 30; i++) {
     await clock.advance(137);
@@ -109,7 +109,31 @@ Deno.test("TokenBucket: background callers leave the reserve, so a normal caller
   }
   // Backfill still gets every token the normal callers left (10/s in all).
   const elapsed = clock.now() / 1000;
-  assert.ok(backfilled >= 10 + Math.floor(elapsed * 10) - 30 - 1, `backfilled ${backfilled} in ${elapsed} s`);
+  assert.ok(backfilled >= 1 + Math.floor(elapsed * 10) - 30 - 1, `backfilled ${backfilled} in ${elapsed} s`);
+  await clock.advance(60_000);
+  await Promise.all(background);
+});
+
+Deno.test("TokenBucket: a burst of normal callers under constant backfill finds all but one token waiting", async () => {
+  const clock = new FakeClock(0);
+  const limiter = new TokenBucket({ qps: 10, burst: 20, clock });
+  let backfilled = 0;
+  const background = Array.from(
+    { length: 100 },
+    () => limiter.acquire(undefined, "background").then(() => backfilled++),
+  );
+  await clock.advance(5_000);
+  assert.equal(backfilled, 51, "the backfill keeps the whole rate while nobody else calls");
+  const start = clock.now();
+  let served = 0;
+  const burst = Array.from({ length: 30 }, () => limiter.acquire().then(() => served++));
+  await clock.advance(0);
+  assert.equal(served, 19, "19 of 30 at once; the rest at the rate");
+  await clock.advance(1_100);
+  assert.equal(served, 30);
+  assert.equal(backfilled, 51, "the backfill waited while normal callers did");
+  await Promise.all(burst);
+  assert.ok(clock.now() - start >= 1_100);
   await clock.advance(60_000);
   await Promise.all(background);
 });
