@@ -31,6 +31,14 @@ export interface FoldOptions {
    * @default {10000}
    */
   intervalMs?: number;
+  /**
+   * Kinds of involved objects whose Events are folded. Nodes only by default: a join burst is thousands of
+   * alike Events that nobody reads one by one, while a Service's own Events (EnsuringLoadBalancer, ...) are
+   * what `kubectl describe service` shows its owner, however many Services sync at once.
+   *
+   * @default {["Node"]}
+   */
+  kinds?: readonly string[];
 }
 
 /** {@linkcode FoldOptions} with the defaults filled in. */
@@ -38,7 +46,8 @@ export type FoldSettings = Required<FoldOptions>;
 
 /** Fills in the defaults of {@linkcode FoldOptions}; throws naming the field when one is not usable. */
 export function foldSettings(options: FoldOptions = {}): FoldSettings {
-  const settings = { burst: 25, windowMs: 60_000, intervalMs: 10_000, ...options };
+  const { kinds = ["Node"], ...counts } = options;
+  const settings = { burst: 25, windowMs: 60_000, intervalMs: 10_000, ...counts };
   for (const [field, value] of Object.entries(settings)) {
     if (!Number.isInteger(value) || value < 1) {
       throw new RangeError(
@@ -46,7 +55,7 @@ export function foldSettings(options: FoldOptions = {}): FoldSettings {
       );
     }
   }
-  return settings;
+  return { ...settings, kinds: [...kinds] };
 }
 
 /** What makes Events alike: everything but the object they are about. */
@@ -62,11 +71,12 @@ export interface FoldableEvent {
 }
 
 /**
- * The key alike Events share, or `undefined` for a Warning: Warnings are never folded, so each object that
- * needs attention keeps its own Event (`kubectl describe` shows it) and its own warning log line.
+ * The key alike Events share, or `undefined` for a Warning or an object of a kind not in `kinds`: Warnings are
+ * never folded, so each object that needs attention keeps its own Event (`kubectl describe` shows it) and its
+ * own warning log line.
  */
-export function foldKey(event: FoldableEvent): string | undefined {
-  if (event.type !== "Normal") return undefined;
+export function foldKey(event: FoldableEvent, kinds: readonly string[] = ["Node"]): string | undefined {
+  if (event.type !== "Normal" || !kinds.includes(event.kind)) return undefined;
   const { kind, apiVersion, namespace, reason, message, component } = event;
   return JSON.stringify([kind, apiVersion, namespace ?? "", reason, message, component]);
 }

@@ -15,16 +15,22 @@ Deno.test("foldKey() is shared by alike Normal Events and undefined for Warnings
   assert.notEqual(foldKey(synced), foldKey({ ...synced, message: "other" }));
   assert.notEqual(foldKey(synced), foldKey({ ...synced, component: "other" }));
   assert.notEqual(
-    foldKey({ ...synced, kind: "Service", namespace: "a" }),
-    foldKey({ ...synced, kind: "Service", namespace: "b" }),
+    foldKey({ ...synced, kind: "Service", namespace: "a" }, ["Service"]),
+    foldKey({ ...synced, kind: "Service", namespace: "b" }, ["Service"]),
     "one summary Event is written to one namespace",
   );
   assert.equal(foldKey({ ...synced, type: "Warning" }), undefined);
+  assert.equal(foldKey({ ...synced, kind: "Service", namespace: "a" }), undefined, "only Nodes by default");
 });
 
 Deno.test("foldSettings() fills in defaults and names a field that is not a positive integer", () => {
-  assert.deepEqual(foldSettings(), { burst: 25, windowMs: 60_000, intervalMs: 10_000 });
-  assert.deepEqual(foldSettings({ burst: 3 }), { burst: 3, windowMs: 60_000, intervalMs: 10_000 });
+  assert.deepEqual(foldSettings(), { burst: 25, windowMs: 60_000, intervalMs: 10_000, kinds: ["Node"] });
+  assert.deepEqual(foldSettings({ burst: 3, kinds: ["Service"] }), {
+    burst: 3,
+    windowMs: 60_000,
+    intervalMs: 10_000,
+    kinds: ["Service"],
+  });
   assert.throws(
     () => foldSettings({ intervalMs: 0 }),
     /'intervalMs' must be a positive integer: current value is 0/,

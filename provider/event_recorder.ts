@@ -4,13 +4,13 @@
  * existing Event's `count` and `lastTimestamp` are patched instead of creating a new Event, and repeats that
  * pile up while the API is slow are folded into one write.
  *
- * Bursts of alike Normal Events about many objects (the `Synced` Event of each Node in a join burst) are folded
- * too, so they do not cost a write per object (event_folding.ts): the first 25 within a minute are written one
- * per object, the rest as one summary Event every 10 s with the original reason and message, followed by how
+ * Bursts of alike Normal Events about many Nodes (the `Synced` Event of each Node in a join burst; other kinds
+ * only with `fold.kinds`) are folded too, so they do not cost a write per object (event_folding.ts): the first
+ * 25 within a minute are written one per object, the rest as one summary Event every 10 s with the original reason and message, followed by how
  * many objects and which ("Node synced successfully (312 Nodes: a, b, ... and 280 more)"), `count` the number
  * of Events folded, and the full list of names in one info log line. The summary is about the last object of
  * its batch: an Event has exactly one involved object, the message holds for that one too, and its
- * `lastTimestamp` is that object's. Outside bursts every object keeps its own Event; Warnings are never folded.
+ * `lastTimestamp` is that object's. Outside bursts every Node keeps its own Event; Warnings are never folded.
  *
  * @module
  */
@@ -221,7 +221,7 @@ export class KubeEventRecorder implements EventRecorder {
         pending.last = now;
         return;
       }
-      const fold = foldKey({ ...ref, type, reason, message, component });
+      const fold = foldKey({ ...ref, type, reason, message, component }, this.#fold.kinds);
       if (fold !== undefined && this.#bursts.arrive(fold, now)) {
         this.#addToBatch(fold, ref, { type, reason, message, component }, now);
         return;

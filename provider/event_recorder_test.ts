@@ -349,10 +349,29 @@ Deno.test("KubeEventRecorder never folds Warnings", async () => {
   assert.ok([...sink.events.values()].every((e) => e.message === "no device" && e.type === "Warning"));
 });
 
+Deno.test("KubeEventRecorder gives every Service its own Events by default, however many sync at once", async () => {
+  const sink = new FakeSink();
+  const clock = new FakeClock(0);
+  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock });
+  const svc = (name: string): V1Service => ({ metadata: { name, namespace: "shop", uid: name } });
+  for (const name of nodeNames(100)) {
+    recorder.event(svc(name), "Normal", "EnsuringLoadBalancer", "Ensuring load balancer");
+  }
+  await clock.advance(10_000);
+  await recorder.flush();
+  assert.equal(creates(sink), 100);
+  assert.ok([...sink.events.values()].every((e) => e.message === "Ensuring load balancer" && e.count === 1));
+});
+
 Deno.test("KubeEventRecorder folds only Events alike but for their object", async () => {
   const sink = new FakeSink();
   const clock = new FakeClock(0);
-  const recorder = new KubeEventRecorder({ sink, component: "ccm", clock, fold: { burst: 2 } });
+  const recorder = new KubeEventRecorder({
+    sink,
+    component: "ccm",
+    clock,
+    fold: { burst: 2, kinds: ["Service"] },
+  });
   const svc = (namespace: string, name: string): V1Service => ({ metadata: { name, namespace, uid: name } });
   for (const name of ["a", "b", "c", "d"]) {
     recorder.event(svc("shop", name), "Normal", "EnsuredLoadBalancer", "Ensured load balancer");
