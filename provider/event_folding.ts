@@ -41,12 +41,15 @@ export interface FoldOptions {
   kinds?: readonly string[];
 }
 
+/** Kinds whose Events are folded unless {@linkcode FoldOptions.kinds} says otherwise. */
+export const DEFAULT_FOLD_KINDS: readonly string[] = Object.freeze(["Node"]);
+
 /** {@linkcode FoldOptions} with the defaults filled in. */
 export type FoldSettings = Required<FoldOptions>;
 
 /** Fills in the defaults of {@linkcode FoldOptions}; throws naming the field when one is not usable. */
 export function foldSettings(options: FoldOptions = {}): FoldSettings {
-  const { kinds = ["Node"], ...counts } = options;
+  const { kinds = DEFAULT_FOLD_KINDS, ...counts } = options;
   const settings = { burst: 25, windowMs: 60_000, intervalMs: 10_000, ...counts };
   for (const [field, value] of Object.entries(settings)) {
     if (!Number.isInteger(value) || value < 1) {
@@ -75,7 +78,7 @@ export interface FoldableEvent {
  * never folded, so each object that needs attention keeps its own Event (`kubectl describe` shows it) and its
  * own warning log line.
  */
-export function foldKey(event: FoldableEvent, kinds: readonly string[] = ["Node"]): string | undefined {
+export function foldKey(event: FoldableEvent, kinds = DEFAULT_FOLD_KINDS): string | undefined {
   if (event.type !== "Normal" || !kinds.includes(event.kind)) return undefined;
   const { kind, apiVersion, namespace, reason, message, component } = event;
   return JSON.stringify([kind, apiVersion, namespace ?? "", reason, message, component]);

@@ -88,18 +88,26 @@ Deno.test("TokenBucket: a background caller takes a free token at once and leave
   assert.equal(limiter.available(), 1);
 });
 
+/** `count` background callers at once, as BGP backfill makes them; `served` counts those that got a token. */
+function backgroundCallers(limiter: TokenBucket, count: number) {
+  const backfill = { served: 0, done: Promise.resolve() };
+  backfill.done = Promise.all(
+    Array.from(
+      { length: count },
+      () => limiter.acquire(undefined, "background").then(() => backfill.served++),
+    ),
+  ).then(() => {});
+  return backfill;
+}
+
 Deno.test("TokenBucket: background callers leave the reserve, so a normal caller under backfill waits for nothing", async () => {
   const clock = new FakeClock(0);
   const limiter = new TokenBucket({ qps: 10, burst: 20, clock });
   assert.equal(limiter.backgroundReserve, 19);
   // Backfill that always waits: 200 background callers, far more than the bucket holds.
-  let backfilled = 0;
-  const background = Array.from(
-    { length: 200 },
-    () => limiter.acquire(undefined, "background").then(() => backfilled++),
-  );
+  const backfill = backgroundCallers(limiter, 200);
   await clock.advance(0);
-  assert.equal(backfilled, 1, "the token beyond the reserve goes to the backfill at once");
+  assert.equal(backfill.served, 1, "the token beyond the reserve goes to the backfill at once");
   // Normal callers one at a time, as a single worker makes them, mid-refill: none waits.
   for (let i = 0; i < 30; i++) {
     await clock.advance(137);
@@ -109,21 +117,20 @@ Deno.test("TokenBucket: background callers leave the reserve, so a normal caller
   }
   // Backfill still gets every token the normal callers left (10/s in all).
   const elapsed = clock.now() / 1000;
-  assert.ok(backfilled >= 1 + Math.floor(elapsed * 10) - 30 - 1, `backfilled ${backfilled} in ${elapsed} s`);
+  assert.ok(
+    backfill.served >= 1 + Math.floor(elapsed * 10) - 30 - 1,
+    `backfilled ${backfill.served} in ${elapsed} s`,
+  );
   await clock.advance(60_000);
-  await Promise.all(background);
+  await backfill.done;
 });
 
 Deno.test("TokenBucket: a burst of normal callers under constant backfill finds all but one token waiting", async () => {
   const clock = new FakeClock(0);
   const limiter = new TokenBucket({ qps: 10, burst: 20, clock });
-  let backfilled = 0;
-  const background = Array.from(
-    { length: 100 },
-    () => limiter.acquire(undefined, "background").then(() => backfilled++),
-  );
+  const backfill = backgroundCallers(limiter, 100);
   await clock.advance(5_000);
-  assert.equal(backfilled, 51, "the backfill keeps the whole rate while nobody else calls");
+  assert.equal(backfill.served, 51, "the backfill keeps the whole rate while nobody else calls");
   const start = clock.now();
   let served = 0;
   const burst = Array.from({ length: 30 }, () => limiter.acquire().then(() => served++));
@@ -131,11 +138,11 @@ Deno.test("TokenBucket: a burst of normal callers under constant backfill finds 
   assert.equal(served, 19, "19 of 30 at once; the rest at the rate");
   await clock.advance(1_100);
   assert.equal(served, 30);
-  assert.equal(backfilled, 51, "the backfill waited while normal callers did");
+  assert.equal(backfill.served, 51, "the backfill waited while normal callers did");
   await Promise.all(burst);
   assert.ok(clock.now() - start >= 1_100);
   await clock.advance(60_000);
-  await Promise.all(background);
+  await backfill.done;
 });
 
 Deno.test("TokenBucket rejects a background reserve that leaves no token for background callers", () => {

@@ -70,8 +70,6 @@ export interface ServiceControllerOptions {
   clusterName: string;
   /** `--concurrent-service-syncs`: Services in load balancer calls at once; also the parallelism of node syncs. */
   workers: number;
-  /** Service syncs in flight at once (at least `workers`); default {@linkcode SERVICE_SYNCS_IN_FLIGHT}. */
-  syncsInFlight?: number;
   registry?: Registry;
   clock?: Clock;
   logger?: Logger;
@@ -188,7 +186,7 @@ export class ServiceController implements Controller {
         runWorkers({
           ...common,
           queue: services,
-          workers: Math.max(this.#o.workers, this.#o.syncsInFlight ?? SERVICE_SYNCS_IN_FLIGHT),
+          workers: Math.max(this.#o.workers, SERVICE_SYNCS_IN_FLIGHT),
           controller: SERVICE_LB_CONTROLLER,
           transientMaxBackoffMs: SERVICE_TRANSIENT_MAX_BACKOFF_MS,
           sync: async (key, signal) => {
